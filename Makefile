@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+# `make test` talks to real PostgreSQL and Redis; a value already in the environment wins.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hat_clinic
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+CHECK_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	SECRET_KEY=check-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=localhost STATIC_MANIFEST=0
+
+.PHONY: run test lint format venv clean
+
+venv: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+# Serve the demo at http://127.0.0.1:8000/. Without DATABASE_URL/REDIS_URL: SQLite, no broker,
+# tasks run in-process and scheduled jobs run every minute beside the server.
+run: venv
+	@export DEBUG=$${DEBUG:-1}; \
+	if [ -z "$$DATABASE_URL" ]; then echo ">> Embedded mode: SQLite file db.sqlite3 (set DATABASE_URL for PostgreSQL)."; fi; \
+	$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo || exit 1; \
+	jobs_pid=""; \
+	if [ -z "$$REDIS_URL" ]; then \
+	  echo ">> No REDIS_URL: no broker. Tasks run in-process; scheduled jobs run every 60 s (log: run-jobs.log)."; \
+	  $(PY) manage.py run_scheduled_jobs --every 60 > run-jobs.log 2>&1 & jobs_pid=$$!; \
+	else echo ">> REDIS_URL set: start a worker and beat too (see README)."; fi; \
+	trap '[ -n "$$jobs_pid" ] && kill $$jobs_pid 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(CHECK_ENV) $(PY) manage.py check --fail-level WARNING
+	SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check ALLOWED_HOSTS=localhost docker-compose -f docker-compose.yml config -q
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts

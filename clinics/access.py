@@ -1,0 +1,45 @@
+"""Who may open which page. Views declare the capability they need; this checks it.
+
+Anonymous users go to the login page; staff without a clinic or a role see a page that
+says so (not an error); staff without the capability get 403. Objects of another clinic
+are never found (404), because every queryset starts from `clinics_for(user)`.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from .roles import Capability
+from .selectors import clinics_for, roles_of
+
+
+def has_capability(user, capability: Capability) -> bool:
+    return user.is_authenticated and user.has_perm(capability.perm)
+
+
+def staff_only(capability: Capability | None = None):
+    """Decorate a view: signed-in staff with a clinic, a role and (optionally) `capability`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user.is_superuser:
+                missing = []
+                if not roles_of(user):
+                    missing.append("role")
+                if not clinics_for(user).exists():
+                    missing.append("clinic")
+                if missing:
+                    return render(request, "clinics/no_access.html", {"missing": missing}, status=403)
+            if capability is not None and not has_capability(user, capability):
+                raise PermissionDenied(f"This page needs the '{capability.label}' permission.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

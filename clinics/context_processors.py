@@ -1,0 +1,14 @@
+from .navigation import items_for
+from .selectors import clinics_for, roles_of
+
+
+def clinic_context(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "current_clinic": getattr(request, "clinic", None),
+        "my_clinics": list(clinics_for(user)),
+        "my_roles": sorted(roles_of(user), key=lambda role: role.label),
+        "nav_items": items_for(user),
+    }

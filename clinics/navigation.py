@@ -1,0 +1,32 @@
+"""The main navigation, built from what each app registers in its AppConfig.ready().
+
+Apps register their own entries so that this module imports none of them (arrows point
+one way) and a link only appears once the page behind it exists.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .roles import Capability
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: Capability | None = None
+    order: int = 100
+
+
+_items: list[NavItem] = []
+
+
+def register(item: NavItem) -> None:
+    if item not in _items:
+        _items.append(item)
+
+
+def items_for(user) -> list[dict]:
+    visible = [item for item in _items if item.capability is None or user.has_perm(item.capability.perm)]
+    return [{"label": item.label, "url": reverse(item.url_name)} for item in sorted(visible, key=lambda i: i.order)]

@@ -1,0 +1,86 @@
+"""Shared fixtures: clinics, personas (one per role plus a nurse of another clinic), clients."""
+
+from importlib import import_module
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from tests.factories import ClinicFactory, StaffFactory
+
+pytest_plugins = ["tests.browser", "tests.celery_worker"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _require_postgresql(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit("The tests run on PostgreSQL: set DATABASE_URL or use `make test`.", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_after_flush(request):
+    """Transactional tests flush every table, data migrations' rows included: put the roles back."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        import_module("clinics.migrations.0002_roles").create_roles(apps, None)
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Middlesbrough HAT Clinic", code="mbro")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Darlington HAT Clinic", code="darl")
+
+
+@pytest.fixture
+def nurse(clinic):
+    return StaffFactory(username="nia.nurse", first_name="Nia", roles=["nurse"], clinics=[clinic])
+
+
+@pytest.fixture
+def second_nurse(clinic):
+    return StaffFactory(username="tom.nurse", first_name="Tom", roles=["nurse"], clinics=[clinic])
+
+
+@pytest.fixture
+def prescriber(clinic):
+    return StaffFactory(username="priya.prescriber", first_name="Priya", roles=["prescriber"], clinics=[clinic])
+
+
+@pytest.fixture
+def keyworker(clinic):
+    return StaffFactory(username="kev.keyworker", first_name="Kev", roles=["keyworker"], clinics=[clinic])
+
+
+@pytest.fixture
+def manager(clinic):
+    return StaffFactory(username="maggie.manager", first_name="Maggie", roles=["clinic_manager"], clinics=[clinic])
+
+
+@pytest.fixture
+def commissioner(clinic, other_clinic):
+    return StaffFactory(
+        username="colin.commissioner", first_name="Colin", roles=["commissioner"], clinics=[clinic, other_clinic]
+    )
+
+
+@pytest.fixture
+def other_nurse(other_clinic):
+    """The outsider: a nurse of another clinic, for every permission test."""
+    return StaffFactory(username="dana.nurse", first_name="Dana", roles=["nurse"], clinics=[other_clinic])
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user): the test client signed in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
