@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from .roles import Capability
+from .roles import ROLE_CAPABILITIES, Capability, Role
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,10 @@ def register(item: NavItem) -> None:
 def items_for(user) -> list[dict]:
     visible = [item for item in _items if item.capability is None or user.has_perm(item.capability.perm)]
     return [{"label": item.label, "url": reverse(item.url_name)} for item in sorted(visible, key=lambda i: i.order)]
+
+
+def links_for_role(role: Role, user) -> list[dict]:
+    """The registered pages that belong to this role's work, for its card on the home page."""
+    capabilities = ROLE_CAPABILITIES[role]
+    own = [item for item in _items if item.capability in capabilities and user.has_perm(item.capability.perm)]
+    return [{"label": item.label, "url": reverse(item.url_name)} for item in sorted(own, key=lambda i: i.order)]

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_POST
 
 from .access import staff_only
 from .middleware import SESSION_KEY
+from .navigation import links_for_role
 from .roles import Role
 from .selectors import clinics_for, roles_of, staff_of_clinic
 
@@ -12,11 +13,8 @@ from .selectors import clinics_for, roles_of, staff_of_clinic
 @staff_only()
 def home(request):
     roles = roles_of(request.user)
-    return render(
-        request,
-        "clinics/home.html",
-        {"role_names": {role.value for role in roles}, "roles": Role},
-    )
+    links = {role.value: links_for_role(role, request.user) for role in roles}
+    return render(request, "clinics/home.html", {"role_names": set(links), "links": links})
 
 
 @staff_only()

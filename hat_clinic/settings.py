@@ -41,9 +41,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "simple_history",
-    # Ours. Arrows point one way: clinics <- patients <- (dosing, referrals).
+    # Ours. Arrows point one way: clinics <- partners <- patients <- (dosing, referrals).
     "clinics",
     "health",
+    "partners",
     "patients",
     "dosing",
     "referrals",

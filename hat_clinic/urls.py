@@ -4,10 +4,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 api_v1 = [
     path("", include("clinics.api_urls")),
+    path("", include("patients.api_urls")),
+    path("", include("referrals.api_urls")),
+    path("", include("dosing.api_urls")),
+    path("", include("partners.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("clinics.urls")),
+    path("patients/", include("patients.urls")),
+    path("referrals/", include("referrals.urls")),
+    path("dosing/", include("dosing.urls")),
+    path("partners/", include("partners.urls")),
     path("health/", include("health.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -19,7 +19,7 @@ ROLE_CAPABILITIES = {
 def create_roles(apps, schema_editor):
     # Permissions are normally created after all migrations; the groups need them now.
     app_config = apps.get_app_config("clinics")
-    if not app_config.models_module:  # the migration state's app has none; create_permissions wants one
+    if not getattr(app_config, "models_module", None):  # the migration state's app has none; create_permissions wants one
         app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
 

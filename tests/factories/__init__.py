@@ -1,5 +1,6 @@
 """factory_boy factories, one module per app; import them from here."""
 
 from .clinics import ClinicFactory, StaffFactory
+from .patients import PartnerFactory, PatientFactory
 
-__all__ = ["ClinicFactory", "StaffFactory"]
+__all__ = ["ClinicFactory", "PartnerFactory", "PatientFactory", "StaffFactory"]
