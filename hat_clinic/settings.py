@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "simple_history",
+    "oauth2_provider",
     # Ours. Arrows point one way: clinics <- partners <- patients <- (dosing, referrals).
     "clinics",
     "health",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "patients",
     "dosing",
     "referrals",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +214,17 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "hat_clinic")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.record_heartbeat", "schedule": 60.0},
+}
+
+# --- Partner API credentials (OAuth2 client credentials, django-oauth-toolkit) ------
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PARTNER_TOKEN_SECONDS", 900, minimum=60, maximum=3600),
+    "SCOPES": {
+        "referrals:read": "Read the onward referrals addressed to your organisation",
+        "referrals:write": "Update the status of, and add notes to, those referrals",
+        "referrals:submit": "Submit incoming referrals to the clinic (police and probation partners)",
+    },
+    "DEFAULT_SCOPES": ["referrals:read"],
 }
 
 # --- REST API --------------------------------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path("dosing/", include("dosing.urls")),
     path("partners/", include("partners.urls")),
     path("health/", include("health.urls")),
+    path("o/", include("partners.oauth_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
