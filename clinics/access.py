@@ -19,6 +19,25 @@ def has_capability(user, capability: Capability) -> bool:
     return user.is_authenticated and user.has_perm(capability.perm)
 
 
+def may_act(user, *capabilities: Capability, clinic) -> bool:
+    """True when this active member of staff works at `clinic` and holds one of `capabilities`.
+
+    Services check this themselves, so the page and the API can never disagree on who may act.
+    """
+    return bool(
+        user is not None
+        and user.is_active
+        and any(has_capability(user, capability) for capability in capabilities)
+        and clinics_for(user).filter(pk=clinic.pk).exists()
+    )
+
+
+def require_capability_at(user, *capabilities: Capability, clinic, doing: str) -> None:
+    """Raise PermissionDenied ("Only staff of this clinic who may {doing} can do this.") unless may_act."""
+    if not may_act(user, *capabilities, clinic=clinic):
+        raise PermissionDenied(f"Only staff of this clinic who may {doing} can do this.")
+
+
 def staff_only(capability: Capability | None = None):
     """Decorate a view: signed-in staff with a clinic, a role and (optionally) `capability`."""
 

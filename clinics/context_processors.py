@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .navigation import items_for
 from .selectors import clinics_for, roles_of
 
@@ -6,6 +8,8 @@ def clinic_context(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if settings.STAFF_2FA_REQUIRED and not user.is_verified():
+        return {}  # no navigation or clinic names before the second factor
     return {
         "current_clinic": getattr(request, "clinic", None),
         "my_clinics": list(clinics_for(user)),

@@ -1,4 +1,11 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django_otp import user_has_device
 
 from .selectors import clinics_for
 
@@ -30,3 +37,40 @@ class CurrentClinicMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+# Paths a signed-in member of staff may reach before giving their second factor.
+TWO_FACTOR_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/health/", "/o/", "/api/v1/partner/")
+
+
+class TwoFactorRequiredMiddleware:
+    """With STAFF_2FA_REQUIRED, a password alone is not enough: staff enrol a TOTP device, then verify.
+
+    Partner API paths are exempt: partners authenticate with OAuth2 client credentials, not sessions.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            settings.STAFF_2FA_REQUIRED
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                        "detail": "Two-factor verification is required: sign in again with your authenticator code.",
+                    },
+                    status=403,
+                    content_type="application/problem+json",
+                )
+            step = "two-factor-verify" if user_has_device(user) else "two-factor-setup"
+            return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

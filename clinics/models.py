@@ -39,9 +39,44 @@ class User(AbstractUser):
     """A member of staff (or a system administrator). Partners are API clients, not users."""
 
     clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
+    # Hashed with clinics.hashers.WitnessPinHasher; set by the user on their PIN page.
+    witness_pin = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+
+class IdempotencyKey(models.Model):
+    """An API POST's `Idempotency-Key` and the first answer to it, replayed on a retry (clinics/idempotency.py).
+
+    Keys are scoped per caller (a partner client, a member of staff): two callers may use the
+    same key without meeting. Kept for IDEMPOTENCY_KEY_TTL, then forgotten.
+    """
+
+    scope = models.CharField(max_length=120, help_text='Whose key: "partner-client:<client id>" or "user:<id>".')
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and request body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key"],
+                name="unique_idempotency_key_per_scope",
+                violation_error_message="This Idempotency-Key was already used.",
+            ),
+        ]
+        # Serves the purge of expired keys: WHERE expires_at < now.
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_key_expiry")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.pk}"

@@ -12,6 +12,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/setup/", views.two_factor_setup, name="two-factor-setup"),
+    path("accounts/2fa/verify/", views.two_factor_verify, name="two-factor-verify"),
+    path("accounts/pin/", views.witness_pin, name="witness-pin"),
     path("clinic/switch/", views.switch_clinic, name="switch-clinic"),
     path("clinics/<int:pk>/", views.clinic_detail, name="clinic-detail"),
 ]

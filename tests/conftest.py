@@ -4,6 +4,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import ClinicFactory, StaffFactory
@@ -16,6 +17,8 @@ def _require_postgresql(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             pytest.exit("The tests run on PostgreSQL: set DATABASE_URL or use `make test`.", returncode=2)
+    # The test database restarts its ids every run: forget counters (e.g. witness lockouts) of earlier runs.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

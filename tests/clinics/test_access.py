@@ -122,3 +122,16 @@ def test_the_api_tells_who_is_signed_in(client_for, prescriber, clinic):
 
     assert body["roles"] == ["prescriber"]
     assert [c["code"] for c in body["clinics"]] == ["mbro"]
+
+
+def test_may_act_needs_the_capability_at_that_very_clinic(nurse, other_nurse, keyworker, clinic):
+    from clinics.access import may_act
+    from clinics.roles import Capability
+
+    assert may_act(nurse, Capability.RECORD_DOSES, clinic=clinic)
+    assert not may_act(other_nurse, Capability.RECORD_DOSES, clinic=clinic)  # right role, wrong clinic
+    assert not may_act(keyworker, Capability.RECORD_DOSES, clinic=clinic)  # right clinic, wrong role
+    assert may_act(keyworker, Capability.RECORD_DOSES, Capability.HANDLE_REFERRALS, clinic=clinic)
+
+    nurse.is_active = False
+    assert not may_act(nurse, Capability.RECORD_DOSES, clinic=clinic)

@@ -58,3 +58,24 @@ def test_the_api_docs_load_under_the_strict_content_security_policy(page, nurse,
 
     screenshot(page, "api-docs")
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_nurse_enrols_an_authenticator_app_at_her_first_sign_in(
+    page, nurse, settings, sign_in, assert_accessible, screenshot
+):
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.STAFF_2FA_REQUIRED = True
+    sign_in(page, nurse)
+    assert page.get_by_role("heading", name="Set up two-factor sign-in").is_visible()
+    assert page.get_by_role("img", name="QR code to add HAT Clinic to your authenticator app").is_visible()
+    assert_accessible(page)
+    screenshot(page, "two-factor-setup")
+
+    device = TOTPDevice.objects.get(user=nurse, confirmed=False)
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    page.get_by_label("6-digit code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Confirm").click()
+
+    assert page.get_by_role("heading", name="Nursing").is_visible()

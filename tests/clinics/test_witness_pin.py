@@ -1,0 +1,70 @@
+"""S9: a witness confirms with their own PIN (or password); guessing is locked out."""
+
+import pytest
+from django.urls import reverse
+
+from clinics.services import witness_pin_set, witness_secret_is_correct
+from tests.factories.clinics import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_witness_without_a_pin_confirms_with_their_password(second_nurse):
+    assert witness_secret_is_correct(witness=second_nurse, secret=PASSWORD)
+    assert not witness_secret_is_correct(witness=second_nurse, secret="wrong")
+
+
+def test_once_a_pin_is_set_the_pin_confirms(second_nurse):
+    witness_pin_set(user=second_nurse, pin="482916")
+    second_nurse.refresh_from_db()
+
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    assert not witness_secret_is_correct(witness=second_nurse, secret="482917")
+    assert second_nurse.witness_pin.startswith("pbkdf2_sha256_pin$")
+
+
+@pytest.mark.parametrize("pin", ["12345", "abcdef", "111111", "123456", "1234567890123"])
+def test_a_short_guessable_or_non_digit_pin_is_refused_naming_the_field(second_nurse, pin):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        witness_pin_set(user=second_nurse, pin=pin)
+
+    assert "pin" in refused.value.message_dict
+
+
+def test_after_five_wrong_tries_even_the_right_pin_is_refused(second_nurse, settings):
+    witness_pin_set(user=second_nurse, pin="482916")
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        witness_secret_is_correct(witness=second_nurse, secret="000001")
+
+    assert not witness_secret_is_correct(witness=second_nurse, secret="482916")
+
+
+def test_an_inactive_witness_never_confirms(second_nurse):
+    second_nurse.is_active = False
+
+    assert not witness_secret_is_correct(witness=second_nurse, secret=PASSWORD)
+
+
+def test_a_nurse_sets_her_pin_on_the_pin_page(client_for, nurse):
+    client = client_for(nurse)
+
+    response = client.post(reverse("witness-pin"), {"password": PASSWORD, "pin": "730164", "pin_again": "730164"})
+
+    assert response.status_code == 302
+    nurse.refresh_from_db()
+    assert witness_secret_is_correct(witness=nurse, secret="730164")
+
+
+def test_the_pin_page_needs_the_password_and_names_each_wrong_field(client_for, nurse):
+    client = client_for(nurse)
+
+    wrong_password = client.post(reverse("witness-pin"), {"password": "nope", "pin": "730164", "pin_again": "730164"})
+    mismatch = client.post(reverse("witness-pin"), {"password": PASSWORD, "pin": "730164", "pin_again": "730165"})
+
+    assert wrong_password.status_code == 400
+    assert "Password: not correct." in wrong_password.content.decode()
+    assert "Repeat PIN: the two PINs are not the same." in mismatch.content.decode()
+    nurse.refresh_from_db()
+    assert nurse.witness_pin == ""
