@@ -185,6 +185,9 @@ class ConsentEntry(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    # Entries are append-only; the history still catches any edit made outside the services (e.g. the admin).
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["-effective_at", "-pk"]
         constraints = [
@@ -280,6 +283,19 @@ class OutcomeInterview(models.Model):
         return f"TOP {self.interviewed_on} for patient {self.patient_id}"
 
 
+class AccessPart(models.TextChoices):
+    """Which part of a patient's record was viewed."""
+
+    RECORD = "record", "Record summary"
+    DETAILS = "details", "Details (edit form)"
+    PHOTO = "photo", "Photo"
+    EPISODES = "episodes", "Episodes, discharge and re-admission"
+    CONSENTS = "consents", "Consents"
+    OUTCOMES = "outcomes", "Outcome interviews (TOP)"
+    HISTORY = "history", "Change history"
+    ACCESS_LOG = "access_log", "Access log"
+
+
 class AccessLogEntry(models.Model):
     """Who viewed which patient's record, or a part of it, when and through which channel (SPEC 8)."""
 
@@ -289,7 +305,7 @@ class AccessLogEntry(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_log")
-    what = models.CharField(max_length=40, help_text="record, photo, consents, outcomes, history, ...")
+    what = models.CharField(max_length=40, choices=AccessPart.choices)
     channel = models.CharField(max_length=3, choices=Channel.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 

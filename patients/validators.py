@@ -1,5 +1,12 @@
 from django.core.exceptions import ValidationError
 
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+def normalise_nhs_number(value: str | None) -> str:
+    """People write NHS numbers as '943 476 5919' or '943-476-5919'; we store the ten digits."""
+    return "".join((value or "").split()).replace("-", "")
+
 
 def nhs_number_is_valid(value: str) -> bool:
     """Ten digits whose tenth is the modulus 11 check digit of the first nine (NHS Data Dictionary)."""
@@ -15,8 +22,13 @@ def nhs_number_is_valid(value: str) -> bool:
 
 
 def validate_nhs_number(value: str) -> None:
-    if value and not nhs_number_is_valid(value):
+    if not value:
+        return  # optional: some people have no NHS number
+    if len(value) != 10 or not value.isdigit():
+        raise ValidationError("NHS number must be exactly 10 digits (spaces are fine).", code="invalid_nhs_number")
+    if not nhs_number_is_valid(value):
         raise ValidationError(
-            "An NHS number is 10 digits and its last digit must match the check digit; please check it.",
+            "NHS number is not valid: its last digit does not match the check digit. "
+            "Please check for a mistyped digit.",
             code="invalid_nhs_number",
         )
