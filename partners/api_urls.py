@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .api import PartnerMeView
+
+urlpatterns = [path("partner/me/", PartnerMeView.as_view(), name="api-partner-me")]

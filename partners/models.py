@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from oauth2_provider.models import Application
 
 from clinics.models import Clinic
 
@@ -16,6 +19,14 @@ class PartnerKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class PartnerScope(models.TextChoices):
+    """What a partner's API client may do. The same names as OAUTH2_PROVIDER["SCOPES"]."""
+
+    READ = "referrals:read", "Read the onward referrals addressed to the organisation"
+    WRITE = "referrals:write", "Update those referrals and add notes"
+    SUBMIT = "referrals:submit", "Submit incoming referrals (police and probation partners)"
+
+
 class PartnerOrganisation(models.Model):
     """An agency the clinic works with. Partners are API clients, never web users (SPEC 6)."""
 
@@ -24,8 +35,13 @@ class PartnerOrganisation(models.Model):
     kind = models.CharField(max_length=20, choices=PartnerKind.choices)
     contact_email = models.EmailField()
     webhook_url = models.URLField(blank=True)
+    # Standard Webhooks secret ("whsec_" + base64 of 32 random bytes). Kept readable because we
+    # sign with it; shown to a manager once, when generated, and never again (docs/webhooks.md).
+    webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
+    webhook_secret_created_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -33,3 +49,63 @@ class PartnerOrganisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerClientQuerySet(models.QuerySet):
+    def active(self):
+        """Clients that may get and use tokens: not revoked, of an active partner organisation."""
+        return self.filter(revoked_at__isnull=True, application__isnull=False, partner__is_active=True)
+
+
+class PartnerClient(models.Model):
+    """One OAuth2 client (client-credentials grant) of a partner organisation, with its granted scopes.
+
+    The django-oauth-toolkit Application holds the hashed secret and owns the tokens; revoking
+    deletes it (and so every token at once) and keeps this row, with who revoked it and when.
+    """
+
+    partner = models.ForeignKey(PartnerOrganisation, on_delete=models.PROTECT, related_name="clients")
+    application = models.OneToOneField(
+        Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="partner_client"
+    )
+    # A copy of the application's client id, so the record still names the client after revocation.
+    client_id = models.CharField(max_length=255, unique=True)
+    label = models.CharField(max_length=100, blank=True, help_text="Which of the partner's systems uses it.")
+    # Space-separated, as in OAuth2 ("referrals:read referrals:write").
+    scope = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = PartnerClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(application__isnull=True),
+                name="revoked_partner_client_has_no_application",
+                violation_error_message="A revoked client cannot keep its OAuth2 application.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope=""),
+                name="partner_client_has_a_scope",
+                violation_error_message="A partner client needs at least one scope.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} client {self.client_id[:8]}…"
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.application_id is not None and self.partner.is_active
