@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import EligibilityCriteriaView, ReferralViewSet
+
+router = SimpleRouter()
+router.register("referrals", ReferralViewSet, basename="api-referral")
+
+urlpatterns = [
+    path(
+        "clinics/<int:clinic_id>/eligibility-criteria/",
+        EligibilityCriteriaView.as_view(),
+        name="api-eligibility-criteria",
+    ),
+    *router.urls,
+]
