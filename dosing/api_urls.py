@@ -1,3 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("dosing/board/", api.BoardView.as_view(), name="api-dosing-board"),
+    path("dosing/slots/<int:pk>/arrival/", api.ArriveView.as_view(), name="api-dosing-arrive"),
+    path("dosing/slots/<int:pk>/checks/", api.CheckView.as_view(), name="api-dosing-check"),
+    path("dosing/slots/<int:pk>/administration/", api.AdministerView.as_view(), name="api-dosing-administer"),
+    path("dosing/slots/<int:pk>/refusal/", api.RefuseView.as_view(), name="api-dosing-refuse"),
+    path("dosing/slots/<int:pk>/withholding/", api.WithholdView.as_view(), name="api-dosing-withhold"),
+    path("dosing/administrations/<int:pk>/sign-out/", api.SignOutView.as_view(), name="api-dosing-sign-out"),
+    path("dosing/administrations/<int:pk>/corrections/", api.CorrectionView.as_view(), name="api-dosing-correct"),
+    path(
+        "dosing/administrations/<int:pk>/adverse-events/",
+        api.AdverseEventView.as_view(),
+        name="api-dosing-adverse-event",
+    ),
+    path("dosing/holds/", api.HoldListView.as_view(), name="api-dosing-holds"),
+    path("dosing/holds/<int:pk>/clear/", api.ClearHoldView.as_view(), name="api-dosing-clear-hold"),
+    path("dosing/prescriptions/", api.PrescriptionListView.as_view(), name="api-dosing-prescriptions"),
+    path(
+        "dosing/prescriptions/<int:pk>/versions/",
+        api.PrescriptionVersionView.as_view(),
+        name="api-dosing-prescription-version",
+    ),
+    path(
+        "dosing/prescriptions/<int:pk>/stop/", api.PrescriptionStopView.as_view(), name="api-dosing-prescription-stop"
+    ),
+]

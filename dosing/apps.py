@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class DosingConfig(AppConfig):
     name = "dosing"
     verbose_name = "Prescriptions and supervised dosing"
+
+    def ready(self):
+        from clinics.navigation import NavItem, register
+        from clinics.roles import Capability
+
+        register(NavItem("Dosing board", "dosing-board", Capability.RECORD_DOSES, order=10))
+        register(NavItem("Holds to review", "dosing-holds", Capability.PRESCRIBE, order=30))
+        register(NavItem("Alerts", "dosing-alerts", Capability.PRESCRIBE, order=35))

@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("board/", views.board, name="dosing-board"),
+    path("board/rows/", views.board_rows, name="dosing-board-rows"),
+    path("slots/<int:pk>/", views.slot_detail, name="dosing-slot"),
+    path("slots/<int:pk>/arrive/", views.arrive, name="dosing-arrive"),
+    path("slots/<int:pk>/check/", views.check, name="dosing-check"),
+    path("slots/<int:pk>/dose/", views.administer, name="dosing-administer"),
+    path("slots/<int:pk>/refuse/", views.refuse, name="dosing-refuse"),
+    path("slots/<int:pk>/withhold/", views.withhold, name="dosing-withhold"),
+    path("administrations/<int:pk>/sign-out/", views.sign_out, name="dosing-sign-out"),
+    path("administrations/<int:pk>/adverse-event/", views.adverse_event, name="dosing-adverse-event"),
+    path("administrations/<int:pk>/correct/", views.correct, name="dosing-correct"),
+    path("patients/<int:pk>/prescriptions/", views.patient_prescriptions, name="dosing-patient-prescriptions"),
+    path("patients/<int:pk>/prescriptions/new/", views.prescription_new, name="dosing-prescription-new"),
+    path("prescriptions/<int:pk>/change/", views.prescription_change, name="dosing-prescription-change"),
+    path("prescriptions/<int:pk>/stop/", views.prescription_stop, name="dosing-prescription-stop"),
+    path("holds/", views.holds, name="dosing-holds"),
+    path("holds/<int:pk>/", views.hold_clear, name="dosing-hold-clear"),
+    path("alerts/", views.alerts, name="dosing-alerts"),
+    path("alerts/<int:pk>/read/", views.alert_read, name="dosing-alert-read"),
+]

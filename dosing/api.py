@@ -1,0 +1,487 @@
+"""Staff API for the dosing board: thin views that call dosing.services and dosing.selectors.
+
+Every object is looked up from the user's clinics (another clinic's object is a 404). The
+rules are decided in the domain layer only: a refusal comes back as a 400 problem body whose
+`errors` name the field (e.g. `dose_mg`, `witness_password`) and whose message starts with
+the rule id ("S4 · ..."). Session authentication (the tablet's signed-in nurse).
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.access import has_capability
+from clinics.models import User
+from clinics.roles import Capability
+from clinics.selectors import clinics_for
+
+from . import selectors, services
+from .models import (
+    AdverseEventKind,
+    CheckOutcome,
+    Drug,
+    InjectionSite,
+    Route,
+    Sedation,
+    SignOutState,
+    Supply,
+)
+
+
+def needs(capability: Capability):
+    class Permission(BasePermission):
+        message = f"This needs the '{capability.label}' permission."
+
+        def has_permission(self, request, view):
+            return has_capability(request.user, capability)
+
+    Permission.__name__ = f"Needs{capability.name.title().replace('_', '')}"
+    return Permission
+
+
+def _staff_of(request, field: str):
+    """A staff member named by id in the request, from the user's clinics only; None when absent."""
+    pk = request.data.get(field)
+    if pk in (None, ""):
+        return None
+    return User.objects.filter(clinics__in=clinics_for(request.user), pk=pk).distinct().first() or _unknown(field)
+
+
+def _unknown(field: str):
+    raise serializers.ValidationError({field: "No member of staff of your clinics has this id."})
+
+
+# --- Output -----------------------------------------------------------------------------------------
+
+
+class StaffOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="get_full_name")
+
+
+class PrescriptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    drug = serializers.ChoiceField(choices=Drug.choices)
+    route = serializers.ChoiceField(choices=Route.choices)
+    supply = serializers.ChoiceField(choices=Supply.choices)
+    morning_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    afternoon_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    evening_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    daily_max_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True)
+    is_titration = serializers.BooleanField()
+    notes = serializers.CharField()
+    prescriber = StaffOut()
+    signed_at = serializers.DateTimeField()
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    superseded_at = serializers.DateTimeField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    stop_reason = serializers.CharField()
+
+
+class CheckOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    sedation = serializers.ChoiceField(choices=Sedation.choices)
+    intoxication_signs = serializers.BooleanField()
+    withdrawal_signs = serializers.BooleanField()
+    breath_alcohol_ug = serializers.DecimalField(max_digits=5, decimal_places=1)
+    outcome = serializers.ChoiceField(choices=CheckOutcome.choices)
+    withhold_reason = serializers.CharField()
+    reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    authorised_by = serializers.IntegerField(source="authorised_by_id", allow_null=True)
+    checked_by = serializers.IntegerField(source="checked_by_id")
+    checked_at = serializers.DateTimeField()
+    notes = serializers.CharField()
+
+
+class AdministrationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    slot = serializers.IntegerField(source="slot_id")
+    prescription = serializers.IntegerField(source="prescription_id")
+    drug = serializers.ChoiceField(choices=Drug.choices)
+    dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
+    prescribed_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
+    route = serializers.ChoiceField(choices=Route.choices)
+    injection_site = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    nurse = serializers.IntegerField(source="nurse_id")
+    witness = serializers.IntegerField(source="witness_id")
+    observation_ends_at = serializers.DateTimeField()
+    corrects = serializers.IntegerField(source="corrects_id", allow_null=True)
+    correction_reason = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+
+class SignOutOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    administration = serializers.IntegerField(source="administration_id")
+    state = serializers.ChoiceField(choices=SignOutState.choices)
+    notes = serializers.CharField()
+    signed_out_by = serializers.IntegerField(source="signed_out_by_id")
+    signed_out_at = serializers.DateTimeField()
+
+
+class HoldOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    prescription = serializers.IntegerField(source="prescription_id")
+    since = serializers.DateTimeField()
+    missed_since = serializers.DateField()
+    missed_days = serializers.IntegerField()
+    reason = serializers.CharField()
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    cleared_by = serializers.IntegerField(source="cleared_by_id", allow_null=True)
+    restart_prescription = serializers.IntegerField(source="restart_prescription_id", allow_null=True)
+
+
+class SlotOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    date = serializers.DateField()
+    session = serializers.CharField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+
+
+class AdverseEventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    administration = serializers.IntegerField(source="administration_id")
+    kind = serializers.ChoiceField(choices=AdverseEventKind.choices)
+    occurred_at = serializers.DateTimeField()
+    naloxone_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    naloxone_given_at = serializers.DateTimeField(allow_null=True)
+    notes = serializers.CharField()
+
+
+class BoardRowOut(serializers.Serializer):
+    class PatientOut(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField(source="display_name")
+
+    slot = SlotOut()
+    patient = PatientOut()
+    photo_url = serializers.CharField()
+    stage = serializers.CharField()
+    prescription = serializers.IntegerField(source="prescription.pk")
+    drug = serializers.CharField(source="prescription.drug")
+    route = serializers.CharField(source="prescription.route")
+    prescribed_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    authorised_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    check = CheckOut(allow_null=True)
+    administration = AdministrationOut(allow_null=True)
+    observation_ends_at = serializers.DateTimeField(allow_null=True)
+    observation_seconds_left = serializers.IntegerField(allow_null=True)
+    signed_out_at = serializers.DateTimeField(source="sign_out.signed_out_at", allow_null=True, default=None)
+    hold = HoldOut(allow_null=True)
+
+
+class BoardOut(serializers.Serializer):
+    clinic = serializers.IntegerField(source="clinic.pk")
+    date = serializers.DateField(source="session.date")
+    session = serializers.CharField(source="session.session")
+    window_start = serializers.DateTimeField(source="session.window_start")
+    window_end = serializers.DateTimeField(source="session.window_end")
+    now = serializers.DateTimeField()
+    rows = BoardRowOut(many=True)
+
+
+# --- Views ------------------------------------------------------------------------------------------------
+
+DOSING = [IsAuthenticated, needs(Capability.RECORD_DOSES)]
+PRESCRIBING = [IsAuthenticated, needs(Capability.PRESCRIBE)]
+
+
+class BoardView(APIView):
+    """The board of the current (or next) session of a clinic: poll it every few seconds."""
+
+    permission_classes = DOSING
+
+    @extend_schema(
+        parameters=[OpenApiParameter("clinic", int, description="Clinic id (default: the current clinic)")],
+        responses=BoardOut,
+    )
+    def get(self, request):
+        clinic_id = request.query_params.get("clinic")
+        clinics = clinics_for(request.user)
+        clinic = get_object_or_404(clinics, pk=clinic_id) if clinic_id else (request.clinic or clinics.first())
+        if clinic is None:
+            return Response({"detail": "You work in no clinic."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(BoardOut(selectors.board_for(clinic, now=timezone.now())).data)
+
+
+class ArriveView(APIView):
+    permission_classes = DOSING
+
+    @extend_schema(request=None, responses=SlotOut)
+    def post(self, request, pk):
+        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        return Response(SlotOut(services.slot_mark_arrived(slot=slot, nurse=request.user)).data)
+
+
+class CheckView(APIView):
+    """S5: the pre-dose check. A reduced dose names the authorising prescriber (`authorised_by`)."""
+
+    permission_classes = DOSING
+
+    class PreDoseCheckIn(serializers.Serializer):
+        sedation = serializers.ChoiceField(choices=Sedation.choices)
+        intoxication_signs = serializers.BooleanField()
+        withdrawal_signs = serializers.BooleanField()
+        breath_alcohol_ug = serializers.DecimalField(max_digits=5, decimal_places=1, min_value=0)
+        outcome = serializers.ChoiceField(choices=CheckOutcome.choices)
+        withhold_reason = serializers.CharField(required=False, allow_blank=True, default="")
+        reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+        authorised_by = serializers.IntegerField(required=False, allow_null=True)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=PreDoseCheckIn, responses={201: CheckOut})
+    def post(self, request, pk):
+        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        data = self.PreDoseCheckIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {**data.validated_data, "authorised_by": _staff_of(request, "authorised_by")}
+        check = services.record_pre_dose_check(slot=slot, checked_by=request.user, **fields)
+        return Response(CheckOut(check).data, status=status.HTTP_201_CREATED)
+
+
+class AdministerView(APIView):
+    """Record the dose (S1-S9, S11). The witness confirms with their own password."""
+
+    permission_classes = DOSING
+
+    class AdministerIn(serializers.Serializer):
+        dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
+        route = serializers.ChoiceField(choices=Route.choices)
+        injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
+        witness = serializers.IntegerField()
+        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+    @extend_schema(request=AdministerIn, responses={201: AdministrationOut})
+    def post(self, request, pk):
+        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        data = self.AdministerIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = services.administer_dose(
+            slot=slot,
+            dose_mg=data.validated_data["dose_mg"],
+            route=data.validated_data["route"],
+            injection_site=data.validated_data.get("injection_site", ""),
+            nurse=request.user,
+            witness=_staff_of(request, "witness"),
+            witness_password=data.validated_data["witness_password"],
+        )
+        return Response(AdministrationOut(given).data, status=status.HTTP_201_CREATED)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class RefuseView(APIView):
+    permission_classes = DOSING
+
+    @extend_schema(request=ReasonIn, responses=SlotOut)
+    def post(self, request, pk):
+        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        data = ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot = services.record_refusal(slot=slot, nurse=request.user, reason=data.validated_data["reason"])
+        return Response(SlotOut(slot).data)
+
+
+class WithholdView(APIView):
+    permission_classes = DOSING
+
+    @extend_schema(request=ReasonIn, responses=SlotOut)
+    def post(self, request, pk):
+        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        data = ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot = services.withhold_dose(slot=slot, nurse=request.user, reason=data.validated_data["reason"])
+        return Response(SlotOut(slot).data)
+
+
+class SignOutView(APIView):
+    """S6: refused before the observation has ended; a repeat returns the first sign-out."""
+
+    permission_classes = DOSING
+
+    class SignOutIn(serializers.Serializer):
+        state = serializers.ChoiceField(choices=SignOutState.choices)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=SignOutIn, responses=SignOutOut)
+    def post(self, request, pk):
+        administration = get_object_or_404(selectors.administrations_for(request.user), pk=pk)
+        data = self.SignOutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        sign_out = services.sign_out_after_observation(
+            administration=administration, signed_out_by=request.user, **data.validated_data
+        )
+        return Response(SignOutOut(sign_out).data)
+
+
+class CorrectionView(APIView):
+    """S10: a new, witnessed entry that points at the one it corrects; nothing is edited."""
+
+    permission_classes = DOSING
+
+    class CorrectionIn(serializers.Serializer):
+        reason = serializers.CharField()
+        dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+        route = serializers.ChoiceField(choices=Route.choices)
+        injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
+        given_at = serializers.DateTimeField()
+        witness = serializers.IntegerField()
+        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+    @extend_schema(request=CorrectionIn, responses={201: AdministrationOut})
+    def post(self, request, pk):
+        administration = get_object_or_404(selectors.administrations_for(request.user), pk=pk)
+        data = self.CorrectionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {**data.validated_data, "witness": _staff_of(request, "witness")}
+        fields.setdefault("injection_site", "")
+        correction = services.correct_administration(administration=administration, author=request.user, **fields)
+        return Response(AdministrationOut(correction).data, status=status.HTTP_201_CREATED)
+
+
+class AdverseEventView(APIView):
+    """S12: recorded against the dose; the prescriber is alerted."""
+
+    permission_classes = DOSING
+
+    class AdverseEventIn(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=AdverseEventKind.choices)
+        occurred_at = serializers.DateTimeField(required=False)
+        naloxone_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+        naloxone_given_at = serializers.DateTimeField(required=False, allow_null=True)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=AdverseEventIn, responses={201: AdverseEventOut})
+    def post(self, request, pk):
+        administration = get_object_or_404(selectors.administrations_for(request.user), pk=pk)
+        data = self.AdverseEventIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.record_adverse_event(
+            administration=administration, recorded_by=request.user, **data.validated_data
+        )
+        return Response(AdverseEventOut(event).data, status=status.HTTP_201_CREATED)
+
+
+class HoldListView(APIView):
+    """S7: patients on hold in the user's clinics, oldest first."""
+
+    permission_classes = DOSING
+
+    @extend_schema(responses=HoldOut(many=True))
+    def get(self, request):
+        holds = selectors.holds_for(request.user).filter(cleared_at__isnull=True).order_by("since", "pk")
+        return Response(HoldOut(holds, many=True).data)
+
+
+class ClearHoldView(APIView):
+    """S7: the prescriber's review sets the restart dose (a new prescription version) and clears the hold."""
+
+    permission_classes = PRESCRIBING
+
+    class ClearHoldIn(serializers.Serializer):
+        morning_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+        afternoon_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+        evening_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=ClearHoldIn, responses=HoldOut)
+    def post(self, request, pk):
+        hold = get_object_or_404(selectors.holds_for(request.user), pk=pk)
+        data = self.ClearHoldIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = services.clear_hold(hold=hold, prescriber=request.user, **data.validated_data)
+        return Response(HoldOut(hold).data)
+
+
+class PrescriptionIn(serializers.Serializer):
+    route = serializers.ChoiceField(choices=Route.choices)
+    supply = serializers.ChoiceField(choices=Supply.choices, required=False, default=Supply.SUPERVISED)
+    morning_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+    afternoon_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+    evening_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+    daily_max_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(required=False, allow_null=True)
+    is_titration = serializers.BooleanField(required=False, default=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PrescriptionListView(APIView):
+    """Live prescriptions of a patient (`?patient=`); prescribers sign new ones."""
+
+    permission_classes = DOSING
+
+    class PrescriptionCreateIn(PrescriptionIn):
+        patient = serializers.IntegerField()
+        drug = serializers.ChoiceField(choices=Drug.choices)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permission() for permission in PRESCRIBING]
+        return super().get_permissions()
+
+    @extend_schema(parameters=[OpenApiParameter("patient", int, required=True)], responses=PrescriptionOut(many=True))
+    def get(self, request):
+        patient = get_object_or_404(
+            selectors.dosing_patients_for(request.user), pk=request.query_params.get("patient") or 0
+        )
+        return Response(PrescriptionOut(selectors.prescription_history(patient), many=True).data)
+
+    @extend_schema(request=PrescriptionCreateIn, responses={201: PrescriptionOut})
+    def post(self, request):
+        data = self.PrescriptionCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        patient = get_object_or_404(selectors.dosing_patients_for(request.user), pk=fields.pop("patient"))
+        prescription = services.prescription_create(patient=patient, prescriber=request.user, **fields)
+        return Response(PrescriptionOut(prescription).data, status=status.HTTP_201_CREATED)
+
+
+class PrescriptionVersionView(APIView):
+    """A change: a new signed version superseding this one (send only what changes)."""
+
+    permission_classes = PRESCRIBING
+
+    class PrescriptionChangeIn(PrescriptionIn):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for field in self.fields.values():
+                field.required = False
+                field.default = serializers.empty
+
+    @extend_schema(request=PrescriptionChangeIn, responses={201: PrescriptionOut})
+    def post(self, request, pk):
+        prescription = get_object_or_404(selectors.prescriptions_for(request.user), pk=pk)
+        data = self.PrescriptionChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.prescription_change(prescription=prescription, prescriber=request.user, **data.validated_data)
+        return Response(PrescriptionOut(new).data, status=status.HTTP_201_CREATED)
+
+
+class PrescriptionStopView(APIView):
+    permission_classes = PRESCRIBING
+
+    @extend_schema(request=ReasonIn, responses=PrescriptionOut)
+    def post(self, request, pk):
+        prescription = get_object_or_404(selectors.prescriptions_for(request.user), pk=pk)
+        data = ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        stopped = services.prescription_stop(
+            prescription=prescription, prescriber=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(PrescriptionOut(stopped).data)

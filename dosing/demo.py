@@ -1,0 +1,242 @@
+"""Demo data for the dosing board: prescriptions, consent and slots in every state. Idempotent.
+
+Called by `manage.py seed_demo` after patients/demo.py. Uses the patients of the
+Middlesbrough clinic (or registers a few demo patients if there are none), gives each a
+treatment consent and a prescription, and fills the board's current (or next) session.
+While a session is running, rows are spread over the states (arrived, checked, under
+observation, signed out, withheld, refused); one patient is on a missed-dose hold. Doses
+in the demo are written directly, because seed_demo cannot know the witness's password.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import ConsentDecision, ConsentKind, Patient
+from patients.selectors import has_treatment_consent
+from patients.services import consent_record, patient_register
+
+from . import selectors, services
+from .models import (
+    Administration,
+    CheckOutcome,
+    DosingSettings,
+    Drug,
+    InjectionSite,
+    ObservationSignOut,
+    Prescription,
+    Route,
+    Sedation,
+    SignOutState,
+    Slot,
+    SlotStatus,
+)
+
+DEMO_PATIENTS = [
+    ("Demo", "Ashworth", date(1979, 3, 2)),
+    ("Demo", "Bellamy", date(1983, 7, 19)),
+    ("Demo", "Carrick", date(1975, 11, 30)),
+    ("Demo", "Dunmore", date(1988, 1, 8)),
+    ("Demo", "Elsdon", date(1981, 5, 23)),
+    ("Demo", "Fenwick", date(1970, 9, 14)),
+]
+
+# (morning, afternoon) mg of injectable diamorphine, varied so the board shows different doses
+DOSES = [
+    (Decimal(m), Decimal(a))
+    for m, a in [
+        ("150", "150"),
+        ("200", "180"),
+        ("120", "120"),
+        ("300", "250"),
+        ("90", "100"),
+        ("180", "200"),
+        ("250", "250"),
+        ("60", "80"),
+    ]
+]
+
+# The state each row is taken to while a session runs, in name order; the rest stay expected.
+PLAN = ["observation", "checked", "withheld", "signed_out", "refused", "arrived", "observation", "partial"]
+
+
+def seed(*, clinics, staff, stdout) -> None:
+    clinic = clinics["mbro"]
+    nurse, nurse2, prescriber = staff["nurse"], staff["nurse2"], staff["prescriber"]
+    recorder = staff.get("keyworker", prescriber)
+    now = timezone.now()
+    today = timezone.localdate(now, clinic.zone)
+    DosingSettings.for_clinic(clinic)
+
+    patients = list(Patient.objects.filter(clinic=clinic, episodes__ended_on__isnull=True).distinct()[:12])
+    if not patients:
+        for given, family, born in DEMO_PATIENTS:
+            patients.append(
+                patient_register(
+                    clinic=clinic,
+                    started_on=today - timedelta(days=60),
+                    registered_by=recorder,
+                    given_name=given,
+                    family_name=family,
+                    date_of_birth=born,
+                )
+            )
+    for index, patient in enumerate(patients):
+        if not has_treatment_consent(patient, at=now):
+            consent_record(
+                patient=patient,
+                kind=ConsentKind.TREATMENT,
+                decision=ConsentDecision.GIVEN,
+                recorded_by=recorder,
+                effective_at=now - timedelta(days=1),
+                notes="Demo data",
+            )
+        if not Prescription.objects.live().filter(patient=patient).exists():
+            morning, afternoon = DOSES[index % len(DOSES)]
+            services.prescription_create(
+                patient=patient,
+                prescriber=prescriber,
+                drug=Drug.DIAMORPHINE_INJECTABLE if index % 5 else Drug.HYDROMORPHONE_INJECTABLE,
+                route=Route.INTRAVENOUS if index % 4 else Route.INTRAMUSCULAR,
+                morning_dose_mg=morning if index % 5 else morning / 2,
+                afternoon_dose_mg=afternoon if index % 5 else afternoon / 2,
+                daily_max_mg=(morning + afternoon) if index % 5 else (morning + afternoon) / 2,
+                starts_on=today,
+                is_titration=index == 1,
+                notes="Demo prescription",
+                now=now,
+            )
+
+    services.create_slots(now=now)
+    held = _put_one_on_hold(clinic=clinic, patient=patients[-1], now=now) if len(patients) > 2 else False
+    _fill_board(clinic=clinic, patients=patients, nurse=nurse, nurse2=nurse2, now=now)
+    stdout.write(
+        f"Dosing: {len(patients)} patients with prescriptions at {clinic.name}"
+        f"{', one on a missed-dose hold' if held else ''}."
+    )
+
+
+def _fill_board(*, clinic, patients, nurse, nurse2, now) -> None:
+    board_session = selectors.current_session(clinic, now=now)
+    settings = DosingSettings.for_clinic(clinic)
+    for patient in patients:
+        prescription = Prescription.objects.live().filter(patient=patient).first()
+        if prescription is None or prescription.dose_for(board_session.session) is None:
+            continue
+        Slot.objects.get_or_create(
+            patient=patient,
+            date=board_session.date,
+            session=board_session.session,
+            defaults={
+                "clinic": clinic,
+                "prescription": prescription,
+                "window_start": board_session.window_start,
+                "window_end": board_session.window_end,
+            },
+        )
+    if not (board_session.window_start <= now < board_session.window_end):
+        return  # the next session has not started: everyone is expected
+    slots = list(
+        Slot.objects.filter(clinic=clinic, date=board_session.date, session=board_session.session)
+        .select_related("patient", "prescription")
+        .order_by("patient__family_name", "pk")
+    )
+    if any(slot.status != SlotStatus.SCHEDULED for slot in slots):
+        return  # already seeded (or real work done): leave it as it is
+    start = board_session.window_start
+    for slot, plan in zip(slots, PLAN, strict=False):
+        minutes_in = (now - start).total_seconds() / 60
+        try:
+            with transaction.atomic():
+                _take_to(slot, plan, settings=settings, nurse=nurse, nurse2=nurse2, now=now, minutes_in=minutes_in)
+        except ValidationError:
+            continue  # a rule refused it (e.g. too early in the window): the row stays expected
+
+
+def _take_to(slot, plan, *, settings, nurse, nurse2, now, minutes_in) -> None:
+    if plan == "refused":
+        services.record_refusal(slot=slot, nurse=nurse, reason="Wanted to come back later; declined", now=now)
+        return
+    services.slot_mark_arrived(slot=slot, nurse=nurse, now=now)
+    if plan == "arrived":
+        return
+    if plan == "withheld":
+        services.record_pre_dose_check(
+            slot=slot,
+            checked_by=nurse,
+            sedation=Sedation.SLIGHT,
+            intoxication_signs=True,
+            withdrawal_signs=False,
+            breath_alcohol_ug=Decimal("48"),
+            outcome=CheckOutcome.WITHHOLD,
+            withhold_reason="Smelled of alcohol, breath alcohol over the limit",
+            now=now,
+        )
+        return
+    services.record_pre_dose_check(
+        slot=slot,
+        checked_by=nurse,
+        sedation=Sedation.ALERT,
+        intoxication_signs=False,
+        withdrawal_signs=True,
+        breath_alcohol_ug=Decimal("0"),
+        outcome=CheckOutcome.PROCEED,
+        now=now,
+    )
+    if plan == "checked":
+        return
+    # A dose given some minutes ago (inside the window): observation running, or over and signed out.
+    ago = {"observation": min(6, minutes_in), "partial": min(9, minutes_in), "signed_out": min(40, minutes_in)}[plan]
+    given_at = now - timedelta(minutes=ago)
+    dose = slot.prescription.dose_for(slot.session)
+    given = dose if plan != "partial" else dose / 2
+    administration = Administration.objects.create(
+        slot=slot,
+        patient=slot.patient,
+        prescription=slot.prescription,
+        drug=slot.prescription.drug,
+        dose_mg=given,
+        prescribed_dose_mg=dose,
+        route=slot.prescription.route,
+        injection_site=InjectionSite.LEFT_ARM,
+        given_at=given_at,
+        nurse=nurse,
+        witness=nurse2,
+        observation_ends_at=given_at + settings.observation,
+        recorded_at=now,
+    )
+    Slot.objects.filter(pk=slot.pk).update(
+        status=SlotStatus.GIVEN if plan != "partial" else SlotStatus.PARTIAL,
+        status_changed_at=given_at,
+        status_changed_by=nurse,
+    )
+    if plan == "signed_out" and administration.observation_ends_at <= now:
+        ObservationSignOut.objects.create(
+            administration=administration, state=SignOutState.WELL, signed_out_by=nurse2, signed_out_at=now
+        )
+
+
+def _put_one_on_hold(*, clinic, patient, now) -> bool:
+    """Three past days without a dose, closed as missed by the real job, so S7 holds the patient."""
+    prescription = Prescription.objects.live().filter(patient=patient).first()
+    if prescription is None:
+        return False
+    settings = DosingSettings.for_clinic(clinic)
+    today = timezone.localdate(now, clinic.zone)
+    for offset in range(settings.missed_days_threshold, 0, -1):
+        day = today - timedelta(days=offset)
+        for session in settings.sessions():
+            if prescription.dose_for(session) is None:
+                continue
+            start, end = settings.window(day, session)
+            Slot.objects.get_or_create(
+                patient=patient,
+                date=day,
+                session=session,
+                defaults={"clinic": clinic, "prescription": prescription, "window_start": start, "window_end": end},
+            )
+    services.close_missed_slots(now=now)
+    return patient.dosing_holds.filter(cleared_at__isnull=True).exists()

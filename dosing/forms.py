@@ -1,0 +1,210 @@
+"""Forms collect and shape input for the dosing pages; the services decide (every rule is in rules.py).
+
+The staff pickers accept any active member of staff of the clinic but only *offer* the right
+ones (witnesses who may dose, prescribers): a wrong choice that reaches the server is then
+refused by the rule itself (S5, S9) with its sentence, exactly as the API refuses it.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .models import (
+    AdverseEventKind,
+    CheckOutcome,
+    Drug,
+    InjectionSite,
+    Route,
+    Sedation,
+    SignOutState,
+    Supply,
+)
+
+MG = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
+
+
+def staff_label(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def format_value(self, value):
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def format_value(self, value):
+        if hasattr(value, "astimezone"):
+            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        return value
+
+
+class MgInput(forms.NumberInput):
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "decimal", "step": "any", "min": "0", **(attrs or {})})
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put a service's refusal on the field it names (unknown names and rule-wide refusals go to the top)."""
+        if hasattr(error, "error_dict"):
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+
+def _offer(field, users, blank: str) -> None:
+    """Show only `users` in the select (the field still accepts any clinic staff, see module docstring)."""
+    field.widget.choices = [("", blank), *[(user.pk, staff_label(user)) for user in users]]
+    field.label_from_instance = staff_label
+
+
+class PreDoseCheckForm(ServiceErrorsMixin, forms.Form):
+    sedation = forms.ChoiceField(label="Sedation", choices=Sedation.choices, widget=forms.RadioSelect)
+    intoxication_signs = forms.BooleanField(
+        label="Signs of intoxication (slurred speech, unsteady, pinned pupils)", required=False
+    )
+    withdrawal_signs = forms.BooleanField(label="Signs of withdrawal", required=False)
+    breath_alcohol_ug = forms.DecimalField(
+        label="Breath alcohol (µg/100 ml)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=0,
+        help_text="Enter 0 for a clear reading.",
+        widget=MgInput,
+    )
+    outcome = forms.ChoiceField(label="Outcome", choices=CheckOutcome.choices, widget=forms.RadioSelect)
+    withhold_reason = forms.CharField(
+        label="Reason for withholding", required=False, help_text="Only when the outcome is withhold."
+    )
+    reduced_dose_mg = forms.DecimalField(
+        label="Reduced dose (mg)", required=False, help_text="Only for a reduced dose.", widget=MgInput, **MG
+    )
+    authorised_by = forms.ModelChoiceField(
+        label="Authorised by (prescriber)", queryset=None, required=False, help_text="Only for a reduced dose."
+    )
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, staff, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["authorised_by"].queryset = staff
+        _offer(self.fields["authorised_by"], prescribers, "No prescriber (not a reduced dose)")
+
+
+class AdministerForm(ServiceErrorsMixin, forms.Form):
+    dose_mg = forms.DecimalField(label="Dose given (mg)", widget=MgInput, **MG)
+    route = forms.ChoiceField(label="Route", choices=Route.choices)
+    injection_site = forms.ChoiceField(
+        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+    )
+    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness_password = forms.CharField(
+        label="Witness PIN (or password)",
+        strip=False,
+        required=False,
+        help_text="The witness types their own PIN (set under “Witness PIN”), or their password if they have no PIN.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, staff, witnesses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["witness"].queryset = staff
+        _offer(self.fields["witness"], witnesses, "Choose the witness")
+
+
+class SignOutForm(ServiceErrorsMixin, forms.Form):
+    state = forms.ChoiceField(label="How is the patient?", choices=SignOutState.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdverseEventForm(ServiceErrorsMixin, forms.Form):
+    kind = forms.ChoiceField(label="What happened", choices=AdverseEventKind.choices, widget=forms.RadioSelect)
+    occurred_at = forms.DateTimeField(label="When", required=False, widget=DateTimeInput, help_text="Empty means now.")
+    naloxone_dose_mg = forms.DecimalField(
+        label="Naloxone dose (mg)", required=False, help_text="Only when naloxone was given.", widget=MgInput, **MG
+    )
+    naloxone_given_at = forms.DateTimeField(
+        label="Naloxone given at", required=False, widget=DateTimeInput, help_text="Only when naloxone was given."
+    )
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CorrectionForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason for the correction", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    dose_mg = forms.DecimalField(
+        label="Dose really given (mg)", help_text="0 if no dose was given.", widget=MgInput, **MG
+    )
+    route = forms.ChoiceField(label="Route", choices=Route.choices)
+    injection_site = forms.ChoiceField(
+        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+    )
+    given_at = forms.DateTimeField(label="Time really given", widget=DateTimeInput)
+    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness_password = forms.CharField(
+        label="Witness PIN (or password)",
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, staff, witnesses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["witness"].queryset = staff
+        _offer(self.fields["witness"], witnesses, "Choose the witness")
+
+
+class PrescriptionForm(ServiceErrorsMixin, forms.Form):
+    drug = forms.ChoiceField(label="Drug", choices=Drug.choices)
+    route = forms.ChoiceField(label="Route", choices=Route.choices)
+    supply = forms.ChoiceField(label="Supply", choices=Supply.choices, initial=Supply.SUPERVISED)
+    morning_dose_mg = forms.DecimalField(label="Morning dose (mg)", required=False, widget=MgInput, **MG)
+    afternoon_dose_mg = forms.DecimalField(label="Afternoon dose (mg)", required=False, widget=MgInput, **MG)
+    evening_dose_mg = forms.DecimalField(
+        label="Evening dose (mg)", required=False, help_text="Only if the clinic runs 3 sessions.", widget=MgInput, **MG
+    )
+    daily_max_mg = forms.DecimalField(label="Daily maximum (mg)", widget=MgInput, **MG)
+    starts_on = forms.DateField(label="Starts on", widget=DateInput)
+    ends_on = forms.DateField(label="Ends on", required=False, widget=DateInput)
+    is_titration = forms.BooleanField(label="Titration step (induction)", required=False)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    SERVICE_FIELDS = (
+        "route",
+        "supply",
+        "morning_dose_mg",
+        "afternoon_dose_mg",
+        "evening_dose_mg",
+        "daily_max_mg",
+        "starts_on",
+        "ends_on",
+        "is_titration",
+        "notes",
+    )
+
+    def __init__(self, *args, change: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if change:
+            del self.fields["drug"]  # a change keeps the drug; another drug is a new prescription
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.SERVICE_FIELDS}
+
+
+class ClearHoldForm(ServiceErrorsMixin, forms.Form):
+    morning_dose_mg = forms.DecimalField(label="Restart morning dose (mg)", required=False, widget=MgInput, **MG)
+    afternoon_dose_mg = forms.DecimalField(label="Restart afternoon dose (mg)", required=False, widget=MgInput, **MG)
+    evening_dose_mg = forms.DecimalField(
+        label="Restart evening dose (mg)", required=False, help_text="Only with 3 sessions a day.", widget=MgInput, **MG
+    )
+    notes = forms.CharField(label="Review notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,437 @@
+"""The clinical safety rules of SPEC section 4, in one place.
+
+Every check here is a plain function of facts (no queries): services.py gathers the facts
+under lock and calls these, and nothing else in the project decides a dosing rule. A
+refusal is a `RuleViolation`: a Django ValidationError carrying the rule id and one plain
+sentence with the facts, attached to the input field it concerns where there is one, so a
+form shows it next to the field and the API answers 400 naming the field.
+
+S10 (never edit a dose record) is also enforced by the database (migration 0002) and by the
+absence of any update path in services.py.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+
+from .models import (
+    INTOXICATED_SEDATION,
+    ROUTES_FOR_DRUG,
+    AdverseEventKind,
+    CheckOutcome,
+    Drug,
+    Route,
+    Session,
+    SlotStatus,
+    Supply,
+    is_injectable,
+)
+
+
+class RuleViolation(ValidationError):
+    """A refusal by one safety rule: `rule` ("S4"), `sentence` (the facts) and the `field` it concerns."""
+
+    def __init__(self, rule: str, sentence: str, *, field: str | None = None):
+        self.rule = rule
+        self.sentence = sentence
+        self.field = field
+        self.text = f"{rule} · {sentence}"
+        if field:
+            super().__init__({field: [ValidationError(self.text, code=rule)]})
+        else:
+            super().__init__(self.text, code=rule)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- How facts are written in a refusal -----------------------------------------------
+
+
+def hhmm(moment: datetime, zone) -> str:
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def day_month(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def mg(amount: Decimal) -> str:
+    value = Decimal(amount).normalize()
+    text = f"{value:,f}" if value == value.to_integral() else f"{value:,}"
+    return f"{text} mg"
+
+
+def duration(delta: timedelta) -> str:
+    minutes = max(0, int(-(-delta.total_seconds() // 60)))  # round up: never promise too early
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+def staff_name(user) -> str:
+    return user.get_full_name() or user.username
+
+
+# --- S1 and S11: is this slot still open for a dose? ------------------------------------
+
+
+def check_slot_can_be_dosed(*, slot, existing, now: datetime, zone) -> None:
+    """S1: one administration per slot; S11: only inside the session window; closed slots stay closed.
+
+    `existing` is the slot's original administration, if any.
+    """
+    session = Session(slot.session).label.lower()
+    if existing is not None:
+        raise RuleViolation(
+            "S1",
+            f"Already given at {hhmm(existing.given_at, zone)} by {staff_name(existing.nurse)}; one dose per session",
+        )
+    changed = f" at {hhmm(slot.status_changed_at, zone)}" if slot.status_changed_at else ""
+    reason = f": {slot.status_reason}" if slot.status_reason else ""
+    if slot.status == SlotStatus.MISSED:
+        raise RuleViolation("S11", f"The {session} slot was closed as missed{changed}")
+    if slot.status == SlotStatus.WITHHELD:
+        raise RuleViolation("S5", f"This dose was withheld{changed}{reason}")
+    if slot.status == SlotStatus.REFUSED:
+        raise RuleViolation("S1", f"The patient refused this dose{changed}{reason}; the slot is closed")
+    if slot.status == SlotStatus.CANCELLED:
+        raise RuleViolation("S8", f"This slot was cancelled{changed}{reason}")
+    check_slot_window(slot=slot, now=now, zone=zone)
+
+
+def check_slot_window(*, slot, now: datetime, zone) -> None:
+    """S11: a slot is used inside its session window; after it, it is missed."""
+    session = Session(slot.session).label.lower()
+    if now < slot.window_start:
+        raise RuleViolation("S11", f"The {session} window opens at {hhmm(slot.window_start, zone)}")
+    if now >= slot.window_end:
+        raise RuleViolation("S11", f"The {session} window ended at {hhmm(slot.window_end, zone)}; this slot is missed")
+
+
+def check_slot_open_for_update(*, slot, zone) -> None:
+    """Arrival, check, refusal and withholding only change a slot that is still open."""
+    if slot.status in (SlotStatus.GIVEN, SlotStatus.PARTIAL):
+        raise RuleViolation("S1", "This dose has already been given; the slot is closed")
+    if slot.status not in (SlotStatus.SCHEDULED, SlotStatus.ARRIVED, SlotStatus.CHECKED):
+        changed = f" at {hhmm(slot.status_changed_at, zone)}" if slot.status_changed_at else ""
+        raise RuleViolation("S11", f"This slot is already closed as {slot.get_status_display().lower()}{changed}")
+
+
+# --- S2: sessions per day -----------------------------------------------------------------
+
+
+def check_sessions_per_day(*, slot, settings, doses_today: int) -> None:
+    """S2: only the sessions the clinic runs, and no more doses a day than sessions."""
+    per_day = settings.sessions_per_day
+    if slot.session not in settings.sessions():
+        raise RuleViolation(
+            "S2",
+            f"The clinic runs {per_day} session{'s' if per_day > 1 else ''} a day; "
+            f"there is no {Session(slot.session).label.lower()} dose",
+        )
+    if doses_today >= per_day:
+        raise RuleViolation(
+            "S2",
+            f"{doses_today} dose{'s' if doses_today > 1 else ''} already given today; "
+            f"the limit is {per_day} session{'s' if per_day > 1 else ''} a day",
+        )
+
+
+# --- S3: minimum interval between injectable doses -------------------------------------------
+
+
+def check_minimum_interval(*, drug: str, last_injectable_at: datetime | None, now: datetime, settings, zone) -> None:
+    if not is_injectable(drug) or last_injectable_at is None:
+        return
+    ends = last_injectable_at + settings.minimum_interval
+    if now < ends:
+        raise RuleViolation(
+            "S3",
+            f"No dose: last injectable dose at {hhmm(last_injectable_at, zone)}; "
+            f"the minimum interval of {duration(settings.minimum_interval)} ends at {hhmm(ends, zone)}",
+        )
+
+
+# --- S4: dose within the prescription and the daily maximum ------------------------------------
+
+
+def check_dose_amount(*, dose_mg: Decimal, field: str = "dose_mg") -> None:
+    if dose_mg is None or dose_mg <= 0:
+        raise RuleViolation("S4", "The dose must be more than 0 mg", field=field)
+
+
+def check_dose_within_prescription(
+    *,
+    dose_mg: Decimal,
+    session: str,
+    session_dose_mg: Decimal,
+    daily_max_mg: Decimal,
+    given_today_mg: Decimal,
+    field: str = "dose_mg",
+) -> None:
+    """S4: not above the session's prescribed dose, nor today's total above the daily maximum."""
+    check_dose_amount(dose_mg=dose_mg, field=field)
+    label = Session(session).label.lower()
+    if dose_mg > session_dose_mg:
+        raise RuleViolation(
+            "S4",
+            f"{mg(dose_mg)} is more than the prescribed {mg(session_dose_mg)} for the {label} session",
+            field=field,
+        )
+    if given_today_mg + dose_mg > daily_max_mg:
+        raise RuleViolation(
+            "S4",
+            f"{mg(dose_mg)} would bring today's total to {mg(given_today_mg + dose_mg)}, "
+            f"above the daily maximum of {mg(daily_max_mg)}",
+            field=field,
+        )
+
+
+def daily_maximum(*, prescription, settings) -> Decimal:
+    """S4: the lower of the prescription's daily maximum and the clinic's ceiling for the drug."""
+    ceiling = settings.daily_ceiling_mg(prescription.drug)
+    return min(prescription.daily_max_mg, ceiling) if ceiling is not None else prescription.daily_max_mg
+
+
+def check_prescription_doses(*, drug: str, route: str, supply: str, doses: dict, daily_max_mg, settings) -> None:
+    """S2, S4, S8 when a prescription (or a new version) is written."""
+    if route not in Route.values:
+        raise RuleViolation("S8", "Choose the route", field="route")
+    if supply not in Supply.values:
+        raise RuleViolation("S8", "Choose how the dose is supplied", field="supply")
+    if route not in ROUTES_FOR_DRUG[drug]:
+        allowed = " or ".join(sorted(Route(r).label.lower() for r in ROUTES_FOR_DRUG[drug]))
+        raise RuleViolation(
+            "S8", f"{Drug(drug).label} is given {allowed}, not {Route(route).label.lower()}", field="route"
+        )
+    if supply == Supply.TAKE_HOME and is_injectable(drug):
+        raise RuleViolation("S8", f"{Drug(drug).label} is never supplied to take home", field="supply")
+    if daily_max_mg is None or daily_max_mg <= 0:
+        raise RuleViolation("S4", "The daily maximum must be more than 0 mg", field="daily_max_mg")
+    ceiling = settings.daily_ceiling_mg(drug)
+    if ceiling is not None and daily_max_mg > ceiling:
+        raise RuleViolation(
+            "S4",
+            f"A daily maximum of {mg(daily_max_mg)} is above the clinic's ceiling of {mg(ceiling)} "
+            f"for {Drug(drug).label.lower()}",
+            field="daily_max_mg",
+        )
+    given = {session: dose for session, dose in doses.items() if dose is not None}
+    if not given:
+        raise RuleViolation("S4", "Prescribe a dose for at least one session", field="morning_dose_mg")
+    for session, dose in given.items():
+        field = f"{session}_dose_mg"
+        if dose <= 0:
+            raise RuleViolation("S4", "A session dose must be more than 0 mg; leave it empty for no dose", field=field)
+        if session not in settings.sessions():
+            raise RuleViolation(
+                "S2",
+                f"The clinic runs {settings.sessions_per_day} sessions a day; there is no {session} session",
+                field=field,
+            )
+    total = sum(given.values(), Decimal(0))
+    if total > daily_max_mg:
+        raise RuleViolation(
+            "S4",
+            f"The session doses add up to {mg(total)}, more than the daily maximum of {mg(daily_max_mg)}",
+            field="daily_max_mg",
+        )
+
+
+# --- S5: pre-dose check ------------------------------------------------------------------------
+
+
+def intoxication_findings(
+    *, sedation: str, intoxication_signs: bool, breath_alcohol_ug: Decimal, settings
+) -> list[str]:
+    findings = []
+    if sedation in INTOXICATED_SEDATION:
+        findings.append("sedated")
+    if intoxication_signs:
+        findings.append("signs of intoxication")
+    if breath_alcohol_ug is not None and breath_alcohol_ug > settings.breath_alcohol_limit_ug:
+        findings.append(
+            f"breath alcohol {breath_alcohol_ug.normalize():f} µg/100 ml is above the limit of "
+            f"{settings.breath_alcohol_limit_ug.normalize():f}"
+        )
+    return findings
+
+
+def check_pre_dose_findings(
+    *,
+    outcome: str,
+    sedation: str,
+    intoxication_signs: bool,
+    breath_alcohol_ug: Decimal,
+    withhold_reason: str,
+    reduced_dose_mg: Decimal | None,
+    authoriser_may_prescribe: bool,
+    session_dose_mg: Decimal | None,
+    settings,
+) -> None:
+    """S5: an intoxicated patient is withheld; a reduced dose needs a prescriber's authorisation."""
+    if breath_alcohol_ug is None or breath_alcohol_ug < 0:
+        raise RuleViolation("S5", "Record the breath alcohol reading (0 or more)", field="breath_alcohol_ug")
+    findings = intoxication_findings(
+        sedation=sedation, intoxication_signs=intoxication_signs, breath_alcohol_ug=breath_alcohol_ug, settings=settings
+    )
+    if findings and outcome != CheckOutcome.WITHHOLD:
+        raise RuleViolation("S5", f"An intoxicated patient is withheld: {'; '.join(findings)}", field="outcome")
+    if outcome == CheckOutcome.WITHHOLD and not (withhold_reason or "").strip():
+        raise RuleViolation("S5", "Say why the dose is withheld", field="withhold_reason")
+    if outcome == CheckOutcome.REDUCED:
+        if not authoriser_may_prescribe:
+            raise RuleViolation(
+                "S5", "A reduced dose needs the authorisation of a prescriber of this clinic", field="authorised_by"
+            )
+        if reduced_dose_mg is None or reduced_dose_mg <= 0:
+            raise RuleViolation("S5", "Give the reduced dose in mg", field="reduced_dose_mg")
+        if session_dose_mg is not None and reduced_dose_mg >= session_dose_mg:
+            raise RuleViolation(
+                "S5",
+                f"A reduced dose must be less than the prescribed {mg(session_dose_mg)}",
+                field="reduced_dose_mg",
+            )
+
+
+def check_dose_after_pre_dose_check(*, check, dose_mg: Decimal, zone) -> None:
+    """S5: no dose without a check in this session that allows it, and no more than a reduced dose allows."""
+    if check is None:
+        raise RuleViolation("S5", "No dose without a pre-dose check in this session")
+    if check.outcome == CheckOutcome.WITHHOLD:
+        raise RuleViolation(
+            "S5", f"The pre-dose check at {hhmm(check.checked_at, zone)} withheld this dose: {check.withhold_reason}"
+        )
+    if check.outcome == CheckOutcome.REDUCED and dose_mg > check.reduced_dose_mg:
+        raise RuleViolation(
+            "S5",
+            f"{mg(dose_mg)} is more than the reduced dose of {mg(check.reduced_dose_mg)} "
+            f"authorised by {staff_name(check.authorised_by)}",
+            field="dose_mg",
+        )
+
+
+# --- S6: observation --------------------------------------------------------------------------------
+
+
+def check_observation_over(*, administration, now: datetime, zone) -> None:
+    if now < administration.observation_ends_at:
+        raise RuleViolation(
+            "S6",
+            f"Observation ends at {hhmm(administration.observation_ends_at, zone)}; "
+            f"sign-out is possible in {duration(administration.observation_ends_at - now)}",
+        )
+
+
+# --- S7: missed-dose hold -----------------------------------------------------------------------------
+
+
+def hold_sentence(*, missed_days: int, missed_since: date) -> str:
+    return (
+        f"No dose: {missed_days} consecutive day{'s' if missed_days > 1 else ''} missed since "
+        f"{day_month(missed_since)}; prescriber review required"
+    )
+
+
+def check_not_on_hold(*, hold) -> None:
+    if hold is not None:
+        raise RuleViolation("S7", hold_sentence(missed_days=hold.missed_days, missed_since=hold.missed_since))
+
+
+def consecutive_days_without_dose(days: list[tuple[date, list[str]]]) -> list[date]:
+    """S7: the run of most recent complete days on which no dose was given.
+
+    `days` is a list of (clinic-local date, statuses of that day's slots, cancelled ones left
+    out), newest first. A day still in progress (an open slot) is skipped; a day counts when
+    all its slots are closed and none was given, whether missed, refused or withheld, because
+    what matters for safety is lost opioid tolerance. The run stops at a dosed day or a gap.
+    """
+    run: list[date] = []
+    for day, statuses in days:
+        if not statuses:
+            continue
+        if any(status in (SlotStatus.SCHEDULED, SlotStatus.ARRIVED, SlotStatus.CHECKED) for status in statuses):
+            if run:
+                break  # an open slot inside the run cannot happen in order; be safe and stop
+            continue
+        if any(status in (SlotStatus.GIVEN, SlotStatus.PARTIAL) for status in statuses):
+            break
+        if run and (run[-1] - day).days != 1:
+            break
+        run.append(day)
+    return run
+
+
+# --- S8: prescription and consent ---------------------------------------------------------------------
+
+
+def check_treatment_consent(*, has_consent: bool, for_what: str = "dose") -> None:
+    if not has_consent:
+        raise RuleViolation("S8", f"No {for_what}: the patient has no live treatment consent")
+
+
+def check_prescription_for_dose(*, prescription, drug: str, day: date, session: str, route: str) -> None:
+    """S8: an active, prescriber-signed prescription for this drug, route and date."""
+    label = Drug(drug).label.lower()
+    if prescription is None or not prescription.is_live or not prescription.covers(day) or not prescription.signed_at:
+        raise RuleViolation("S8", f"No dose: there is no active, signed prescription for {label} on {day_month(day)}")
+    if prescription.supply != Supply.SUPERVISED and is_injectable(drug):
+        raise RuleViolation("S8", f"{Drug(drug).label} is never supplied to take home")
+    if route != prescription.route:
+        raise RuleViolation(
+            "S8",
+            f"The prescription is for {Route(prescription.route).label.lower()} use, not {Route(route).label.lower()}",
+            field="route",
+        )
+    if prescription.dose_for(session) is None:
+        raise RuleViolation("S8", f"The prescription has no {Session(session).label.lower()} dose")
+
+
+# --- S9: witness --------------------------------------------------------------------------------------------
+
+
+def check_witness(*, nurse, witness, witness_may_witness: bool, password_correct: bool) -> None:
+    if witness is None:
+        raise RuleViolation("S9", "Every dose needs a witness", field="witness")
+    if witness.pk == nurse.pk:
+        raise RuleViolation("S9", "The witness must be another member of staff", field="witness")
+    if not witness_may_witness:
+        raise RuleViolation(
+            "S9", "The witness must be an active member of staff of this clinic who records doses", field="witness"
+        )
+    if not password_correct:
+        raise RuleViolation("S9", "The witness's password is not correct", field="witness_password")
+
+
+# --- S10: corrections ----------------------------------------------------------------------------------------
+
+
+def check_correction(*, already_corrected: bool, reason: str, dose_mg: Decimal) -> None:
+    if not (reason or "").strip():
+        raise RuleViolation("S10", "A correction needs a reason", field="reason")
+    if already_corrected:
+        raise RuleViolation("S10", "This entry has already been corrected; correct the latest entry instead")
+    if dose_mg is None or dose_mg < 0:
+        raise RuleViolation("S10", "The corrected dose is 0 mg or more (0 when no dose was given)", field="dose_mg")
+
+
+# --- S12: adverse events --------------------------------------------------------------------------------------
+
+
+def check_adverse_event(*, kind: str, naloxone_dose_mg, naloxone_given_at, occurred_at, administration, now) -> None:
+    if kind not in AdverseEventKind.values:
+        raise RuleViolation("S12", "Choose the kind of adverse event", field="kind")
+    if kind == AdverseEventKind.NALOXONE:
+        if naloxone_dose_mg is None or naloxone_dose_mg <= 0:
+            raise RuleViolation("S12", "Naloxone given: record the naloxone dose", field="naloxone_dose_mg")
+        if naloxone_given_at is None:
+            raise RuleViolation("S12", "Naloxone given: record the time it was given", field="naloxone_given_at")
+    if occurred_at > now:
+        raise RuleViolation("S12", "An adverse event cannot be in the future", field="occurred_at")
+    if occurred_at < administration.given_at - timedelta(minutes=5):
+        raise RuleViolation(
+            "S12", "The adverse event is recorded against a dose; it cannot be before it", field="occurred_at"
+        )

@@ -1,0 +1,345 @@
+"""Reads of the dosing app for pages, the API and reports.
+
+Every user-facing query starts from `clinics_for(user)` (via the `*_for(user)` functions),
+so an object of another clinic is simply not found (404). `board_for` runs a fixed number
+of queries whatever the number of patients.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import F, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.access import has_capability
+from clinics.models import Clinic, User
+from clinics.roles import ROLE_CAPABILITIES, Capability
+from clinics.selectors import clinics_for
+from patients.models import Patient
+
+from .models import (
+    Administration,
+    AdverseEvent,
+    Alert,
+    CheckOutcome,
+    DosingSettings,
+    Hold,
+    ObservationSignOut,
+    PreDoseCheck,
+    Prescription,
+    Session,
+    Slot,
+    SlotStatus,
+)
+
+# --- Scoping: start every lookup here --------------------------------------------------------------
+
+
+def slots_for(user) -> QuerySet[Slot]:
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return Slot.objects.none()
+    return Slot.objects.filter(clinic__in=clinics_for(user))
+
+
+def administrations_for(user) -> QuerySet[Administration]:
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return Administration.objects.none()
+    return Administration.objects.filter(slot__clinic__in=clinics_for(user))
+
+
+def prescriptions_for(user) -> QuerySet[Prescription]:
+    """Prescriptions of the user's clinics: nurses and prescribers see them (nurses cannot write them)."""
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return Prescription.objects.none()
+    return Prescription.objects.filter(patient__clinic__in=clinics_for(user))
+
+
+def holds_for(user) -> QuerySet[Hold]:
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return Hold.objects.none()
+    return Hold.objects.filter(patient__clinic__in=clinics_for(user))
+
+
+def dosing_patients_for(user) -> QuerySet[Patient]:
+    """Patients the user may prescribe for or dose (their clinics)."""
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return Patient.objects.none()
+    return Patient.objects.filter(clinic__in=clinics_for(user))
+
+
+# --- Lists for pages ---------------------------------------------------------------------------------------
+
+
+def holds_to_review(clinic: Clinic) -> QuerySet[Hold]:
+    """S7: the prescriber's review list, oldest first."""
+    return (
+        Hold.objects.filter(patient__clinic=clinic, cleared_at__isnull=True)
+        .select_related("patient", "prescription")
+        .order_by("since", "pk")
+    )
+
+
+def prescription_history(patient: Patient) -> QuerySet[Prescription]:
+    """Every version, newest first, with who signed and stopped it."""
+    return patient.prescriptions.select_related("prescriber", "stopped_by", "supersedes").order_by("-signed_at", "-pk")
+
+
+def live_prescriptions(patient: Patient) -> QuerySet[Prescription]:
+    return patient.prescriptions.live().select_related("prescriber").order_by("drug")
+
+
+def administration_entries(slot: Slot) -> list[Administration]:
+    """S10: the original and its corrections in order, to show side by side; the last one is in force."""
+    return list(slot.administrations.select_related("nurse", "witness", "corrects").order_by("recorded_at", "pk"))
+
+
+def in_force(entries: list[Administration]) -> Administration | None:
+    """The entry nobody corrects, from a slot's entries (one query done by the caller)."""
+    corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
+    current = [entry for entry in entries if entry.pk not in corrected]
+    return current[-1] if current else None
+
+
+def unread_alerts(user) -> QuerySet[Alert]:
+    return Alert.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at")
+
+
+def alerts_for(user) -> QuerySet[Alert]:
+    """The user's own alerts of their clinics, unread first, newest first."""
+    return (
+        Alert.objects.filter(recipient=user, clinic__in=clinics_for(user))
+        .select_related("clinic", "adverse_event__administration__slot", "hold")
+        .order_by(F("read_at").desc(nulls_first=True), "-created_at", "-pk")
+    )
+
+
+def alerted_about(event: AdverseEvent) -> list[str]:
+    """S12: the names of the staff alerted about an adverse event, to tell the nurse who knows."""
+    return [
+        alert.recipient.get_full_name() or alert.recipient.username
+        for alert in Alert.objects.filter(adverse_event=event).select_related("recipient").order_by("pk")
+    ]
+
+
+def _staff_with(clinic: Clinic, capability: Capability) -> QuerySet[User]:
+    roles = [role.value for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities]
+    return (
+        User.objects.filter(clinics=clinic, is_active=True, groups__name__in=roles)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def witnesses_for(clinic: Clinic, *, nurse) -> QuerySet[User]:
+    """S9: the staff a nurse may choose as witness: others of this clinic who record doses."""
+    return _staff_with(clinic, Capability.RECORD_DOSES).exclude(pk=nurse.pk)
+
+
+def prescribers_of(clinic: Clinic) -> QuerySet[User]:
+    """S5: who may authorise a reduced dose."""
+    return _staff_with(clinic, Capability.PRESCRIBE)
+
+
+def clinic_staff(clinic: Clinic) -> QuerySet[User]:
+    """Every active member of staff of the clinic: what a form accepts, so the rule (not the form) refuses."""
+    return User.objects.filter(clinics=clinic, is_active=True).distinct()
+
+
+def slot_detail(user, pk: int) -> Slot:
+    """One slot of the user's clinics with what its page shows (404 otherwise)."""
+    return get_object_or_404(
+        slots_for(user).select_related("patient", "clinic", "prescription", "status_changed_by"), pk=pk
+    )
+
+
+def slot_checks(slot: Slot) -> list[PreDoseCheck]:
+    return list(slot.checks.select_related("checked_by", "authorised_by").order_by("-checked_at", "-pk"))
+
+
+def adverse_events_of(slot: Slot) -> list:
+    return list(
+        AdverseEvent.objects.filter(administration__slot=slot)
+        .select_related("recorded_by", "administration")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+# --- The dosing board ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardSession:
+    date: date
+    session: str
+    window_start: datetime
+    window_end: datetime
+
+    @property
+    def label(self) -> str:
+        return Session(self.session).label
+
+
+def current_session(clinic: Clinic, *, now: datetime | None = None) -> BoardSession:
+    """The session the board shows: the one running now, or the next one.
+
+    A session stays current until its window has ended and the observation time after it has
+    passed, so a dose given in the window's last minute is still watched on the board.
+    """
+    now = now or timezone.now()
+    settings = DosingSettings.for_clinic(clinic)
+    today = timezone.localdate(now, clinic.zone)
+    for day in (today, date.fromordinal(today.toordinal() + 1)):
+        for session in settings.sessions():
+            start, end = settings.window(day, session)
+            if now < end + settings.observation:
+                return BoardSession(date=day, session=session, window_start=start, window_end=end)
+    raise AssertionError("tomorrow always has a session")  # pragma: no cover
+
+
+class Stage:
+    """Where a patient is in the session, for the board's column and signal."""
+
+    EXPECTED = "expected"
+    ARRIVED = "arrived"
+    CHECKED = "checked"
+    UNDER_OBSERVATION = "under_observation"
+    OBSERVATION_OVER = "observation_over"  # time is up: sign the patient out
+    SIGNED_OUT = "signed_out"
+    WITHHELD = "withheld"
+    REFUSED = "refused"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    ON_HOLD = "on_hold"
+
+
+@dataclass
+class BoardRow:
+    slot: Slot
+    patient: Patient
+    prescription: Prescription
+    check: PreDoseCheck | None
+    administration: Administration | None  # the entry in force
+    original_administration: Administration | None
+    sign_out: ObservationSignOut | None
+    hold: Hold | None
+    stage: str
+    now: datetime = field(repr=False)
+
+    @property
+    def photo_url(self) -> str:
+        """The access-checked (and access-logged) photo URL, or "" (the page shows initials instead)."""
+        return reverse("patient-photo", args=[self.patient.pk]) if self.patient.photo else ""
+
+    @property
+    def prescribed_dose_mg(self) -> Decimal | None:
+        return self.prescription.dose_for(self.slot.session)
+
+    @property
+    def authorised_dose_mg(self) -> Decimal | None:
+        """The dose a nurse may give now: the reduced dose when a check authorised one."""
+        if self.check is not None and self.check.outcome == CheckOutcome.REDUCED:
+            return self.check.reduced_dose_mg
+        return self.prescribed_dose_mg
+
+    @property
+    def observation_ends_at(self) -> datetime | None:
+        return self.administration.observation_ends_at if self.administration else None
+
+    @property
+    def observation_seconds_left(self) -> int | None:
+        if self.administration is None or self.sign_out is not None:
+            return None
+        return max(0, int((self.administration.observation_ends_at - self.now).total_seconds()))
+
+
+@dataclass
+class Board:
+    clinic: Clinic
+    session: BoardSession
+    now: datetime
+    rows: list[BoardRow]
+
+    def count(self, stage: str) -> int:
+        return sum(1 for row in self.rows if row.stage == stage)
+
+    @property
+    def under_observation(self) -> list[BoardRow]:
+        return [row for row in self.rows if row.stage in (Stage.UNDER_OBSERVATION, Stage.OBSERVATION_OVER)]
+
+
+def _stage(slot: Slot, administration, sign_out, hold, now: datetime) -> str:
+    if slot.status in (SlotStatus.GIVEN, SlotStatus.PARTIAL) and administration is not None:
+        if sign_out is not None:
+            return Stage.SIGNED_OUT
+        return Stage.UNDER_OBSERVATION if now < administration.observation_ends_at else Stage.OBSERVATION_OVER
+    if hold is not None and slot.is_open:
+        return Stage.ON_HOLD
+    return {
+        SlotStatus.SCHEDULED: Stage.EXPECTED,
+        SlotStatus.ARRIVED: Stage.ARRIVED,
+        SlotStatus.CHECKED: Stage.CHECKED,
+        SlotStatus.WITHHELD: Stage.WITHHELD,
+        SlotStatus.REFUSED: Stage.REFUSED,
+        SlotStatus.MISSED: Stage.MISSED,
+        SlotStatus.CANCELLED: Stage.CANCELLED,
+    }.get(slot.status, Stage.EXPECTED)
+
+
+def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSession | None = None) -> Board:
+    """The dosing board of the current (or next) session: one row per slot, in name order.
+
+    Four queries whatever the number of patients (settings, slots with patient and
+    prescription, their checks, their administrations with sign-out), plus one for open holds.
+    """
+    now = now or timezone.now()
+    session = session or current_session(clinic, now=now)
+    slots = list(
+        Slot.objects.filter(clinic=clinic, date=session.date, session=session.session)
+        .select_related("patient", "prescription")
+        .prefetch_related(
+            Prefetch(
+                "checks",
+                queryset=PreDoseCheck.objects.select_related("checked_by", "authorised_by").order_by(
+                    "-checked_at", "-pk"
+                ),
+                to_attr="checks_newest_first",
+            ),
+            Prefetch(
+                "administrations",
+                queryset=Administration.objects.select_related("nurse", "witness", "sign_out").order_by(
+                    "recorded_at", "pk"
+                ),
+                to_attr="entries",
+            ),
+        )
+        .order_by("patient__family_name", "patient__given_name", "pk")
+    )
+    holds = {
+        hold.patient_id: hold
+        for hold in Hold.objects.filter(patient_id__in=[slot.patient_id for slot in slots], cleared_at__isnull=True)
+    }
+    rows = []
+    for slot in slots:
+        entries = slot.entries
+        original = next((entry for entry in entries if entry.corrects_id is None), None)
+        administration = in_force(entries)
+        sign_out = getattr(original, "sign_out", None) if original is not None else None
+        hold = holds.get(slot.patient_id)
+        rows.append(
+            BoardRow(
+                slot=slot,
+                patient=slot.patient,
+                prescription=slot.prescription,
+                check=slot.checks_newest_first[0] if slot.checks_newest_first else None,
+                administration=administration,
+                original_administration=original,
+                sign_out=sign_out,
+                hold=hold,
+                stage=_stage(slot, administration, sign_out, hold, now),
+                now=now,
+            )
+        )
+    return Board(clinic=clinic, session=session, now=now, rows=rows)

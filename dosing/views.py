@@ -1,0 +1,489 @@
+"""Dosing pages: the nurse's board, the slot actions and the prescriber's pages. Thin.
+
+Each view finds its object from the user's clinics (another clinic's is a 404), builds a
+form, calls one service and redirects; a refusal (`RuleViolation` or any ValidationError)
+is put back on the form next to the field it names and in the error summary, with status
+400 and the values kept. No view decides a clinical rule.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from clinics.access import has_capability, staff_only
+from clinics.roles import Capability
+
+from . import rules, selectors, services
+from .forms import (
+    AdministerForm,
+    AdverseEventForm,
+    ClearHoldForm,
+    CorrectionForm,
+    PreDoseCheckForm,
+    PrescriptionForm,
+    ReasonForm,
+    SignOutForm,
+)
+from .models import CheckOutcome, Session
+
+DOSING = Capability.RECORD_DOSES
+PRESCRIBING = Capability.PRESCRIBE
+
+
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _board_url(slot) -> str:
+    return f"{reverse('dosing-board')}#slot-{slot.pk}"
+
+
+def _slot_context(slot, **extra) -> dict:
+    """What every slot page shows at the top: who, which session, which dose."""
+    prescription = slot.prescription
+    return {
+        "slot": slot,
+        "patient": slot.patient,
+        "prescription": prescription,
+        "session_label": Session(slot.session).label,
+        "prescribed_dose_mg": prescription.dose_for(slot.session),
+        "photo_url": reverse("patient-photo", args=[slot.patient.pk]) if slot.patient.photo else "",
+        **extra,
+    }
+
+
+def _render_form(request, template: str, context: dict):
+    form = context["form"]
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+# --- The board -------------------------------------------------------------------------------------------------
+
+
+def _board_context(request) -> dict:
+    board = selectors.board_for(request.clinic, now=timezone.now())
+    return {
+        "board": board,
+        "rows": board.rows,
+        "time_up": [row for row in board.rows if row.stage == selectors.Stage.OBSERVATION_OVER],
+        "counts": [
+            (label, board.count(stage))
+            for stage, label in (
+                (selectors.Stage.EXPECTED, "expected"),
+                (selectors.Stage.ARRIVED, "arrived"),
+                (selectors.Stage.CHECKED, "checked"),
+                (selectors.Stage.UNDER_OBSERVATION, "under observation"),
+                (selectors.Stage.OBSERVATION_OVER, "to sign out"),
+                (selectors.Stage.SIGNED_OUT, "signed out"),
+                (selectors.Stage.ON_HOLD, "on hold"),
+            )
+        ],
+        "session_label": board.session.label,
+        "running": board.session.window_start <= board.now < board.session.window_end,
+        "Stage": {name: value for name, value in vars(selectors.Stage).items() if name.isupper()},
+    }
+
+
+@never_cache
+@staff_only(DOSING)
+def board(request):
+    """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
+    return render(request, "dosing/board.html", _board_context(request))
+
+
+@never_cache
+@staff_only(DOSING)
+def board_rows(request):
+    """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome)."""
+    return render(request, "dosing/_board_live.html", _board_context(request))
+
+
+# --- Slot pages and actions ---------------------------------------------------------------------------------------
+
+
+@staff_only(DOSING)
+def slot_detail(request, pk: int):
+    slot = selectors.slot_detail(request.user, pk)
+    entries = selectors.administration_entries(slot)
+    original = next((entry for entry in entries if entry.corrects_id is None), None)
+    return render(
+        request,
+        "dosing/slot_detail.html",
+        _slot_context(
+            slot,
+            checks=selectors.slot_checks(slot),
+            entries=entries,
+            original=original,
+            in_force=selectors.in_force(entries),
+            sign_out=getattr(original, "sign_out", None) if original else None,
+            events=selectors.adverse_events_of(slot),
+            hold=selectors.holds_for(request.user).filter(patient=slot.patient, cleared_at__isnull=True).first(),
+            is_open=slot.is_open,
+            can_prescribe=has_capability(request.user, PRESCRIBING),
+        ),
+    )
+
+
+@require_POST
+@staff_only(DOSING)
+def arrive(request, pk: int):
+    slot = selectors.slot_detail(request.user, pk)
+    try:
+        services.slot_mark_arrived(slot=slot, nurse=request.user)
+    except ValidationError as error:
+        messages.error(request, f"{slot.patient.display_name}: {' '.join(error.messages)}")
+    else:
+        messages.success(request, f"{slot.patient.display_name} has arrived.")
+    return redirect(_board_url(slot))
+
+
+@staff_only(DOSING)
+def check(request, pk: int):
+    slot = selectors.slot_detail(request.user, pk)
+    form = PreDoseCheckForm(
+        _posted(request),
+        staff=selectors.clinic_staff(slot.clinic),
+        prescribers=selectors.prescribers_of(slot.clinic),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.record_pre_dose_check(slot=slot, checked_by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            name = slot.patient.display_name
+            if result.outcome == CheckOutcome.WITHHOLD:
+                messages.success(request, f"{name}: dose withheld ({result.withhold_reason}).")
+                return redirect(_board_url(slot))
+            messages.success(request, f"{name}: pre-dose check recorded. Next: give the dose.")
+            return redirect("dosing-administer", pk=slot.pk)
+    return _render_form(
+        request,
+        "dosing/check_form.html",
+        _slot_context(slot, form=form, heading="Pre-dose check", submit_label="Record the check"),
+    )
+
+
+@staff_only(DOSING)
+def administer(request, pk: int):
+    """Record the dose. A stale or doubled submission is refused by S1 in the service, never a second dose."""
+    slot = selectors.slot_detail(request.user, pk)
+    latest_check = slot.checks.order_by("-checked_at", "-pk").first()
+    prescribed = slot.prescription.dose_for(slot.session)
+    authorised = (
+        latest_check.reduced_dose_mg
+        if latest_check is not None and latest_check.outcome == CheckOutcome.REDUCED
+        else prescribed
+    )
+    initial = {"dose_mg": authorised, "route": slot.prescription.route}
+    form = AdministerForm(
+        _posted(request),
+        initial=initial,
+        staff=selectors.clinic_staff(slot.clinic),
+        witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            given = services.administer_dose(slot=slot, nurse=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            zone = slot.clinic.zone
+            messages.success(
+                request,
+                f"{slot.patient.display_name}: {rules.mg(given.dose_mg)} given at {rules.hhmm(given.given_at, zone)}. "
+                f"Observe until {rules.hhmm(given.observation_ends_at, zone)}.",
+            )
+            return redirect(_board_url(slot))
+    return _render_form(
+        request,
+        "dosing/administer_form.html",
+        _slot_context(
+            slot,
+            form=form,
+            check=latest_check,
+            authorised_dose_mg=authorised,
+            heading="Give dose",
+            submit_label="Record the dose",
+        ),
+    )
+
+
+def _slot_reason_action(request, pk: int, *, service, template: str, done: str, **page):
+    slot = selectors.slot_detail(request.user, pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(slot=slot, nurse=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{slot.patient.display_name}: {done}.")
+            return redirect(_board_url(slot))
+    return _render_form(request, template, _slot_context(slot, form=form, **page))
+
+
+@staff_only(DOSING)
+def refuse(request, pk: int):
+    return _slot_reason_action(
+        request,
+        pk,
+        service=services.record_refusal,
+        template="dosing/refuse_form.html",
+        done="refusal recorded",
+        heading="Patient refuses",
+        submit_label="Record the refusal",
+    )
+
+
+@staff_only(DOSING)
+def withhold(request, pk: int):
+    return _slot_reason_action(
+        request,
+        pk,
+        service=services.withhold_dose,
+        template="dosing/withhold_form.html",
+        done="dose withheld",
+        heading="Withhold dose",
+        submit_label="Withhold the dose",
+        danger=True,
+    )
+
+
+def _administration(request, pk: int):
+    administration = get_object_or_404(
+        selectors.administrations_for(request.user).select_related(
+            "slot__patient", "slot__clinic", "slot__prescription", "nurse", "witness"
+        ),
+        pk=pk,
+    )
+    return administration, administration.slot
+
+
+@staff_only(DOSING)
+def sign_out(request, pk: int):
+    administration, slot = _administration(request, pk)
+    form = SignOutForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_out_after_observation(
+                administration=administration, signed_out_by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{slot.patient.display_name} is signed out after observation.")
+            return redirect(_board_url(slot))
+    return _render_form(
+        request,
+        "dosing/sign_out_form.html",
+        _slot_context(slot, form=form, administration=administration, heading="Sign out", submit_label="Sign out"),
+    )
+
+
+@staff_only(DOSING)
+def adverse_event(request, pk: int):
+    administration, slot = _administration(request, pk)
+    form = AdverseEventForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.record_adverse_event(
+                administration=administration, recorded_by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            alerted = ", ".join(selectors.alerted_about(event)) or "no prescriber (none at this clinic)"
+            messages.success(
+                request,
+                f"S12 · {event.get_kind_display()} recorded for {slot.patient.display_name}. Alerted: {alerted}.",
+            )
+            return redirect("dosing-slot", pk=slot.pk)
+    return _render_form(
+        request,
+        "dosing/adverse_event_form.html",
+        _slot_context(
+            slot,
+            form=form,
+            administration=administration,
+            heading="Adverse event",
+            submit_label="Record and alert the prescriber",
+            danger=True,
+        ),
+    )
+
+
+@staff_only(DOSING)
+def correct(request, pk: int):
+    """S10: a new, witnessed entry beside the original; the original is never changed."""
+    administration, slot = _administration(request, pk)
+    initial = {
+        "dose_mg": administration.dose_mg,
+        "route": administration.route,
+        "injection_site": administration.injection_site,
+        "given_at": administration.given_at,
+    }
+    form = CorrectionForm(
+        _posted(request),
+        initial=initial,
+        staff=selectors.clinic_staff(slot.clinic),
+        witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.correct_administration(administration=administration, author=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Correction recorded beside the original entry, which is kept unchanged.")
+            return redirect("dosing-slot", pk=slot.pk)
+    return _render_form(
+        request,
+        "dosing/correction_form.html",
+        _slot_context(
+            slot,
+            form=form,
+            administration=administration,
+            heading="Correct a dose record",
+            submit_label="Record the correction",
+        ),
+    )
+
+
+# --- Prescriber pages -----------------------------------------------------------------------------------------------
+
+
+def _patient(request, pk: int):
+    return get_object_or_404(selectors.dosing_patients_for(request.user).select_related("clinic"), pk=pk)
+
+
+@staff_only(DOSING)
+def patient_prescriptions(request, pk: int):
+    """A patient's prescriptions: the live ones and every version, newest first (readable by nurses)."""
+    patient = _patient(request, pk)
+    return render(
+        request,
+        "dosing/patient_prescriptions.html",
+        {
+            "patient": patient,
+            "live": selectors.live_prescriptions(patient),
+            "history": selectors.prescription_history(patient),
+            "hold": selectors.holds_for(request.user).filter(patient=patient, cleared_at__isnull=True).first(),
+            "can_prescribe": has_capability(request.user, PRESCRIBING),
+        },
+    )
+
+
+@staff_only(PRESCRIBING)
+def prescription_new(request, pk: int):
+    patient = _patient(request, pk)
+    form = PrescriptionForm(_posted(request), initial={"starts_on": timezone.localdate(), "route": "iv"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.prescription_create(
+                patient=patient, prescriber=request.user, drug=form.cleaned_data["drug"], **form.service_fields()
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Prescription signed for {patient.display_name}.")
+            return redirect("dosing-patient-prescriptions", pk=patient.pk)
+    return _render_form(request, "dosing/prescription_form.html", {"patient": patient, "form": form, "new": True})
+
+
+def _prescription(request, pk: int):
+    return get_object_or_404(selectors.prescriptions_for(request.user).select_related("patient__clinic"), pk=pk)
+
+
+@staff_only(PRESCRIBING)
+def prescription_change(request, pk: int):
+    """A change or a titration step: a new signed version that supersedes this one."""
+    prescription = _prescription(request, pk)
+    patient = prescription.patient
+    titration = request.GET.get("titration") == "1"
+    initial = {field: getattr(prescription, field) for field in PrescriptionForm.SERVICE_FIELDS}
+    initial["starts_on"] = max(prescription.starts_on, timezone.localdate())
+    initial["notes"] = ""
+    if titration:
+        initial["is_titration"] = True
+    form = PrescriptionForm(_posted(request), initial=initial, change=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.prescription_change(prescription=prescription, prescriber=request.user, **form.service_fields())
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "New version signed; the previous version is kept in the history.")
+            return redirect("dosing-patient-prescriptions", pk=patient.pk)
+    return _render_form(
+        request,
+        "dosing/prescription_form.html",
+        {"patient": patient, "form": form, "prescription": prescription, "titration": titration},
+    )
+
+
+@staff_only(PRESCRIBING)
+def prescription_stop(request, pk: int):
+    prescription = _prescription(request, pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.prescription_stop(
+                prescription=prescription, prescriber=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Prescription stopped; today's open slots are cancelled.")
+            return redirect("dosing-patient-prescriptions", pk=prescription.patient_id)
+    return _render_form(
+        request,
+        "dosing/prescription_stop.html",
+        {"patient": prescription.patient, "prescription": prescription, "form": form},
+    )
+
+
+@staff_only(PRESCRIBING)
+def holds(request):
+    """S7: the held patients of the clinic, oldest first, for the prescriber's review."""
+    return render(request, "dosing/holds.html", {"holds": selectors.holds_to_review(request.clinic)})
+
+
+@staff_only(PRESCRIBING)
+def hold_clear(request, pk: int):
+    hold = get_object_or_404(
+        selectors.holds_for(request.user).select_related("patient__clinic", "prescription", "cleared_by"), pk=pk
+    )
+    current = services.live_prescription(hold.patient, hold.prescription.drug)
+    form = ClearHoldForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.clear_hold(hold=hold, prescriber=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Hold cleared for {hold.patient.display_name}; the restart dose is signed.")
+            return redirect("dosing-holds")
+    return _render_form(
+        request, "dosing/hold_clear.html", {"hold": hold, "patient": hold.patient, "current": current, "form": form}
+    )
+
+
+@staff_only(PRESCRIBING)
+def alerts(request):
+    return render(request, "dosing/alerts.html", {"alerts": selectors.alerts_for(request.user)[:100]})
+
+
+@require_POST
+@staff_only(PRESCRIBING)
+def alert_read(request, pk: int):
+    alert = selectors.alerts_for(request.user).filter(pk=pk).first()
+    if alert is None:
+        raise Http404("No such alert")
+    services.alert_mark_read(alert=alert, user=request.user)
+    return redirect("dosing-alerts")
