@@ -5,6 +5,7 @@ production must set SECRET_KEY and ALLOWED_HOSTS or start-up stops.
 The README lists every variable.
 """
 
+import re
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -40,16 +41,20 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "simple_history",
     "oauth2_provider",
-    # Ours. Arrows point one way: clinics <- partners <- patients <- (dosing, referrals).
+    # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing; patients <- referrals.
     "clinics",
     "health",
     "partners",
     "patients",
+    "cd_register",
     "dosing",
     "referrals",
     "deliveries",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -60,10 +65,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinics.middleware.CurrentClinicMiddleware",
+    "clinics.middleware.TwoFactorRequiredMiddleware",
     # django-axes wants to be last so it sees every failed login.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,6 +118,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "clinics.hashers.WitnessPinHasher",  # witness PINs only; see the class for why
+]
+WITNESS_PIN_MAX_FAILURES = env_int("WITNESS_PIN_MAX_FAILURES", 5, minimum=1)
+WITNESS_PIN_LOCKOUT_MINUTES = env_int("WITNESS_PIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -128,6 +141,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Staff two-factor authentication (TOTP authenticator app, django-otp). On by default when
+# DEBUG is off: after the password, staff enrol a device once, then give a code at each sign-in.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "HAT Clinic")
 
 # --- Security ----------------------------------------------------------------
 HTTPS = env_bool("HTTPS", False)
@@ -191,6 +209,7 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or None  # for the file-based backend (tests, demos)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HAT Clinic <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -214,6 +233,13 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "hat_clinic")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.record_heartbeat", "schedule": 60.0},
+    # The outbox: hand due reminders and alerts to workers, retry failures, recover stale claims.
+    "deliveries-dispatch-due-messages": {"task": "deliveries.tasks.dispatch_due_messages", "schedule": 60.0},
+    # dosing: slots for today and tomorrow ahead of time; S11 closes unused slots within a minute.
+    "dosing-create-slots": {"task": "dosing.tasks.create_slots_job", "schedule": 15 * 60.0},
+    "dosing-close-missed-slots": {"task": "dosing.tasks.close_missed_slots_job", "schedule": 60.0},
+    # reports: summary tables of the days touched since the last run (and the last 35 days once a day).
+    "reports-refresh-summaries": {"task": "reports.tasks.refresh_summaries_job", "schedule": 5 * 60.0},
 }
 
 # --- Partner API credentials (OAuth2 client credentials, django-oauth-toolkit) ------
@@ -225,9 +251,30 @@ OAUTH2_PROVIDER = {
         "referrals:submit": "Submit incoming referrals to the clinic (police and probation partners)",
     },
     "DEFAULT_SCOPES": ["referrals:read"],
+    # Partners (partners/oauth.py): a client gets only the scopes granted to it (all of them when
+    # it asks for none), and only while the client and its organisation are active.
+    "SCOPES_BACKEND_CLASS": "partners.oauth.PartnerScopes",
+    "OAUTH2_VALIDATOR_CLASS": "partners.oauth.PartnerOAuth2Validator",
+    "CLIENT_SECRET_HASHER": "default",  # client secrets are stored hashed (hash_client_secret=True)
+    # Store only a checksum of each access token, never the token itself (RFC 9700 section 4.14).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    # Flows we do not expose (only /o/token/ and /o/revoke_token/ are routed), set safe all the same.
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
+# Named so that migrations of models pointing at the (swappable) Application can be made.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
 # --- REST API --------------------------------------------------------------------
+# Requests per partner API client, e.g. "120/minute" (partners.api_auth.PartnerClientRateThrottle).
+API_THROTTLE_PARTNER = env_str("API_THROTTLE_PARTNER", "120/minute")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_PARTNER):
+    raise ImproperlyConfigured(f"API_THROTTLE_PARTNER={API_THROTTLE_PARTNER!r} is not a rate such as 120/minute.")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -236,7 +283,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clinics.api_errors.problem_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "600/minute"), "partner": API_THROTTLE_PARTNER},
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -249,6 +296,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Fields called status/kind/outcome exist in several apps: give every choice set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.PatientStatus",
+        "DischargeReasonEnum": "patients.models.DischargeReason",
+        "ConsentKindEnum": "patients.models.ConsentKind",
+        "ConsentDecisionEnum": "patients.models.ConsentDecision",
+        "AccessChannelEnum": "patients.models.AccessLogEntry.Channel",
+        "AccessPartEnum": "patients.models.AccessPart",
+        "PartnerKindEnum": "partners.models.PartnerKind",
+        "ReferralStatusEnum": "referrals.models.ReferralStatus",
+        "ReferralSourceEnum": "referrals.models.ReferralSource",
+        "ReferralRecommendationEnum": "referrals.models.Recommendation",
+        "TreatmentKindEnum": "referrals.models.TreatmentKind",
+        "PreviousEpisodeEndEnum": "referrals.models.EpisodeEnd",
+        "EligibilityOutcomeEnum": "referrals.rules.Outcome",
+        "DrugEnum": "dosing.models.Drug",
+        "SlotStatusEnum": "dosing.models.SlotStatus",
+        "CheckOutcomeEnum": "dosing.models.CheckOutcome",
+        "AdverseEventKindEnum": "dosing.models.AdverseEventKind",
+        "AlertKindEnum": "dosing.models.AlertKind",
+        "RegisterDrugEnum": "cd_register.models.CdDrug",
+        "RegisterEntryKindEnum": "cd_register.models.EntryKind",
+        "DiscrepancyStatusEnum": "cd_register.models.DiscrepancyStatus",
+        "MessageStatusEnum": "deliveries.models.MessageStatus",
+        "DeliveryChannelEnum": "deliveries.models.Channel",
+    },
 }
 
 # --- Logging: no identifiers in logs, only opaque ids ------------------------------

@@ -8,6 +8,8 @@ api_v1 = [
     path("", include("referrals.api_urls")),
     path("", include("dosing.api_urls")),
     path("", include("partners.api_urls")),
+    path("", include("cd_register.api_urls")),
+    path("", include("reports.api_urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +18,8 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("dosing/", include("dosing.urls")),
     path("partners/", include("partners.urls")),
+    path("register/", include("cd_register.urls")),
+    path("reports/", include("reports.urls")),
     path("health/", include("health.urls")),
     path("o/", include("partners.oauth_urls")),
     path("api/v1/", include(api_v1)),
