@@ -51,7 +51,7 @@ def staff_only(capability: Capability | None = None):
                 missing = []
                 if not roles_of(user):
                     missing.append("role")
-                if not clinics_for(user).exists():
+                if not (request.clinics if hasattr(request, "clinics") else clinics_for(user).exists()):
                     missing.append("clinic")
                 if missing:
                     return render(request, "clinics/no_access.html", {"missing": missing}, status=403)

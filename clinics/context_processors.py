@@ -12,7 +12,7 @@ def clinic_context(request):
         return {}  # no navigation or clinic names before the second factor
     return {
         "current_clinic": getattr(request, "clinic", None),
-        "my_clinics": list(clinics_for(user)),
+        "my_clinics": getattr(request, "clinics", None) or list(clinics_for(user)),
         "my_roles": sorted(roles_of(user), key=lambda role: role.label),
         "nav_items": items_for(user),
     }

@@ -12,25 +12,24 @@ from .selectors import clinics_for
 SESSION_KEY = "current_clinic_id"
 
 
-def current_clinic(request):
+def current_clinic(request, clinics: list):
     """The clinic the user is working in: the one chosen in the header, else their first."""
-    clinics = clinics_for(request.user)
     chosen = request.session.get(SESSION_KEY)
-    if chosen is not None:
-        clinic = clinics.filter(pk=chosen).first()
-        if clinic is not None:
-            return clinic
-    return clinics.first()
+    return next((clinic for clinic in clinics if clinic.pk == chosen), clinics[0] if clinics else None)
 
 
 class CurrentClinicMiddleware:
-    """Sets `request.clinic` (None when signed out) and shows times in that clinic's time zone."""
+    """Sets `request.clinics` (the user's clinics, one query) and `request.clinic` (the one they work in).
+
+    Both are empty/None when signed out. Times are shown in that clinic's time zone.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.clinic = current_clinic(request) if request.user.is_authenticated else None
+        request.clinics = list(clinics_for(request.user)) if request.user.is_authenticated else []
+        request.clinic = current_clinic(request, request.clinics)
         if request.clinic is not None:
             timezone.activate(request.clinic.zone)
         try:
