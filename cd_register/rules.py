@@ -1,0 +1,134 @@
+"""Register rules, once: which products exist, and which ampoules to draw for a dose.
+
+Pure functions over plain values (no queries), so the services, pages and API share them
+and the tests can exercise the ampoule choice directly.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from math import gcd
+
+from django.core.exceptions import ValidationError
+
+from .models import CdDrug, StockForm
+
+# The products a HAT clinic stocks (SPEC 5). Strengths in mg per ampoule/vial, or mg per ml.
+STRENGTHS: dict[str, frozenset[Decimal]] = {
+    CdDrug.DIAMORPHINE: frozenset(Decimal(s) for s in (5, 10, 30, 100, 250, 500)),
+    CdDrug.HYDROMORPHONE: frozenset(Decimal(s) for s in (2, 10, 20, 50, 100, 500)),
+    CdDrug.METHADONE_ORAL: frozenset({Decimal(1)}),
+}
+FORMS: dict[str, frozenset[str]] = {
+    CdDrug.DIAMORPHINE: frozenset({StockForm.AMPOULE}),
+    CdDrug.HYDROMORPHONE: frozenset({StockForm.AMPOULE, StockForm.VIAL}),
+    CdDrug.METHADONE_ORAL: frozenset({StockForm.ORAL_SOLUTION}),
+}
+# Callers may name a drug plainly ("diamorphine") or as dosing does ("diamorphine_inj").
+ALIASES = {"diamorphine": CdDrug.DIAMORPHINE, "hydromorphone": CdDrug.HYDROMORPHONE, "methadone": CdDrug.METHADONE_ORAL}
+
+
+def drug_of(value: str) -> CdDrug:
+    value = ALIASES.get(value, value)
+    if value not in CdDrug.values:
+        raise ValidationError({"drug": f"Drug: {value!r} is not kept in a controlled-drug register here."})
+    return CdDrug(value)
+
+
+def _mg(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def check_product(*, drug: str, strength_mg: Decimal, form: str) -> None:
+    errors = {}
+    if form not in FORMS.get(drug, ()):
+        allowed = ", ".join(StockForm(f).label.lower() for f in sorted(FORMS.get(drug, ())))
+        errors["form"] = f"Form: {CdDrug(drug).label} comes as {allowed}."
+    if strength_mg is None or Decimal(strength_mg) not in STRENGTHS.get(drug, ()):
+        allowed = ", ".join(_mg(s) for s in sorted(STRENGTHS.get(drug, ())))
+        unit = "mg/ml" if drug == CdDrug.METHADONE_ORAL else "mg"
+        errors["strength_mg"] = (
+            f"Strength: {CdDrug(drug).label} is not supplied as {_mg(strength_mg or 0)} {unit}; "
+            f"known strengths are {allowed} {unit}."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_quantity(quantity, *, whole: bool, field: str = "quantity") -> Decimal:
+    """A movement is more than zero; ampoules and vials come whole."""
+    if quantity is None:
+        raise ValidationError({field: "Quantity: enter how many."})
+    quantity = Decimal(quantity)
+    if quantity <= 0:
+        raise ValidationError({field: "Quantity: must be more than 0."})
+    if whole and quantity != quantity.to_integral_value():
+        raise ValidationError({field: "Quantity: ampoules and vials are counted whole."})
+    return quantity
+
+
+# --- Choosing ampoules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Draw `count` units from the register with this id and strength."""
+
+    register_id: int
+    strength_mg: Decimal
+    count: int
+
+
+def choose_ampoules(*, dose_mg: Decimal, stock: list[tuple[int, Decimal, int]]) -> list[Pick] | None:
+    """The ampoules to draw for `dose_mg` with the least waste, then the fewest ampoules.
+
+    `stock` is (register_id, strength_mg, ampoules in stock) per register. Returns None when
+    the stock cannot cover the dose. A bounded knapsack over totals from the dose up to the
+    dose plus the largest strength (a choice wasting a whole ampoule is never the best),
+    in units of the greatest common divisor so that 2.5 mg steps stay cheap.
+    Remaining ties prefer larger ampoules (fewer to open and check).
+    """
+    dose_mg = Decimal(dose_mg)
+    stock = sorted(((r, Decimal(s), int(n)) for r, s, n in stock if n > 0 and s > 0), key=lambda x: (-x[1], x[0]))
+    if dose_mg <= 0 or not stock or sum(s * n for _, s, n in stock) < dose_mg:
+        return None
+    # Integer units: hundredths of a mg, divided by the common divisor of all amounts.
+    cents = [int(s * 100) for _, s, _ in stock]
+    dose = int(dose_mg * 100)
+    step = 0
+    for value in (*cents, dose):
+        step = gcd(step, value)
+    cents = [c // step for c in cents]
+    dose //= step
+    limit = dose + max(cents) - 1
+    # best[t] = counts per register reaching exactly t units, with the fewest ampoules.
+    best: list[tuple[int, ...] | None] = [None] * (limit + 1)
+    best[0] = (0,) * len(stock)
+    for index, ((_, _, available), size) in enumerate(zip(stock, cents, strict=True)):
+        usable = min(available, (limit // size) if size else 0)
+        chunk = 1
+        while usable > 0:  # binary splitting: 1, 2, 4, ... copies as one item each
+            take = min(chunk, usable)
+            usable -= take
+            chunk *= 2
+            weight = take * size
+            for total in range(limit, weight - 1, -1):
+                before = best[total - weight]
+                if before is None:
+                    continue
+                candidate = (*before[:index], before[index] + take, *before[index + 1 :])
+                current = best[total]
+                if current is None or _better(candidate, current):
+                    best[total] = candidate
+    for total in range(dose, limit + 1):
+        if best[total] is not None:
+            return [
+                Pick(register_id=r, strength_mg=s, count=count)
+                for (r, s, _), count in zip(stock, best[total], strict=True)
+                if count
+            ]
+    return None
+
+
+def _better(candidate: tuple[int, ...], current: tuple[int, ...]) -> bool:
+    # Fewer ampoules first; then more of the larger strengths (stock is sorted largest first).
+    return (sum(candidate), tuple(-c for c in candidate)) < (sum(current), tuple(-c for c in current))
