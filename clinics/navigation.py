@@ -27,13 +27,21 @@ def register(item: NavItem) -> None:
         _items.append(item)
 
 
+def _links(items) -> list[dict]:
+    """Links in order, each page once (a page may be registered for several capabilities)."""
+    links, seen = [], set()
+    for item in sorted(items, key=lambda i: i.order):
+        if item.url_name not in seen:
+            seen.add(item.url_name)
+            links.append({"label": item.label, "url": reverse(item.url_name)})
+    return links
+
+
 def items_for(user) -> list[dict]:
-    visible = [item for item in _items if item.capability is None or user.has_perm(item.capability.perm)]
-    return [{"label": item.label, "url": reverse(item.url_name)} for item in sorted(visible, key=lambda i: i.order)]
+    return _links(item for item in _items if item.capability is None or user.has_perm(item.capability.perm))
 
 
 def links_for_role(role: Role, user) -> list[dict]:
     """The registered pages that belong to this role's work, for its card on the home page."""
     capabilities = ROLE_CAPABILITIES[role]
-    own = [item for item in _items if item.capability in capabilities and user.has_perm(item.capability.perm)]
-    return [{"label": item.label, "url": reverse(item.url_name)} for item in sorted(own, key=lambda i: i.order)]
+    return _links(item for item in _items if item.capability in capabilities and user.has_perm(item.capability.perm))

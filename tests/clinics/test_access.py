@@ -135,3 +135,14 @@ def test_may_act_needs_the_capability_at_that_very_clinic(nurse, other_nurse, ke
 
     nurse.is_active = False
     assert not may_act(nurse, Capability.RECORD_DOSES, clinic=clinic)
+
+
+def test_a_page_registered_for_two_capabilities_shows_once_in_the_navigation(clinic):
+    from clinics.navigation import items_for
+    from tests.factories import StaffFactory
+
+    nurse_and_manager = StaffFactory(roles=["nurse", "clinic_manager"], clinics=[clinic])
+
+    urls = [item["url"] for item in items_for(nurse_and_manager)]
+
+    assert len(urls) == len(set(urls))
