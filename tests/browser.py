@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    "--lang=en-GB",  # date inputs as a UK clinic sees them (dd/mm/yyyy)
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 TABLET = {"width": 1024, "height": 768}
