@@ -49,9 +49,7 @@ def key_ttl() -> timedelta:
 
 class IdempotencyKeyReused(exceptions.APIException):
     status_code = 422
-    default_detail = (
-        "This Idempotency-Key was already used for a different request. Use a new key for a new request."
-    )
+    default_detail = "This Idempotency-Key was already used for a different request. Use a new key for a new request."
     default_code = "idempotency_key_reused"
 
 
@@ -113,9 +111,7 @@ def request_fingerprint(request) -> str:
 def _check_key(key: str) -> str:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise exceptions.ValidationError(
-            {HEADER: [f"Use 1 to {MAX_KEY_LENGTH} printable characters, e.g. a UUID."]}
-        )
+        raise exceptions.ValidationError({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} printable characters, e.g. a UUID."]})
     return key
 
 

@@ -1,20 +1,54 @@
-"""Demo partner agencies: housing, employment and probation, working with both demo clinics. Idempotent."""
+"""Demo partner agencies (housing, employment, probation) working with the demo clinics, one API client each.
 
-from .models import PartnerKind, PartnerOrganisation
+Idempotent: a partner is found by name, and a partner with an active client keeps it (its
+secret is stored hashed, so it cannot be printed again); the output says how to make a new one.
+"""
 
+from .models import PartnerClient, PartnerKind, PartnerOrganisation, PartnerScope
+from .services import partner_client_create
+
+# name, kind, contact email, scopes of its API client
 PARTNERS = [
-    ("Tees Housing Support (demo)", PartnerKind.HOUSING, "housing@demo.invalid"),
-    ("Routes to Work (demo)", PartnerKind.EMPLOYMENT, "work@demo.invalid"),
-    ("Probation Service Tees Valley (demo)", PartnerKind.PROBATION, "probation@demo.invalid"),
+    (
+        "Tees Housing Support (demo)",
+        PartnerKind.HOUSING,
+        "housing@demo.invalid",
+        [PartnerScope.READ, PartnerScope.WRITE],
+    ),
+    (
+        "Routes to Work (demo)",
+        PartnerKind.EMPLOYMENT,
+        "work@demo.invalid",
+        [PartnerScope.READ, PartnerScope.WRITE],
+    ),
+    (
+        "Probation Service Tees Valley (demo)",
+        PartnerKind.PROBATION,
+        "probation@demo.invalid",
+        [PartnerScope.READ, PartnerScope.WRITE, PartnerScope.SUBMIT],
+    ),
 ]
+DEMO_LABEL = "demo"
 
 
 def seed(*, clinics, staff, stdout):
     created = 0
-    for name, kind, email in PARTNERS:
+    for name, kind, email, scopes in PARTNERS:
         partner, was_created = PartnerOrganisation.objects.get_or_create(
             name=name, defaults={"kind": kind, "contact_email": email}
         )
         partner.clinics.add(*clinics.values())
         created += was_created
+        existing = PartnerClient.objects.active().filter(partner=partner).first()
+        if existing is not None:
+            stdout.write(
+                f"  {name}: API client {existing.client_id} exists (its secret was shown when it was made). "
+                f"For a new one: python manage.py partner_client create --partner {partner.pk} "
+                f"--scopes {' '.join(scopes)}"
+            )
+            continue
+        client_id, secret = partner_client_create(
+            partner=partner, scopes=scopes, created_by=staff.get("manager"), label=DEMO_LABEL
+        )
+        stdout.write(f"  {name}: API client id {client_id}  secret {secret}  scopes {' '.join(scopes)}")
     stdout.write(f"Partner agencies: {created} created, {len(PARTNERS) - created} already there.")

@@ -1,5 +1,7 @@
 """Staff API for incoming referrals (session authentication). Thin: the services decide, as on the pages."""
 
+import datetime as dt
+
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -212,11 +214,15 @@ class CanSeeReferrals(permissions.BasePermission):
 
 class ReferralFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReferralStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = django_filters.IsoDateTimeFilter(method="filter_updated_since")
 
     class Meta:
         model = Referral
         fields = ["status", "updated_since"]
+
+    def filter_updated_since(self, queryset, name, value):
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and Python) allow.
+        return queryset.filter(updated_at__gte=value.astimezone(dt.UTC))
 
 
 @extend_schema_view(

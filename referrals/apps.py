@@ -9,6 +9,19 @@ class ReferralsConfig(AppConfig):
         from clinics.navigation import NavItem, register
         from clinics.roles import Capability
 
+        from . import reminders  # noqa: F401  (registers the cancel_if hook for onward-referral reminders)
+
         register(NavItem("Referral inbox", "referral-list", Capability.HANDLE_REFERRALS, order=30))
         register(NavItem("Referrals to sign off", "referral-sign-off-list", Capability.SIGN_OFF_REFERRALS, order=31))
+        register(NavItem("Onward referrals", "onward-referral-list", Capability.HANDLE_REFERRALS, order=32))
+        register(NavItem("Failed deliveries", "onward-failed-deliveries", Capability.HANDLE_REFERRALS, order=33))
         register(NavItem("Eligibility criteria", "referral-eligibility", Capability.MANAGE_CLINIC, order=80))
+
+        from patients.record_links import RecordLink
+        from patients.record_links import register as register_record_link
+
+        register_record_link(
+            RecordLink(
+                "Onward referrals", "onward-referral-list", Capability.HANDLE_REFERRALS, order=20, query="patient"
+            )
+        )

@@ -516,10 +516,6 @@ class OnwardReferralEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} event of onward referral {self.referral_id}"
 
-    @property
-    def by_label(self) -> str:
-        return str(self.by_partner) if self.by_partner_id else str(self.by_user)
-
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("The timeline is append-only: add a new event, never change one.")
@@ -527,6 +523,10 @@ class OnwardReferralEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("The timeline is append-only: events are never deleted.")
+
+    @property
+    def by_label(self) -> str:
+        return str(self.by_partner) if self.by_partner_id else str(self.by_user)
 
 
 class OnwardReferralSettings(models.Model):

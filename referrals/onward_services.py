@@ -9,7 +9,7 @@ transaction (the outbox: deliveries.services.enqueue).
 `by` is a member of staff (a User) or a partner organisation (through the partner API).
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -84,8 +84,10 @@ def _check_staff(user, clinic_id: int) -> None:
 
 def _locked(referral: OnwardReferral, by, expected_version: int | None) -> OnwardReferral:
     """The referral, locked; refused as not found to a partner it is not (or no longer) visible to."""
-    referral = OnwardReferral.objects.select_for_update().select_related("clinic", "partner", "patient").get(
-        pk=referral.pk
+    referral = (
+        OnwardReferral.objects.select_for_update(of=("self",))
+        .select_related("clinic", "partner", "patient")
+        .get(pk=referral.pk)
     )
     if _is_partner(by):
         # SPEC 6: another partner's referral, or one without live consent, does not exist for this partner.
@@ -157,7 +159,7 @@ def onward_referral_create(
     now = now or timezone.now()
     if not has_capability(created_by, Capability.HANDLE_REFERRALS):
         raise PermissionDenied("Onward referrals are made by keyworkers.")
-    patient = Patient.objects.select_for_update().select_related("clinic", "keyworker").get(pk=patient.pk)
+    patient = Patient.objects.select_for_update(of=("self",)).select_related("clinic", "keyworker").get(pk=patient.pk)
     if not clinics_for(created_by).filter(pk=patient.clinic_id).exists():
         raise Patient.DoesNotExist("No such patient in your clinics.")
     errors: dict[str, str] = {}
@@ -223,7 +225,7 @@ def _check_appointment(appointment_at, *, now) -> datetime:
         raise ValidationError({"appointment_at": "The appointment is in the past; give a date and time to come."})
     if appointment_at > now + FURTHEST_APPOINTMENT:
         raise ValidationError({"appointment_at": "The appointment is more than a year away; please check the date."})
-    return appointment_at
+    return appointment_at.astimezone(UTC)
 
 
 @transaction.atomic
@@ -236,7 +238,7 @@ def onward_referral_book(
     if referral.status == S.APPOINTMENT_BOOKED and referral.appointment_at == appointment_at:
         return referral  # booked for this time already
     _refuse_move(referral, S.APPOINTMENT_BOOKED, by)
-    _check_appointment(appointment_at, now=now)
+    appointment_at = _check_appointment(appointment_at, now=now)
     before = referral.status
     referral.status = S.APPOINTMENT_BOOKED
     referral.appointment_at = appointment_at

@@ -44,7 +44,14 @@ def referral_detail(user, pk: int) -> Referral:
     return (
         referrals_for(user)
         .select_related(
-            "clinic", "created_by", "assessed_by", "recommended_by", "decided_by", "withdrawn_by", "patient"
+            "clinic",
+            "created_by",
+            "submitted_by_partner",
+            "assessed_by",
+            "recommended_by",
+            "decided_by",
+            "withdrawn_by",
+            "patient",
         )
         .prefetch_related("previous_episodes")
         .get(pk=pk)

@@ -89,7 +89,8 @@ def check_no_open_referral(
 def referral_create(
     *,
     clinic: Clinic,
-    created_by,
+    created_by=None,
+    submitted_by_partner=None,
     source: str,
     received_on: date,
     given_name: str,
@@ -101,17 +102,26 @@ def referral_create(
 ) -> Referral:
     """Take a referral in: the person, the referrer, the history and any previous oral treatment.
 
-    Also the entry point for partner submissions (police, probation). Before anything is
-    saved it refuses a second open referral for the same person and, unless the caller has
-    confirmed they checked, flags existing patients who may be the same person.
+    Also the entry point for partner submissions (police, probation): pass
+    `submitted_by_partner` instead of `created_by`. Before anything is saved it refuses a
+    second open referral for the same person and, unless the caller has confirmed they
+    checked, flags existing patients who may be the same person. A partner is never told
+    about our patients or referrals: its submission skips the patient check (the keyworker
+    sees possible duplicates when assessing) and a clash is refused without detail.
     Raises ValidationError naming the field.
     """
-    _require(created_by, Capability.HANDLE_REFERRALS)
+    if submitted_by_partner is not None:
+        _check_partner_may_submit(submitted_by_partner, clinic, source)
+        created_by = None
+        confirm_not_duplicate = True
+    else:
+        _require(created_by, Capability.HANDLE_REFERRALS)
     if source not in ReferralSource.values:
         raise ValidationError({"source": f"'{source}' is not a referral source."})
     referral = Referral(
         clinic=clinic,
         created_by=created_by,
+        submitted_by_partner=submitted_by_partner,
         source=source,
         received_on=received_on,
         given_name=given_name,
@@ -121,7 +131,7 @@ def referral_create(
         **details,
     )
     # The constraints are checked below with a clearer message, and by the database on save.
-    referral.full_clean(exclude=["created_by"], validate_constraints=False)
+    referral.full_clean(exclude=["created_by", "submitted_by_partner"], validate_constraints=False)
 
     episodes = [
         PreviousTreatmentEpisode(**(episode if isinstance(episode, dict) else episode.__dict__))
@@ -138,6 +148,12 @@ def referral_create(
         raise ValidationError(episode_errors)
 
     person = {name: getattr(referral, name) for name in PERSON_FIELDS}
+    if submitted_by_partner is not None and open_referrals_for_person(**person).exists():
+        # SPEC 6, minimum data: not a word to a partner about who is already referred to us.
+        raise ValidationError(
+            {"non_field_errors": "The clinic cannot take this referral through the API; please phone the clinic."},
+            code="open_referral_exists",
+        )
     check_no_open_referral(**person)
     if not confirm_not_duplicate:
         found = referral_duplicates(**person)
@@ -168,6 +184,21 @@ def referral_create(
         episode.referral = referral
         episode.save()
     return referral
+
+
+# SPEC 6: police and probation partners may submit incoming referrals, each as its own source.
+PARTNER_SOURCES = {"police": ReferralSource.POLICE_DIVERSION, "probation": ReferralSource.PROBATION}
+
+
+def _check_partner_may_submit(partner, clinic: Clinic, source: str) -> None:
+    if partner.kind not in PARTNER_SOURCES or not partner.is_active:
+        raise PermissionDenied("Only active police and probation partners may submit referrals.")
+    if not partner.clinics.filter(pk=clinic.pk).exists():
+        raise ValidationError({"clinic": f"Your organisation does not work with {clinic.name}."})
+    if source != PARTNER_SOURCES[partner.kind]:
+        raise ValidationError(
+            {"source": f"Referrals from your organisation have the source '{PARTNER_SOURCES[partner.kind]}'."}
+        )
 
 
 def _locked(referral: Referral) -> Referral:

@@ -39,3 +39,30 @@ def receive(register, quantity, *, made_by, witness, now=None):
         witness_password=PASSWORD,
         now=now,
     )
+
+
+# What a stocked clinic cupboard holds, as (drug, strength mg, form).
+CUPBOARD = [
+    (CdDrug.DIAMORPHINE, 10, StockForm.AMPOULE),
+    (CdDrug.DIAMORPHINE, 30, StockForm.AMPOULE),
+    (CdDrug.DIAMORPHINE, 100, StockForm.AMPOULE),
+    (CdDrug.HYDROMORPHONE, 10, StockForm.AMPOULE),
+    (CdDrug.HYDROMORPHONE, 50, StockForm.AMPOULE),
+    (CdDrug.METHADONE_ORAL, 1, StockForm.ORAL_SOLUTION),
+]
+
+
+def stock_cupboard(clinic, *, quantity: int = 2000, now=None) -> list[Register]:
+    """Open a register for each product of CUPBOARD at `clinic` and receive `quantity` of each.
+
+    Dosing writes register entries with every dose (no stock, no dose), so tests that dose
+    stock the cupboard first. `now` must not be after the first dose of the test.
+    """
+    manager = StaffFactory(roles=["clinic_manager"], clinics=[clinic])
+    witness = StaffFactory(roles=["nurse"], clinics=[clinic])
+    registers = []
+    for drug, strength, form in CUPBOARD:
+        register = RegisterFactory(clinic=clinic, drug=drug, strength_mg=Decimal(strength), form=form)
+        receive(register, quantity, made_by=manager, witness=witness, now=now)
+        registers.append(register)
+    return registers

@@ -55,3 +55,45 @@ class PreviousEpisodeFactory(factory.django.DjangoModelFactory):
     started_on = datetime.date(2019, 1, 10)
     ended_on = datetime.date(2019, 9, 1)
     why_ended = EpisodeEnd.FAILED
+
+
+def consent_to_share(patient, partner, *, recorded_by, at=None):
+    """Record the patient's data-sharing consent with the partner (as the patients app does)."""
+    from patients.models import ConsentDecision, ConsentKind
+    from patients.services import consent_record
+
+    return consent_record(
+        patient=patient,
+        kind=ConsentKind.DATA_SHARING,
+        partner=partner,
+        decision=ConsentDecision.GIVEN,
+        recorded_by=recorded_by,
+        effective_at=at,
+    )
+
+
+def withdraw_consent(patient, partner, *, recorded_by, at=None):
+    from patients.models import ConsentDecision, ConsentKind
+    from patients.services import consent_record
+
+    return consent_record(
+        patient=patient,
+        kind=ConsentKind.DATA_SHARING,
+        partner=partner,
+        decision=ConsentDecision.WITHDRAWN,
+        recorded_by=recorded_by,
+        effective_at=at,
+    )
+
+
+def make_onward_referral(*, patient, partner, created_by, now=None, **fields):
+    """An onward referral made through the service (consent must be live): make_onward_referral(patient=..., ...)."""
+    from referrals.onward_services import onward_referral_create
+
+    values = {
+        "need_kind": "housing",
+        "need": "Needs a tenancy; sofa-surfing since September.",
+        "contact_route": ContactRoute.PHONE,
+        **fields,
+    }
+    return onward_referral_create(patient=patient, partner=partner, created_by=created_by, now=now, **values)

@@ -1,0 +1,50 @@
+"""seed_demo for partners (one API client each, secrets printed once) and onward referrals (several states)."""
+
+from io import StringIO
+
+import pytest
+import requests
+
+from partners import demo as partners_demo
+from partners.models import PartnerClient
+from patients import demo as patients_demo
+from referrals import demo as referrals_demo
+from referrals.models import OnwardReferral
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_demo_partners_get_one_working_client_each_and_onward_referrals_in_several_states(
+    live_server, clinic, other_clinic, keyworker, prescriber, manager
+):
+    clinics = {"mbro": clinic, "darl": other_clinic}
+    staff = {"keyworker": keyworker, "prescriber": prescriber, "manager": manager}
+
+    def seed() -> str:
+        out = StringIO()
+        for app in (partners_demo, patients_demo, referrals_demo):
+            app.seed(clinics=clinics, staff=staff, stdout=out)
+        return out.getvalue()
+
+    first = seed()
+    second = seed()
+
+    assert PartnerClient.objects.count() == 3
+    assert first.count("  secret ") == 3
+    assert "  secret " not in second and second.count("manage.py partner_client create --partner") == 3
+    states = set(OnwardReferral.objects.values_list("status", flat=True))
+    assert {"sent", "acknowledged", "appointment_booked", "closed"} <= states
+    assert OnwardReferral.objects.count() == len(referrals_demo.ONWARD)
+
+    # The printed credentials work: the housing partner sees its referrals through the API.
+    line = next(line for line in first.splitlines() if "Tees Housing Support" in line and "  secret " in line)
+    words = line.split()
+    client_id, secret = words[words.index("id") + 1], words[words.index("secret") + 1]
+    token = requests.post(
+        f"{live_server.url}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10
+    ).json()["access_token"]
+    listed = requests.get(
+        f"{live_server.url}/api/v1/partner/referrals/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert listed.status_code == 200
+    assert listed.json()["results"], "the housing partner has demo referrals to see"
