@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 CHECK_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=check-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=localhost STATIC_MANIFEST=0
 
-.PHONY: run test lint format venv clean
+.PHONY: run test lint format venv clean bench
 
 venv: $(STAMP)
 
@@ -47,6 +47,12 @@ test: lint
 	$(CHECK_ENV) $(PY) manage.py check --fail-level WARNING
 	SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check ALLOWED_HOSTS=localhost docker-compose -f docker-compose.yml config -q
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) -m pytest -v
+
+# Speed targets of the issues, measured over real HTTP against gunicorn (DEBUG off, STAFF_2FA_REQUIRED=0)
+# on its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hat_clinic_bench).
+# Prints a table and writes bench-results/dosing-<timestamp>.json. BENCH_ARGS="--requests 500" etc.
+bench: venv
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hat_clinic_bench} $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts

@@ -161,6 +161,25 @@ class AdverseEventOut(serializers.Serializer):
     notes = serializers.CharField()
 
 
+class AlertOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    clinic = serializers.IntegerField(source="clinic_id")
+    kind = serializers.CharField()
+    message = serializers.CharField()
+    adverse_event = serializers.IntegerField(source="adverse_event_id", allow_null=True)
+    hold = serializers.IntegerField(source="hold_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class SlotDetailOut(SlotOut):
+    """A slot with its checks and every dose entry (S10: the original and its corrections, oldest first)."""
+
+    checks = CheckOut(many=True)
+    administrations = AdministrationOut(many=True)
+    in_force = serializers.IntegerField(allow_null=True)
+
+
 class BoardRowOut(serializers.Serializer):
     class PatientOut(serializers.Serializer):
         id = serializers.IntegerField()
@@ -215,6 +234,21 @@ class BoardView(APIView):
         if clinic is None:
             return Response({"detail": "You work in no clinic."}, status=status.HTTP_404_NOT_FOUND)
         return Response(BoardOut(selectors.board_for(clinic, now=timezone.now())).data)
+
+
+class SlotDetailView(APIView):
+    permission_classes = DOSING
+
+    @extend_schema(responses=SlotDetailOut)
+    def get(self, request, pk):
+        slot = selectors.slot_detail(request.user, pk)
+        entries = selectors.administration_entries(slot)
+        current = selectors.in_force(entries)
+        data = SlotOut(slot).data
+        data["checks"] = CheckOut(selectors.slot_checks(slot), many=True).data
+        data["administrations"] = AdministrationOut(entries, many=True).data
+        data["in_force"] = current.pk if current else None
+        return Response(data)
 
 
 class ArriveView(APIView):
@@ -485,3 +519,22 @@ class PrescriptionStopView(APIView):
             prescription=prescription, prescriber=request.user, reason=data.validated_data["reason"]
         )
         return Response(PrescriptionOut(stopped).data)
+
+
+class AlertListView(APIView):
+    """The signed-in prescriber's alerts (S12 adverse events, S7 holds), unread first."""
+
+    permission_classes = PRESCRIBING
+
+    @extend_schema(responses=AlertOut(many=True))
+    def get(self, request):
+        return Response(AlertOut(selectors.alerts_for(request.user)[:100], many=True).data)
+
+
+class AlertReadView(APIView):
+    permission_classes = PRESCRIBING
+
+    @extend_schema(request=None, responses=AlertOut)
+    def post(self, request, pk):
+        alert = get_object_or_404(selectors.alerts_for(request.user), pk=pk)
+        return Response(AlertOut(services.alert_mark_read(alert=alert, user=request.user)).data)

@@ -4,6 +4,9 @@ from . import api
 
 urlpatterns = [
     path("dosing/board/", api.BoardView.as_view(), name="api-dosing-board"),
+    path("dosing/slots/<int:pk>/", api.SlotDetailView.as_view(), name="api-dosing-slot"),
+    path("dosing/alerts/", api.AlertListView.as_view(), name="api-dosing-alerts"),
+    path("dosing/alerts/<int:pk>/read/", api.AlertReadView.as_view(), name="api-dosing-alert-read"),
     path("dosing/slots/<int:pk>/arrival/", api.ArriveView.as_view(), name="api-dosing-arrive"),
     path("dosing/slots/<int:pk>/checks/", api.CheckView.as_view(), name="api-dosing-check"),
     path("dosing/slots/<int:pk>/administration/", api.AdministerView.as_view(), name="api-dosing-administer"),

@@ -12,3 +12,10 @@ class DosingConfig(AppConfig):
         register(NavItem("Dosing board", "dosing-board", Capability.RECORD_DOSES, order=10))
         register(NavItem("Holds to review", "dosing-holds", Capability.PRESCRIBE, order=30))
         register(NavItem("Alerts", "dosing-alerts", Capability.PRESCRIBE, order=35))
+
+        from patients.record_links import RecordLink
+        from patients.record_links import register as register_record_link
+
+        register_record_link(
+            RecordLink("Prescriptions", "dosing-patient-prescriptions", Capability.RECORD_DOSES, order=10)
+        )

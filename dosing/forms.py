@@ -49,6 +49,10 @@ class MgInput(forms.NumberInput):
 
 
 class ServiceErrorsMixin:
+    # Not required by the form, so that the rule itself refuses a missing value with its sentence
+    # (S9, S10), but never "(optional)" to the nurse.
+    always_needed = frozenset({"witness", "witness_password", "reason"})
+
     def add_service_errors(self, error: ValidationError) -> None:
         """Put a service's refusal on the field it names (unknown names and rule-wide refusals go to the top)."""
         if hasattr(error, "error_dict"):

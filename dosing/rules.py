@@ -403,7 +403,7 @@ def check_witness(*, nurse, witness, witness_may_witness: bool, password_correct
             "S9", "The witness must be an active member of staff of this clinic who records doses", field="witness"
         )
     if not password_correct:
-        raise RuleViolation("S9", "The witness's password is not correct", field="witness_password")
+        raise RuleViolation("S9", "The witness's PIN (or password) is not correct", field="witness_password")
 
 
 # --- S10: corrections ----------------------------------------------------------------------------------------

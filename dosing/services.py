@@ -17,16 +17,19 @@ Conventions:
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, When
+from django.db.models import Case, DateTimeField, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cd_register.models import CdDrug
+from cd_register.services import draw_for_administration
 from clinics.access import has_capability
-from clinics.models import Clinic
+from clinics.models import Clinic, User
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
 from clinics.services import witness_secret_is_correct
@@ -108,7 +111,7 @@ def _set_status(slot: Slot, status: str, *, by, now: datetime, reason: str = "")
 
 
 def live_prescription(patient: Patient, drug: str) -> Prescription | None:
-    return Prescription.objects.live().filter(patient=patient, drug=drug).select_related("prescriber").first()
+    return Prescription.objects.live().filter(patient=patient, drug=drug).first()
 
 
 def _open_hold(patient: Patient) -> Hold | None:
@@ -136,9 +139,24 @@ def _last_injectable_dose_at(patient: Patient) -> datetime | None:
     return last
 
 
+def _may_witness(witness, clinic: Clinic) -> bool:
+    """S9: an active member of staff of this clinic whose role records doses. One query: it runs on every dose."""
+    if witness is None or not witness.is_active:
+        return False
+    app_label, codename = Capability.RECORD_DOSES.perm.split(".")
+    return User.objects.filter(
+        pk=witness.pk,
+        is_active=True,
+        clinics=clinic,
+        clinics__is_active=True,
+        groups__permissions__codename=codename,
+        groups__permissions__content_type__app_label=app_label,
+    ).exists()
+
+
 def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) -> None:
     """S9, checked before any lock is taken: the witness's own PIN (or password) with lockout on guessing."""
-    may_witness = witness is not None and may_act(witness, Capability.RECORD_DOSES, clinic)
+    may_witness = _may_witness(witness, clinic)
     password_correct = witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
     rules.check_witness(
         nurse=nurse, witness=witness, witness_may_witness=may_witness, password_correct=password_correct
@@ -519,9 +537,14 @@ def administer_dose(
     nurse,
     witness,
     witness_password: str,
+    ampoules: list | None = None,
     now: datetime | None = None,
 ) -> Administration:
     """Record a witnessed dose (S1-S9, S11) and start the observation (S6).
+
+    The controlled-drug register entries for the dose (ampoules drawn and the waste of the
+    part-used one) are written in the same transaction: `ampoules` is the nurse's choice as
+    (register, count) pairs, else the register's least-waste proposal. No stock, no dose.
 
     The witness's password is verified first, outside the transaction (hashing is slow and
     must not hold the lock). Then, under the slot+patient lock: S1 (one per slot: lock plus the
@@ -545,6 +568,7 @@ def administer_dose(
                 injection_site=injection_site,
                 nurse=nurse,
                 witness=witness,
+                ampoules=ampoules,
                 now=now,
             )
     except IntegrityError as error:
@@ -569,7 +593,7 @@ def _decimal(value, field: str) -> Decimal | None:
     return number
 
 
-def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, now) -> Administration:
+def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
     slot = _lock_slot(slot)
     patient, zone = slot.patient, slot.clinic.zone
     existing = Administration.objects.filter(slot=slot, corrects__isnull=True).select_related("nurse").first()
@@ -620,6 +644,20 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
     )
     administration.save()
+    if prescription.drug in CdDrug.values:
+        # Schedule 2 (SPEC 5): the register is written by the dose itself, never typed twice;
+        # a refusal here (not enough stock) rolls the dose back with it.
+        draw_for_administration(
+            clinic=slot.clinic,
+            drug=prescription.drug,
+            dose_mg=dose_mg,
+            patient=patient,
+            administration_ref=administration.pk,
+            made_by=nurse,
+            witness=witness,
+            ampoules=ampoules,
+            now=now,
+        )
     status = SlotStatus.GIVEN if dose_mg >= authorised_mg else SlotStatus.PARTIAL
     _set_status(slot, status, by=nurse, now=now)
     return administration
@@ -784,22 +822,23 @@ def _missed_day_threshold(settings: DosingSettings, prescription: Prescription |
     return settings.missed_days_threshold
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _days_without_dose(*, patient: Patient, up_to: date) -> list[date]:
     """S7: the current run of complete clinic-local days without a dose, up to `up_to`, newest first.
 
     Only slots whose window started after the last hold was cleared count: a review resets the run.
     """
     last_cleared = (
-        Hold.objects.filter(patient=patient, cleared_at__isnull=False)
-        .order_by("-cleared_at")
-        .values_list("cleared_at", flat=True)
-        .first()
+        Hold.objects.filter(patient=patient, cleared_at__isnull=False).order_by("-cleared_at").values("cleared_at")[:1]
     )
-    slots = Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=21)).exclude(
-        status=SlotStatus.CANCELLED
+    slots = (
+        Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=21))
+        .exclude(status=SlotStatus.CANCELLED)
+        # one query (it runs on every dose): the run restarts at the last review, if any
+        .filter(window_start__gte=Coalesce(Subquery(last_cleared), Value(_EPOCH, output_field=DateTimeField())))
     )
-    if last_cleared is not None:
-        slots = slots.filter(window_start__gte=last_cleared)
     by_day: dict[date, list[str]] = {}
     for day, status in slots.order_by("-date").values_list("date", "status"):
         by_day.setdefault(day, []).append(status)

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cd_register.models import CdDrug
+from cd_register.services import propose_ampoules
 from clinics.access import has_capability, staff_only
 from clinics.roles import Capability
 
@@ -30,6 +32,7 @@ from .forms import (
     SignOutForm,
 )
 from .models import CheckOutcome, Session
+from .presentation import board_view
 
 DOSING = Capability.RECORD_DOSES
 PRESCRIBING = Capability.PRESCRIBE
@@ -69,23 +72,9 @@ def _board_context(request) -> dict:
     board = selectors.board_for(request.clinic, now=timezone.now())
     return {
         "board": board,
-        "rows": board.rows,
-        "time_up": [row for row in board.rows if row.stage == selectors.Stage.OBSERVATION_OVER],
-        "counts": [
-            (label, board.count(stage))
-            for stage, label in (
-                (selectors.Stage.EXPECTED, "expected"),
-                (selectors.Stage.ARRIVED, "arrived"),
-                (selectors.Stage.CHECKED, "checked"),
-                (selectors.Stage.UNDER_OBSERVATION, "under observation"),
-                (selectors.Stage.OBSERVATION_OVER, "to sign out"),
-                (selectors.Stage.SIGNED_OUT, "signed out"),
-                (selectors.Stage.ON_HOLD, "on hold"),
-            )
-        ],
+        **board_view(board),
         "session_label": board.session.label,
         "running": board.session.window_start <= board.now < board.session.window_end,
-        "Stage": {name: value for name, value in vars(selectors.Stage).items() if name.isupper()},
     }
 
 
@@ -169,6 +158,13 @@ def check(request, pk: int):
     )
 
 
+def _ampoule_proposal(slot, dose_mg) -> str:
+    """What the register will draw for this dose (SPEC 5), shown before the nurse confirms."""
+    if not dose_mg or slot.prescription.drug not in CdDrug.values:
+        return ""
+    return propose_ampoules(clinic=slot.clinic, drug=slot.prescription.drug, dose_mg=dose_mg).describe()
+
+
 @staff_only(DOSING)
 def administer(request, pk: int):
     """Record the dose. A stale or doubled submission is refused by S1 in the service, never a second dose."""
@@ -187,6 +183,8 @@ def administer(request, pk: int):
         staff=selectors.clinic_staff(slot.clinic),
         witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
     )
+    if slot.prescription.is_injectable:
+        form.always_needed = form.always_needed | {"injection_site"}
     if request.method == "POST" and form.is_valid():
         try:
             given = services.administer_dose(slot=slot, nurse=request.user, **form.cleaned_data)
@@ -208,6 +206,7 @@ def administer(request, pk: int):
             form=form,
             check=latest_check,
             authorised_dose_mg=authorised,
+            ampoules=_ampoule_proposal(slot, authorised),
             heading="Give dose",
             submit_label="Record the dose",
         ),
@@ -282,7 +281,13 @@ def sign_out(request, pk: int):
     return _render_form(
         request,
         "dosing/sign_out_form.html",
-        _slot_context(slot, form=form, administration=administration, heading="Sign out", submit_label="Sign out"),
+        _slot_context(
+            slot,
+            form=form,
+            administration=administration,
+            heading="Sign out after observation",
+            submit_label="Sign the patient out",
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from clinics.access import has_capability, staff_only
 from clinics.roles import Capability
 
-from . import selectors, services
+from . import record_links, selectors, services
 from .forms import (
     ConsentForm,
     DischargeForm,
@@ -98,6 +98,7 @@ def patient_detail(request, pk: int):
             "interviews": selectors.outcome_interviews_of(patient),
             "top": selectors.top_schedule_for(patient, today=_today(request)),
             "changes": selectors.change_history(patient, limit=10),
+            "record_links": record_links.links_for(request.user, patient),
             **_can(request),
         },
     )

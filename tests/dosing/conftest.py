@@ -13,6 +13,7 @@ import pytest
 from dosing import services
 from dosing.models import CheckOutcome, InjectionSite, Route, Sedation, Session
 from tests.factories import PatientFactory, PrescriptionFactory, SlotFactory, StaffFactory, TreatmentConsentFactory
+from tests.factories.cd_register import stock_cupboard
 from tests.factories.clinics import PASSWORD
 
 LONDON = ZoneInfo("Europe/London")
@@ -31,7 +32,17 @@ AFTERNOON = at(TODAY, 16, 0)
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The witness password is checked on every dose; a fast hasher keeps the suite quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "clinics.hashers.WitnessPinHasher"]
+
+
+CUPBOARD_FILLED = datetime.datetime(2025, 1, 6, 8, 0, tzinfo=LONDON)  # before any dose in these tests
+
+
+@pytest.fixture(autouse=True)
+def _stocked_cupboard(request):
+    """Every dose writes the controlled-drug register (no stock, no dose): stock the clinic's cupboard."""
+    if "clinic" in request.fixturenames:
+        stock_cupboard(request.getfixturevalue("clinic"), now=CUPBOARD_FILLED)
 
 
 @pytest.fixture

@@ -221,3 +221,28 @@ def test_services_are_the_same_rules_for_the_page_helper(slot, nurse, second_nur
             slot=slot, dose_mg=Decimal("120"), route="iv", injection_site="left_arm", nurse=nurse,
             witness=second_nurse, witness_password=PASSWORD, now=MORNING,
         )  # fmt: skip
+
+
+def test_s6_sign_out_before_the_end_of_observation_is_a_400_naming_the_rule(client_for, slot, nurse, second_nurse):
+    given = check_and_dose(slot, nurse, second_nurse, now=at(TODAY, 8, 50))  # observation until 09:07
+    message = refusal(
+        post(client_for(nurse), f"/api/v1/dosing/administrations/{given.pk}/sign-out/", {"state": "well"}), "S6"
+    )
+    assert message == "S6 · Observation ends at 09:07; sign-out is possible in 7 min"
+
+
+def test_a_slot_shows_its_entries_and_the_prescriber_reads_alerts(
+    client_for, slot, nurse, second_nurse, prescriber, other_nurse
+):
+    given = check_and_dose(slot, nurse, second_nurse, now=at(TODAY, 8, 40))
+    services.record_adverse_event(administration=given, recorded_by=nurse, kind="seizure", now=at(TODAY, 8, 50))
+    detail = client_for(nurse).get(f"/api/v1/dosing/slots/{slot.pk}/").json()
+    assert ([entry["id"] for entry in detail["administrations"]], detail["in_force"]) == ([given.pk], given.pk)
+    assert len(detail["checks"]) == 1
+    assert client_for(other_nurse).get(f"/api/v1/dosing/slots/{slot.pk}/").status_code == 404
+
+    assert client_for(nurse).get("/api/v1/dosing/alerts/").status_code == 403
+    (alert,) = client_for(prescriber).get("/api/v1/dosing/alerts/").json()
+    assert alert["kind"] == "adverse_event" and alert["read_at"] is None
+    read = post(client_for(prescriber), f"/api/v1/dosing/alerts/{alert['id']}/read/", {})
+    assert read.json()["read_at"] is not None

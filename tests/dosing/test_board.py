@@ -54,8 +54,10 @@ def board_queries(clinic, now):
         board = board_for(fresh, now=now)
         for row in board.rows:  # everything a page would read
             seen.append((row.patient.display_name, row.photo_url, row.prescribed_dose_mg, row.stage, row.hold))
-            seen.append((row.check and row.check.outcome, row.administration and row.administration.nurse.username))
-            seen.append((row.observation_seconds_left, row.sign_out, row.administration and row.administration.witness))
+            seen.append((row.check and row.check.outcome, row.administration and row.administration.nurse_id))
+            seen.append(
+                (row.observation_seconds_left, row.sign_out, row.administration and row.administration.witness_id)
+            )
     return board, len(queries)
 
 

@@ -407,7 +407,7 @@ def test_s9_a_dose_without_a_witness_is_refused(slot, nurse):
 
 def test_s9_a_wrong_witness_password_is_refused(slot, nurse, second_nurse):
     check(slot, nurse)
-    with refused("S9", "The witness's password is not correct", field="witness_password"):
+    with refused("S9", "The witness's PIN (or password) is not correct", field="witness_password"):
         dose(slot, nurse, second_nurse, witness_password="not-the-password")
     assert not Administration.objects.exists()
 

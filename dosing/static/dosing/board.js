@@ -41,7 +41,14 @@
 
   function statusText(row) {
     var cell = row.querySelector(".board-row__status .badge");
-    return cell ? cell.textContent.replace(/\s+/g, " ").trim() : "";
+    if (!cell) {
+      return "";
+    }
+    var words = cell.cloneNode(true);
+    Array.prototype.forEach.call(words.querySelectorAll("[aria-hidden]"), function (icon) {
+      icon.remove(); // the icon is decoration: announce the words only
+    });
+    return words.textContent.replace(/\s+/g, " ").trim();
   }
 
   function rowIds(tbody) {
@@ -198,7 +205,7 @@
         var badge = row.querySelector(".board-row__status .badge");
         if (badge) {
           badge.className = "badge badge--alert";
-          badge.innerHTML = '<span class="icon" aria-hidden="true">\u23F0</span> Observation complete \u2014 sign out';
+          badge.innerHTML = '<span class="icon" aria-hidden="true">\u26A0</span> Observation complete \u2014 sign out';
         }
         el.textContent = "";
         announce(row.getAttribute("data-name") + ": observation complete \u2014 sign out");

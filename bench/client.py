@@ -1,0 +1,57 @@
+"""A signed-in member of staff over real HTTP, and the timing loop every measurement uses."""
+
+import time
+from collections.abc import Callable
+
+import requests
+
+
+class Staff:
+    """A `requests` session signed in through the real login form (CSRF, django-axes and all)."""
+
+    def __init__(self, base: str, username: str, password: str):
+        self.base = base
+        self.http = requests.Session()
+        self.http.get(f"{base}/accounts/login/", timeout=10).raise_for_status()
+        response = self.http.post(
+            f"{base}/accounts/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": self.csrf},
+            headers={"Referer": f"{base}/accounts/login/"},
+            timeout=10,
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"sign-in of {username} failed with {response.status_code}")
+
+    @property
+    def csrf(self) -> str:
+        return self.http.cookies.get("csrftoken", "")
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(f"{self.base}{path}", timeout=10)
+
+    def post_json(self, path: str, data: dict) -> requests.Response:
+        return self.http.post(
+            f"{self.base}{path}",
+            json=data,
+            headers={"X-CSRFToken": self.csrf, "Referer": f"{self.base}/"},
+            timeout=10,
+        )
+
+
+def timed(requests_: int, warmup: int, send: Callable[[int], requests.Response], expect: int) -> list[float]:
+    """Call `send(i)` warmup + requests_ times; return the timed requests' durations in ms.
+
+    The duration is the client's wall time for the whole request over the loopback interface
+    (server time plus a fraction of a millisecond). Any unexpected status stops the run.
+    """
+    durations = []
+    for index in range(warmup + requests_):
+        started = time.perf_counter()
+        response = send(index)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != expect:
+            raise RuntimeError(f"request {index} answered {response.status_code}: {response.text[:300]}")
+        if index >= warmup:
+            durations.append(elapsed)
+    return durations

@@ -1,0 +1,46 @@
+"""The benchmark's own PostgreSQL database: created when missing, migrated, never the test or dev database."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hat_clinic_bench"
+
+
+def database_url() -> str:
+    """BENCH_DATABASE_URL, else DATABASE_URL if it names a benchmark database, else the default.
+
+    The benchmark adds clinics and (append-only) doses on every run: it never touches a
+    database whose name does not say it is for benchmarks.
+    """
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    if "bench" not in urlsplit(url).path:
+        raise SystemExit(
+            f"bench: {urlsplit(url).path.lstrip('/')!r} does not look like a benchmark database; "
+            "set BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hat_clinic_bench)"
+        )
+    return url
+
+
+def ensure_database(url: str, *, fresh: bool = False) -> None:
+    """CREATE DATABASE when it does not exist (DROP it first with `fresh`), via the server's `postgres` db."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name in ("postgres", "template0", "template1"):
+        raise SystemExit(f"bench: refusing to use the database {name!r}; give a dedicated one")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and fresh:
+            connection.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = None
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)

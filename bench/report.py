@@ -1,0 +1,55 @@
+"""Percentiles, the printed table and the JSON record of a run."""
+
+import json
+import platform
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench-results"
+
+
+def summarise(durations: list[float], target: float | None) -> dict:
+    cuts = statistics.quantiles(durations, n=100, method="inclusive")
+    p95 = cuts[94]
+    return {
+        "requests": len(durations),
+        "p50_ms": round(cuts[49], 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(max(durations), 2),
+        "mean_ms": round(statistics.fmean(durations), 2),
+        "target_p95_ms": target,
+        "met": None if target is None else p95 <= target,
+    }
+
+
+def table(results: dict[str, dict]) -> str:
+    lines = [f"{'measurement':<22} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>8}  result"]
+    for name, row in results.items():
+        target = f"{row['target_p95_ms']:.0f}" if row["target_p95_ms"] else "-"
+        verdict = {True: "met", False: "MISSED", None: ""}[row["met"]]
+        lines.append(
+            f"{name:<22} {row['requests']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{target:>8}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def write(results: dict[str, dict], *, setup: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    now = datetime.now(UTC)
+    path = RESULTS / f"dosing-{now:%Y%m%dT%H%M%SZ}.json"
+    record = {
+        "at": now.isoformat(),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+        "setup": setup,
+        "results": results,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def _cpus() -> int | None:
+    import os
+
+    return os.cpu_count()
