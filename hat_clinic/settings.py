@@ -309,6 +309,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralSourceEnum": "referrals.models.ReferralSource",
         "ReferralRecommendationEnum": "referrals.models.Recommendation",
         "TreatmentKindEnum": "referrals.models.TreatmentKind",
+        "OnwardReferralStatusEnum": "referrals.models.OnwardStatus",
+        "OnwardReferralOutcomeEnum": "referrals.models.OnwardOutcome",
         "PreviousEpisodeEndEnum": "referrals.models.EpisodeEnd",
         "EligibilityOutcomeEnum": "referrals.rules.Outcome",
         "DrugEnum": "dosing.models.Drug",
