@@ -1,0 +1,263 @@
+"""Statistics API for commissioners and clinic managers (VIEW_STATISTICS), session authentication.
+
+The same filters, selector and presenter as the dashboard: the figures are suppressed before
+they reach the serializer. A count is an integer or "*"; a rate (0 to 1) or a mean is a number,
+"*", or null when there is nothing to divide by or a retention cohort has not got there yet.
+"""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.access import has_capability
+from clinics.models import Clinic
+from clinics.roles import Capability
+from partners.models import PartnerKind
+from patients.models import DischargeReason
+from referrals.models import OnwardOutcome, ReferralSource
+
+from .cache import report_for
+from .selectors import (
+    ONWARD_CANCELLED,
+    ONWARD_OPEN,
+    RETENTION_MONTHS,
+    TOP_FLAGS,
+    TOP_MEANS,
+    Granularity,
+    parse_filters,
+)
+
+COUNT_SCHEMA = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["*"]}]}
+NUMBER_SCHEMA = {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["*"]}], "nullable": True}
+
+
+@extend_schema_field(COUNT_SCHEMA)
+class CountField(serializers.Field):
+    """A count: an integer, or "*" when it is from 1 to 4 or would reveal one."""
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(NUMBER_SCHEMA)
+class NumberField(serializers.Field):
+    """A rate (0 to 1) or a mean: a number, "*" when suppressed, null when not available."""
+
+    def to_representation(self, value):
+        return value
+
+
+def _counts_serializer(name: str, keys) -> type[serializers.Serializer]:
+    return type(name, (serializers.Serializer,), {key: CountField() for key in keys})
+
+
+DischargesSerializer = _counts_serializer("DischargesByReasonSerializer", DischargeReason.values)
+SourcesSerializer = _counts_serializer("ReferralsBySourceSerializer", ReferralSource.values)
+
+
+class PeriodSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class ClinicRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DosingFiguresSerializer(serializers.Serializer):
+    scheduled = CountField(help_text="Sessions scheduled (slots not cancelled).")
+    given = CountField(help_text="Doses given (in full or in part).")
+    attendance_rate = NumberField(help_text="given / scheduled, 0 to 1.")
+    missed = CountField()
+    withheld = CountField()
+    refused = CountField()
+    pending = CountField(help_text="Sessions still open (today's, not yet used).")
+    cancelled = CountField()
+    adverse_events = CountField()
+    naloxone_uses = CountField()
+
+
+class DosingRowSerializer(DosingFiguresSerializer):
+    period = PeriodSerializer()
+    mean_daily_dose_mg = serializers.DictField(child=NumberField(), help_text="Drug -> mean mg per patient-day.")
+
+
+class DosingTotalSerializer(DosingFiguresSerializer):
+    mean_daily_dose_mg = serializers.DictField(child=NumberField())
+
+
+class DosingClinicSerializer(DosingFiguresSerializer):
+    clinic = ClinicRefSerializer()
+
+
+class DosingSerializer(serializers.Serializer):
+    rows = DosingRowSerializer(many=True)
+    total = DosingTotalSerializer()
+    by_clinic = DosingClinicSerializer(many=True)
+
+
+class PatientFiguresSerializer(serializers.Serializer):
+    in_treatment = CountField(help_text="Patients in treatment at any time in the period.")
+    new_starts = CountField()
+    discharges = CountField()
+    discharges_by_reason = DischargesSerializer()
+
+
+class PatientRowSerializer(PatientFiguresSerializer):
+    period = PeriodSerializer()
+
+
+class PatientsSerializer(serializers.Serializer):
+    rows = PatientRowSerializer(many=True)
+    total = PatientFiguresSerializer()
+
+
+RetentionRowSerializer = type(
+    "RetentionRowSerializer",
+    (serializers.Serializer,),
+    {
+        "cohort": PeriodSerializer(),
+        "started": CountField(),
+        **{f"retained_{m}m": CountField(allow_null=True) for m in RETENTION_MONTHS},
+        **{f"retention_rate_{m}m": NumberField() for m in RETENTION_MONTHS},
+    },
+)
+
+
+class RetentionSerializer(serializers.Serializer):
+    months = serializers.ListField(child=serializers.IntegerField())
+    rows = RetentionRowSerializer(many=True)
+
+
+class MeanSerializer(serializers.Serializer):
+    start = NumberField()
+    latest = NumberField()
+    change = NumberField()
+
+
+class FlagFigureSerializer(serializers.Serializer):
+    count = CountField()
+    rate = NumberField()
+
+
+class FlagSerializer(serializers.Serializer):
+    start = FlagFigureSerializer()
+    latest = FlagFigureSerializer()
+
+
+MeansSerializer = type("OutcomeMeansSerializer", (serializers.Serializer,), {k: MeanSerializer() for k in TOP_MEANS})
+FlagsSerializer = type("OutcomeFlagsSerializer", (serializers.Serializer,), {k: FlagSerializer() for k in TOP_FLAGS})
+
+
+class OutcomeFiguresSerializer(serializers.Serializer):
+    people = CountField(help_text="Episodes with a follow-up interview, compared with their first interview.")
+    means = MeansSerializer()
+    flags = FlagsSerializer()
+
+
+class OutcomeRowSerializer(OutcomeFiguresSerializer):
+    period = PeriodSerializer()
+
+
+class OutcomesSerializer(serializers.Serializer):
+    rows = OutcomeRowSerializer(many=True)
+    total = OutcomeFiguresSerializer()
+
+
+class ReferralFiguresSerializer(serializers.Serializer):
+    by_source = SourcesSerializer()
+    received = CountField()
+    started = CountField(help_text="Accepted: registered as a patient with a treatment episode.")
+    conversion_rate = NumberField()
+
+
+class ReferralRowSerializer(ReferralFiguresSerializer):
+    period = PeriodSerializer()
+
+
+class ReferralsSerializer(serializers.Serializer):
+    rows = ReferralRowSerializer(many=True)
+    total = ReferralFiguresSerializer()
+
+
+PartnerKindsSerializer = _counts_serializer("OnwardByPartnerKindSerializer", PartnerKind.values)
+OnwardPlacesSerializer = _counts_serializer(
+    "OnwardWhereNowSerializer", [ONWARD_OPEN, ONWARD_CANCELLED, *OnwardOutcome.values]
+)
+
+
+class OnwardRowSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    sent = CountField()
+    by_partner_kind = PartnerKindsSerializer()
+
+
+class OnwardKindSerializer(serializers.Serializer):
+    partner_kind = serializers.ChoiceField(choices=[*PartnerKind.choices, ("all", "All partners")])
+    sent = CountField()
+    where_now = OnwardPlacesSerializer(help_text="Still open, cancelled, or closed with each outcome.")
+
+
+class OnwardSerializer(serializers.Serializer):
+    rows = OnwardRowSerializer(many=True)
+    by_partner_kind = OnwardKindSerializer(many=True)
+
+
+class FiltersSerializer(serializers.Serializer):
+    clinics = ClinicRefSerializer(many=True)
+    start = serializers.DateField()
+    end = serializers.DateField()
+    granularity = serializers.ChoiceField(choices=Granularity.CHOICES)
+    as_of = serializers.DateField()
+
+
+class StatisticsSerializer(serializers.Serializer):
+    filters = FiltersSerializer()
+    suppression = serializers.CharField()
+    dosing = DosingSerializer()
+    patients = PatientsSerializer()
+    retention = RetentionSerializer()
+    outcomes = OutcomesSerializer()
+    referrals = ReferralsSerializer()
+    onward_referrals = OnwardSerializer()
+
+
+class CanViewStatistics(permissions.BasePermission):
+    message = "This needs the 'Aggregate statistics' permission."
+
+    def has_permission(self, request, view):
+        return has_capability(request.user, Capability.VIEW_STATISTICS)
+
+
+class StatisticsView(APIView):
+    """Commissioner statistics (SPEC 7) for one clinic or all the clinics you cover, per week, month or quarter."""
+
+    permission_classes = [permissions.IsAuthenticated, CanViewStatistics]
+
+    @extend_schema(
+        operation_id="stats_retrieve",
+        parameters=[
+            OpenApiParameter("clinic", OpenApiTypes.INT, description="One of your clinics; all of them if left out."),
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First day (clinic-local); default a year ago."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (inclusive); default today."),
+            OpenApiParameter("granularity", str, enum=list(Granularity.VALUES), description="Default month."),
+        ],
+        responses=StatisticsSerializer,
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            clinics, start, end, granularity = parse_filters(
+                request.user, **{name: params.get(name) for name in ("clinic", "start", "end", "granularity")}
+            )
+        except Clinic.DoesNotExist:
+            raise Http404("No such clinic among yours.") from None  # bad filters: a 400 via the problem handler
+        if not clinics:
+            raise Http404("You cover no clinic.")
+        report = report_for(clinics=clinics, start=start, end=end, granularity=granularity)
+        return Response(StatisticsSerializer(report).data)

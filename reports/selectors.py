@@ -1,0 +1,505 @@
+"""Commissioner statistics (SPEC 7): raw numbers, before small-number suppression.
+
+`statistics()` is the one read behind the dashboard, the CSV and the API; `reports.suppression`
+turns its result into what may be shown. Dosing figures come from the summary tables (millions
+of slots and administrations); episodes, outcome interviews and referrals are small tables
+(thousands of rows) and are aggregated directly.
+
+Every date is a clinic-local date: a slot's `date`, an episode's start and end, an interview's
+date, a referral's date received. Periods are calendar weeks (Monday to Sunday), months or
+quarters, clipped to the chosen range, so a clock change never moves a record between periods.
+"""
+
+import calendar
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
+from django.utils import timezone
+
+from clinics.models import Clinic
+from clinics.selectors import clinics_for
+from dosing.models import Drug
+from patients.models import DischargeReason, Episode
+from referrals.models import OnwardReferral, OnwardStatus, Referral, ReferralSource, ReferralStatus
+
+from .models import DailyDoseStats, DailySessionStats
+
+
+class Granularity:
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    CHOICES = (("week", "Week"), ("month", "Month"), ("quarter", "Quarter"))
+    VALUES = ("week", "month", "quarter")
+
+
+RETENTION_MONTHS = (3, 6, 12)
+# The longest range one request may ask for: 10 years of weeks is already 520 rows per table.
+MAX_RANGE_DAYS = 366 * 10
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    label: str
+
+
+@dataclass
+class DosingFigures:
+    slots: int = 0
+    open: int = 0
+    given: int = 0
+    partial: int = 0
+    withheld: int = 0
+    refused: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    adverse_events: int = 0
+    naloxone_uses: int = 0
+    # drug -> [total mg, patient-days]
+    doses: dict = field(default_factory=dict)
+
+    @property
+    def scheduled(self) -> int:
+        """Sessions scheduled: every slot except those cancelled (a stopped prescription, a dose struck out)."""
+        return self.slots - self.cancelled
+
+    @property
+    def doses_given(self) -> int:
+        return self.given + self.partial
+
+
+@dataclass
+class PatientFigures:
+    in_treatment: int = 0
+    new_starts: int = 0
+    discharges: dict = field(default_factory=dict)  # reason -> count
+
+
+@dataclass
+class Cohort:
+    period: Period
+    started: int
+    retained: dict  # months -> count, or None when the cohort has not reached it yet
+
+
+@dataclass
+class OutcomeFigures:
+    """TOP, start vs latest, over the episodes with a follow-up interview (n of them)."""
+
+    n: int = 0
+    sums: dict = field(default_factory=dict)  # measure -> [start total, latest total]
+
+
+@dataclass
+class ReferralFigures:
+    by_source: dict = field(default_factory=dict)
+    started: int = 0
+
+    @property
+    def received(self) -> int:
+        return sum(self.by_source.values())
+
+
+@dataclass
+class Statistics:
+    clinics: list
+    start: date
+    end: date
+    granularity: str
+    as_of: date
+    periods: list
+    dosing: list  # per period
+    dosing_total: DosingFigures
+    dosing_by_clinic: list  # (clinic, DosingFigures)
+    patients: list
+    patients_total: PatientFigures
+    cohorts: list
+    outcomes: list
+    outcomes_total: OutcomeFigures
+    referrals: list
+    referrals_total: ReferralFigures
+    drugs: list
+    onward: list = field(default_factory=list)  # per period: partner kind -> referrals sent
+    onward_by_kind: dict = field(default_factory=dict)  # partner kind -> Counter(sent, open, cancelled, outcomes)
+
+
+# Numeric TOP measures: mean days (0-28) or rating (0-20); flags: how many said yes.
+TOP_MEANS = {
+    "heroin_days": "Days of street heroin use (of 28)",
+    "crime_days": "Days shoplifting or selling drugs (of 28)",
+    "psychological_health": "Psychological health (0-20)",
+    "physical_health": "Physical health (0-20)",
+    "quality_of_life": "Quality of life (0-20)",
+    "paid_work_days": "Days in paid work (of 28)",
+}
+TOP_FLAGS = {
+    "any_crime": "Committed any crime",
+    "housing_problem": "Housing problem (acute or at risk of eviction)",
+    "in_work_or_education": "Any paid work or education",
+}
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def periods(start: date, end: date, granularity: str) -> list[Period]:
+    """The calendar periods between `start` and `end` (inclusive), clipped to them."""
+    result = []
+    if granularity == Granularity.WEEK:
+        bucket = start - timedelta(days=start.weekday())
+    elif granularity == Granularity.MONTH:
+        bucket = start.replace(day=1)
+    else:
+        bucket = date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    while bucket <= end:
+        if granularity == Granularity.WEEK:
+            following = bucket + timedelta(days=7)
+            label = f"Week of {bucket:%d %b %Y}"
+        elif granularity == Granularity.MONTH:
+            following = add_months(bucket, 1)
+            label = f"{bucket:%b %Y}"
+        else:
+            following = add_months(bucket, 3)
+            label = f"Q{(bucket.month - 1) // 3 + 1} {bucket.year}"
+        first, last = max(bucket, start), min(following - timedelta(days=1), end)
+        if (first, last) != (bucket, following - timedelta(days=1)):
+            label += f" ({first:%d %b} to {last:%d %b})"
+        result.append(Period(first, last, label))
+        bucket = following
+    return result
+
+
+def parse_filters(user, *, clinic=None, start=None, end=None, granularity=None, today: date | None = None):
+    """Check the filters of a request (strings or None). Returns (clinics, start, end, granularity).
+
+    Raises ValidationError naming the field for bad input, and Clinic.DoesNotExist for a clinic the
+    user does not cover (the caller answers 404: another clinic is never found).
+    """
+    today = today or timezone.localdate()
+    errors = {}
+    granularity = granularity or Granularity.MONTH
+    if granularity not in Granularity.VALUES:
+        errors["granularity"] = f"Choose week, month or quarter (not {granularity[:20]!r})."
+
+    def as_date(name, value, default):
+        if value in (None, ""):
+            return default
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            errors[name] = "Enter a date as YYYY-MM-DD."
+            return None
+
+    end_date = as_date("end", end, today)
+    start_date = as_date("start", start, add_months(end_date or today, -12) + timedelta(days=1))
+    if start_date and end_date:
+        if end_date < start_date:
+            errors["end"] = "The end date is before the start date."
+        elif (end_date - start_date).days > MAX_RANGE_DAYS:
+            errors["start"] = "Choose a range of at most 10 years."
+    covered = clinics_for(user).order_by("name")
+    if clinic not in (None, "", "all"):
+        try:
+            chosen = covered.get(pk=int(clinic))
+        except (TypeError, ValueError):
+            raise Clinic.DoesNotExist from None
+        clinics = [chosen]
+    else:
+        clinics = list(covered)
+    if errors:
+        raise ValidationError(errors)
+    return clinics, start_date, end_date, granularity
+
+
+def _index(period_starts: list[date], day: date) -> int:
+    return bisect_right(period_starts, day) - 1
+
+
+TRUNC = {Granularity.WEEK: TruncWeek, Granularity.MONTH: TruncMonth, Granularity.QUARTER: TruncQuarter}
+
+
+def _bucketed(rows, field: str, starts: list[date]):
+    """Rows grouped by the calendar period the database truncated `field` to, with the index of our period.
+
+    The first period may be clipped to the range: its truncated start is before `starts[0]`.
+    """
+    for row in rows:
+        yield _index(starts, max(row[field], starts[0])), row
+
+
+SESSION_COLUMNS = (
+    "slots",
+    "open",
+    "given",
+    "partial",
+    "withheld",
+    "refused",
+    "missed",
+    "cancelled",
+    "adverse_events",
+    "naloxone_uses",
+)
+
+
+def _add(figures: DosingFigures, row: dict) -> None:
+    for column in SESSION_COLUMNS:
+        setattr(figures, column, getattr(figures, column) + (row[column] or 0))
+
+
+def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, DosingFigures, dict]:
+    """From the summary tables: one query per period, one per clinic, one for doses by period and drug."""
+    per_period = [DosingFigures() for _ in grid]
+    total = DosingFigures()
+    by_clinic: dict[int, DosingFigures] = defaultdict(DosingFigures)
+    sums = {column: Sum(column) for column in SESSION_COLUMNS}
+    in_range = DailySessionStats.objects.filter(clinic_id__in=clinic_ids, date__range=(start, end))
+    trunc = TRUNC[granularity]("date")
+    # One scan: per period and clinic (a few hundred rows), added up here both ways.
+    rows = in_range.annotate(bucket=trunc).values("bucket", "clinic_id").annotate(**sums).order_by()
+    for i, row in _bucketed(rows, "bucket", starts):
+        _add(per_period[i], row)
+        _add(total, row)
+        _add(by_clinic[row["clinic_id"]], row)
+    doses = (
+        DailyDoseStats.objects.filter(clinic_id__in=clinic_ids, date__range=(start, end))
+        .annotate(bucket=trunc)
+        .values("bucket", "drug")
+        .annotate(mg=Sum("total_mg"), patient_days=Sum("patients_dosed"))
+        .order_by()
+    )
+    for i, row in _bucketed(doses, "bucket", starts):
+        for figures in (per_period[i], total):
+            entry = figures.doses.setdefault(row["drug"], [Decimal(0), 0])
+            entry[0] += Decimal(row["mg"])
+            entry[1] += row["patient_days"]
+    return per_period, total, by_clinic
+
+
+def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
+    per_period = [PatientFigures() for _ in grid]
+    total = PatientFigures()
+    spans = defaultdict(list)  # patient -> [(first period index, last period index)]
+    cohorts = defaultdict(list)  # period index -> [(started_on, ended_on)]
+    episodes = (
+        Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start))
+        .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
+        .order_by()
+    )
+    for patient_id, started_on, ended_on, reason in episodes:
+        spans[patient_id].append((max(0, _index(starts, started_on)), _index(starts, min(ended_on or end, end))))
+        if started_on >= start:
+            i = _index(starts, started_on)
+            per_period[i].new_starts += 1
+            total.new_starts += 1
+            cohorts[i].append((started_on, ended_on))
+        if ended_on is not None and start <= ended_on <= end:
+            i = _index(starts, ended_on)
+            per_period[i].discharges[reason] = per_period[i].discharges.get(reason, 0) + 1
+            total.discharges[reason] = total.discharges.get(reason, 0) + 1
+    # In treatment at any time in the period: each patient once, however many episodes (a difference array
+    # over the patient's merged spans of periods).
+    change = [0] * (len(grid) + 1)
+    for patient_spans in spans.values():
+        patient_spans.sort()
+        first, last = patient_spans[0]
+        for next_first, next_last in patient_spans[1:]:
+            if next_first <= last:
+                last = max(last, next_last)
+            else:
+                change[first] += 1
+                change[last + 1] -= 1
+                first, last = next_first, next_last
+        change[first] += 1
+        change[last + 1] -= 1
+    running = 0
+    for i, figures in enumerate(per_period):
+        running += change[i]
+        figures.in_treatment = running
+    total.in_treatment = len(spans)
+
+    result = []
+    for i, period in enumerate(grid):
+        members = cohorts.get(i, [])
+        retained = {}
+        for months in RETENTION_MONTHS:
+            # Only once every member of the cohort has reached the milestone (no half-grown cohorts).
+            if add_months(period.end, months) > as_of:
+                retained[months] = None
+            else:
+                # In treatment on the day N months after the start; discharged that day or before = not retained.
+                retained[months] = sum(
+                    1
+                    for started_on, ended_on in members
+                    if ended_on is None or ended_on > add_months(started_on, months)
+                )
+        result.append(Cohort(period=period, started=len(members), retained=retained))
+    return per_period, total, result
+
+
+# TOP measures as SQL over one interview row (portable: PostgreSQL and the SQLite demo).
+TOP_SQL = {
+    "heroin_days": "heroin_days",
+    "crime_days": "shoplifting_days + selling_drugs_days",
+    "psychological_health": "psychological_health",
+    "physical_health": "physical_health",
+    "quality_of_life": "quality_of_life",
+    "paid_work_days": "paid_work_days",
+    "any_crime": "CASE WHEN shoplifting_days > 0 OR selling_drugs_days > 0 OR other_theft OR assault THEN 1 ELSE 0 END",
+    "housing_problem": "CASE WHEN acute_housing_problem OR at_risk_of_eviction THEN 1 ELSE 0 END",
+    "in_work_or_education": "CASE WHEN paid_work_days > 0 OR education_days > 0 THEN 1 ELSE 0 END",
+}
+
+
+def _outcomes(clinic_ids, start, end, grid, starts) -> tuple[list, OutcomeFigures]:
+    """Each episode's first interview (the start) against its latest follow-up in each period and in the range.
+
+    The measures are computed by the database; one ordered pass here finds each episode's first
+    interview and its latest one per period (a window query in SQL measured slower on the scale data).
+    """
+    if not clinic_ids or not grid:
+        return [OutcomeFigures() for _ in grid], OutcomeFigures()
+    measures = list(TOP_SQL)
+    clinic_marks = ", ".join(["%s"] * len(clinic_ids))
+    sql = f"""
+        SELECT o.episode_id, o.interviewed_on, {", ".join(TOP_SQL.values())}
+        FROM patients_outcomeinterview o JOIN patients_episode e ON e.id = o.episode_id
+        WHERE e.clinic_id IN ({clinic_marks}) AND o.interviewed_on <= %s AND (e.ended_on IS NULL OR e.ended_on >= %s)
+        ORDER BY o.episode_id, o.interviewed_on, o.id
+    """  # noqa: S608 (only our own column expressions and placeholders are formatted in)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*clinic_ids, end, start])
+        rows = cursor.fetchall()
+    baseline: dict[int, tuple] = {}  # episode -> measures of its first interview
+    latest_in_period: dict[tuple[int, int], tuple] = {}
+    latest_in_range: dict[int, tuple] = {}
+    for row in rows:
+        episode_id, interviewed_on, values = row[0], row[1], row[2:]
+        if episode_id not in baseline:
+            baseline[episode_id] = values
+        elif interviewed_on >= start:
+            latest_in_period[(episode_id, _index(starts, interviewed_on))] = values
+            latest_in_range[episode_id] = values
+
+    def figures(pairs) -> OutcomeFigures:
+        result = OutcomeFigures(n=len(pairs))
+        if pairs:
+            # Column sums in C (zip of tuples), not a Python loop per interview and measure.
+            firsts = zip(*(baseline[episode_id] for episode_id, _ in pairs), strict=True)
+            latests = zip(*(values for _, values in pairs), strict=True)
+            result.sums = {
+                name: [sum(first), sum(latest)] for name, first, latest in zip(measures, firsts, latests, strict=True)
+            }
+        return result
+
+    by_period = defaultdict(list)
+    for (episode_id, i), values in latest_in_period.items():
+        by_period[i].append((episode_id, values))
+    return [figures(by_period.get(i, [])) for i in range(len(grid))], figures(list(latest_in_range.items()))
+
+
+def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, ReferralFigures]:
+    per_period = [ReferralFigures() for _ in grid]
+    total = ReferralFigures()
+    rows = (
+        Referral.objects.filter(clinic_id__in=clinic_ids, received_on__range=(start, end))
+        .annotate(bucket=TRUNC[granularity]("received_on"))
+        .values("bucket", "source")
+        .annotate(n=Count("id"), started=Count("id", filter=Q(status=ReferralStatus.ACCEPTED)))
+        .order_by()
+    )
+    for i, row in _bucketed(rows, "bucket", starts):
+        for figures in (per_period[i], total):
+            figures.by_source[row["source"]] = figures.by_source.get(row["source"], 0) + row["n"]
+            figures.started += row["started"]
+    return per_period, total
+
+
+ONWARD_OPEN = "open"
+ONWARD_CANCELLED = "cancelled"
+
+
+def _onward(clinic_ids, start, end, grid, starts) -> tuple[list, dict]:
+    """Onward referrals sent to partners in each period (clinic-local date sent), by partner kind; and for the
+    whole range, where those referrals stand now: still open, cancelled, or closed with an outcome."""
+    per_period = [Counter() for _ in grid]
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    earliest = datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC)
+    latest = datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC)
+    rows = (
+        OnwardReferral.objects.filter(clinic_id__in=clinic_ids, created_at__range=(earliest, latest))
+        .values_list("created_at", "clinic__time_zone", "partner__kind", "status", "outcome")
+        .order_by()
+    )
+    zones: dict[str, ZoneInfo] = {}
+    for created_at, zone_name, kind, status, outcome in rows:
+        zone = zones.setdefault(zone_name, ZoneInfo(zone_name))
+        day = created_at.astimezone(zone).date()
+        if not start <= day <= end:
+            continue
+        per_period[_index(starts, day)][kind] += 1
+        where = outcome or (ONWARD_CANCELLED if status == OnwardStatus.CANCELLED else ONWARD_OPEN)
+        by_kind[kind]["sent"] += 1
+        by_kind[kind][where] += 1
+    return per_period, dict(by_kind)
+
+
+def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date | None = None) -> Statistics:
+    """Every figure of SPEC 7 (onward referrals aside) for these clinics, per period of `granularity`.
+
+    Raw numbers: pass the result to `reports.suppression.present()` before showing it to anyone.
+    `as_of` (default today) decides which retention cohorts have reached 3, 6 and 12 months.
+    """
+    if granularity not in Granularity.VALUES:
+        raise ValidationError({"granularity": "Choose week, month or quarter."})
+    if end < start:
+        raise ValidationError({"end": "The end date is before the start date."})
+    as_of = as_of or timezone.localdate()
+    clinics = list(clinics)
+    clinic_ids = [clinic.pk for clinic in clinics]
+    grid = periods(start, end, granularity)
+    starts = [period.start for period in grid]
+    dosing, dosing_total, by_clinic = _dosing(clinic_ids, start, end, grid, starts, granularity)
+    patients, patients_total, cohorts = _patients(clinic_ids, start, end, grid, starts, as_of)
+    outcomes, outcomes_total = _outcomes(clinic_ids, start, end, grid, starts)
+    referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
+    onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
+    drugs = [drug for drug in Drug.values if drug in dosing_total.doses]
+    return Statistics(
+        clinics=clinics,
+        start=start,
+        end=end,
+        granularity=granularity,
+        as_of=as_of,
+        periods=grid,
+        dosing=dosing,
+        dosing_total=dosing_total,
+        dosing_by_clinic=[(clinic, by_clinic.get(clinic.pk, DosingFigures())) for clinic in clinics],
+        patients=patients,
+        patients_total=patients_total,
+        cohorts=cohorts,
+        outcomes=outcomes,
+        outcomes_total=outcomes_total,
+        referrals=referrals,
+        referrals_total=referrals_total,
+        drugs=drugs,
+        onward=onward,
+        onward_by_kind=onward_by_kind,
+    )
+
+
+DISCHARGE_REASONS = DischargeReason
+REFERRAL_SOURCES = ReferralSource

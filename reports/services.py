@@ -1,0 +1,247 @@
+"""Keeping the summary tables in step with the raw records (the only writes of this app).
+
+Every refresh recomputes whole clinic-local days from the raw slots, administrations and
+adverse events and replaces that day's summary rows (delete + insert in one transaction), so
+running it twice, late, or over a day that did not change gives the same rows: it is
+idempotent, and a summary row is always a pure function of the raw records of its day.
+
+What can change a past day, and how the job (`refresh_changed`) finds it:
+- a new slot, administration or adverse event: rows with an id above the last one seen (the
+  primary-key index, no scan of the big tables). The OVERLAP_IDS ids below the watermark are
+  looked at again, and counted when written since shortly before the last run, so that a
+  transaction that took its id early but committed late is not missed.
+- a correction (S10) is a new Administration row pointing at the slot of the original dose: its
+  slot's day (the original day, however late the correction is made) is refreshed.
+- a slot status change without a new row (a nurse withholds, S11 closes it as missed, a stopped
+  prescription cancels open slots): those happen to open slots of today or the last few days;
+  the job refreshes today and yesterday of every clinic, plus the days of slots whose status
+  changed since the last run within the last RECENT_DAYS days.
+- and as a safety net, once a day it recomputes the last NIGHTLY_DAYS days of every clinic.
+The job runs every few minutes (CELERY_BEAT_SCHEDULE); runs are serialised by a row lock.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, Sum
+from django.utils import timezone
+
+from clinics.models import Clinic
+from dosing.models import OPEN_SLOT_STATUSES, Administration, AdverseEvent, AdverseEventKind, Slot, SlotStatus
+
+from .models import DailyDoseStats, DailySessionStats, RefreshState
+
+OVERLAP_IDS = 1000
+RECENT_DAYS = 14
+NIGHTLY_DAYS = 35
+FULL_REFRESH_EVERY = timedelta(hours=24)
+STATE_NAME = "summaries"
+
+STATUS_COLUMNS = {
+    "given": [SlotStatus.GIVEN],
+    "partial": [SlotStatus.PARTIAL],
+    "withheld": [SlotStatus.WITHHELD],
+    "refused": [SlotStatus.REFUSED],
+    "missed": [SlotStatus.MISSED],
+    "cancelled": [SlotStatus.CANCELLED],
+    "open": list(OPEN_SLOT_STATUSES),
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _scope(prefix: str, *, clinic_ids=None, since: date | None = None, until: date | None = None, days=None) -> Q:
+    """Filter on the slot's clinic and clinic-local date; `days` = dates of one clinic (clinic_ids has it)."""
+    q = Q()
+    if clinic_ids is not None:
+        q &= Q(**{f"{prefix}clinic_id__in": list(clinic_ids)})
+    if since is not None:
+        q &= Q(**{f"{prefix}date__gte": since})
+    if until is not None:
+        q &= Q(**{f"{prefix}date__lte": until})
+    if days is not None:
+        q &= Q(**{f"{prefix}date__in": sorted(days)})
+    return q
+
+
+def compute_session_rows(**scope) -> list[DailySessionStats]:
+    """The DailySessionStats rows of the scope, computed from the raw slots and adverse events."""
+    counts = {
+        column: Count("id", filter=Q(status__in=[str(s) for s in statuses]))
+        for column, statuses in STATUS_COLUMNS.items()
+    }
+    rows: dict[tuple, dict] = {}
+    for row in (
+        Slot.objects.filter(_scope("", **scope))
+        .values("clinic_id", "date", "session")
+        .annotate(slots=Count("id"), **counts)
+        .order_by()
+    ):
+        rows[(row["clinic_id"], row["date"], row["session"])] = row
+    for row in (
+        AdverseEvent.objects.filter(_scope("administration__slot__", **scope))
+        .values("administration__slot__clinic_id", "administration__slot__date", "administration__slot__session")
+        .annotate(events=Count("id"), naloxone=Count("id", filter=Q(kind=AdverseEventKind.NALOXONE)))
+        .order_by()
+    ):
+        key = (
+            row["administration__slot__clinic_id"],
+            row["administration__slot__date"],
+            row["administration__slot__session"],
+        )
+        rows[key]["adverse_events"] = row["events"]
+        rows[key]["naloxone_uses"] = row["naloxone"]
+    now = timezone.now()
+    return [
+        DailySessionStats(
+            clinic_id=clinic_id,
+            date=day,
+            session=session,
+            refreshed_at=now,
+            **{k: v for k, v in row.items() if k not in ("clinic_id", "date", "session")},
+        )
+        for (clinic_id, day, session), row in rows.items()
+    ]
+
+
+def compute_dose_rows(**scope) -> list[DailyDoseStats]:
+    """The DailyDoseStats rows of the scope: doses in force (not corrected, more than 0 mg) by slot day and drug."""
+    now = timezone.now()
+    return [
+        DailyDoseStats(
+            clinic_id=row["slot__clinic_id"],
+            date=row["slot__date"],
+            drug=row["drug"],
+            doses=row["doses"],
+            total_mg=row["total_mg"] or Decimal(0),
+            patients_dosed=row["patients_dosed"],
+            refreshed_at=now,
+        )
+        for row in (
+            Administration.objects.filter(_scope("slot__", **scope), corrected_by__isnull=True, dose_mg__gt=0)
+            .values("slot__clinic_id", "slot__date", "drug")
+            .annotate(doses=Count("id"), total_mg=Sum("dose_mg"), patients_dosed=Count("patient_id", distinct=True))
+            .order_by()
+        )
+    ]
+
+
+def _lock_state() -> RefreshState:
+    RefreshState.objects.get_or_create(name=STATE_NAME)
+    return RefreshState.objects.select_for_update().get(name=STATE_NAME)
+
+
+def _replace(**scope) -> int:
+    RefreshState.objects.filter(name=STATE_NAME).update(version=F("version") + 1)
+    DailySessionStats.objects.filter(_scope("", **scope)).delete()
+    DailyDoseStats.objects.filter(_scope("", **scope)).delete()
+    sessions = compute_session_rows(**scope)
+    DailySessionStats.objects.bulk_create(sessions, batch_size=5000)
+    DailyDoseStats.objects.bulk_create(compute_dose_rows(**scope), batch_size=5000)
+    return len(sessions)
+
+
+def refresh_summaries(*, clinic: Clinic | None = None, since: date | None = None, until: date | None = None) -> int:
+    """Recompute every clinic-local day from `since` to `until` (inclusive; open ends mean all days).
+
+    Idempotent: the rows of those days are replaced by a fresh computation in one transaction.
+    Returns the number of session rows written.
+    """
+    with transaction.atomic():
+        _lock_state()  # one refresh at a time: two concurrent replacements of a day would collide
+        return _replace(clinic_ids=None if clinic is None else [clinic.pk], since=since, until=until)
+
+
+def refresh_days(days: dict[int, set[date]]) -> int:
+    """Recompute the given days of each clinic ({clinic_id: {dates}}). Caller holds the state lock."""
+    written = 0
+    for clinic_id, dates in days.items():
+        if dates:
+            written += _replace(clinic_ids=[clinic_id], days=dates)
+    return written
+
+
+def _days_of(queryset, prefix: str, into: dict[int, set[date]]) -> int:
+    """Add the (clinic, date) of each row to `into`; return the highest id seen (0 when none)."""
+    highest = 0
+    for clinic_id, day, pk in queryset.values_list(f"{prefix}clinic_id", f"{prefix}date", "id").order_by():
+        into[clinic_id].add(day)
+        highest = max(highest, pk)
+    return highest
+
+
+def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_IDS) -> dict:
+    """The beat job: recompute the days touched since the last run (see the module docstring).
+
+    `overlap_ids`: how far below the last ids seen to look again (late commits); the tests set 0 to
+    check that the watermarks alone find every change.
+
+    The first run, and one run a day, recomputes the last NIGHTLY_DAYS days of every clinic (the
+    first run: every day). Returns what it did, for the log.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        state = _lock_state()
+        if state.last_run_at is None:
+            written = _replace()
+            mark_refreshed(now=now)
+            return {"full": True, "rows": written}
+
+        days: dict[int, set[date]] = defaultdict(set)
+        clinics = list(Clinic.objects.all())
+        for clinic in clinics:
+            today = timezone.localdate(now, clinic.zone)
+            days[clinic.pk].update({today, today - timedelta(days=1)})
+        # Rows above the watermarks, and rows just below them written since shortly before the last run
+        # (a transaction that took its id early and committed late); the primary-key index serves both.
+        late = state.last_run_at - timedelta(minutes=10)
+
+        def new(model, last_id, written_at):
+            return model.objects.filter(id__gt=last_id - overlap_ids).filter(
+                Q(id__gt=last_id) | Q(**{f"{written_at}__gte": late})
+            )
+
+        marks = {
+            "last_slot_id": _days_of(new(Slot, state.last_slot_id, "created_at"), "", days),
+            "last_administration_id": _days_of(
+                new(Administration, state.last_administration_id, "recorded_at"), "slot__", days
+            ),
+            "last_adverse_event_id": _days_of(
+                new(AdverseEvent, state.last_adverse_event_id, "recorded_at"), "administration__slot__", days
+            ),
+        }
+        # Status changes without a new row happen to recent open slots; the (clinic, date) index serves this.
+        for clinic in clinics:
+            recent = timezone.localdate(now, clinic.zone) - timedelta(days=RECENT_DAYS)
+            changed = Slot.objects.filter(clinic=clinic, date__gte=recent, status_changed_at__gte=late)
+            days[clinic.pk].update(changed.values_list("date", flat=True).distinct().order_by())
+        full = state.last_full_run_at is None or now - state.last_full_run_at >= FULL_REFRESH_EVERY
+        if full:
+            for clinic in clinics:
+                today = timezone.localdate(now, clinic.zone)
+                days[clinic.pk].update(today - timedelta(days=n) for n in range(NIGHTLY_DAYS + 1))
+        written = refresh_days(days)
+        update = {key: max(value, getattr(state, key)) for key, value in marks.items()}
+        update["last_run_at"] = now
+        if full:
+            update["last_full_run_at"] = now
+        RefreshState.objects.filter(pk=state.pk).update(**update)
+        return {"full": full, "days": sum(len(d) for d in days.values()), "rows": written}
+
+
+def mark_refreshed(*, now: datetime | None = None) -> None:
+    """Record that every day is up to date (after a full refresh): the job carries on from the current ids."""
+    now = _now(now)
+    with transaction.atomic():
+        state = _lock_state()
+        RefreshState.objects.filter(pk=state.pk).update(
+            last_slot_id=Slot.objects.aggregate(m=Max("id"))["m"] or 0,
+            last_administration_id=Administration.objects.aggregate(m=Max("id"))["m"] or 0,
+            last_adverse_event_id=AdverseEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+            last_run_at=now,
+            last_full_run_at=now,
+        )

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="reports-dashboard"),
+    path("statistics.csv", views.dashboard_csv, name="reports-csv"),
+]

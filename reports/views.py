@@ -1,0 +1,109 @@
+"""Statistics pages: the dashboard and its CSV. Thin: parse the filters, call the selector, present, render.
+
+Commissioners and clinic managers (VIEW_STATISTICS) see only the clinics `clinics_for` gives
+them; another clinic is 404. Nothing here ever names a patient: the selector returns counts.
+"""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from clinics.access import staff_only
+from clinics.models import Clinic
+from clinics.roles import Capability
+from clinics.selectors import clinics_for
+
+from . import charts, exports
+from .cache import report_for
+from .selectors import RETENTION_MONTHS, Granularity, parse_filters
+
+
+def _report(request):
+    """(report, filters, errors): the presented report, or errors naming the fields (report None)."""
+    params = request.GET
+    filters = {name: params.get(name, "") for name in ("clinic", "start", "end", "granularity")}
+    try:
+        clinics, start, end, granularity = parse_filters(request.user, **filters)
+    except Clinic.DoesNotExist:
+        raise Http404("No such clinic among yours.") from None
+    except ValidationError as error:
+        return None, filters, error.message_dict
+    if not clinics:
+        raise Http404("You cover no clinic.")
+    filters.update(start=start.isoformat(), end=end.isoformat(), granularity=granularity)
+    return report_for(clinics=clinics, start=start, end=end, granularity=granularity), filters, {}
+
+
+def _charts(report) -> dict:
+    rows = report["dosing"]["rows"]
+    labels = [row["period"]["label"] for row in rows]
+    cohorts = report["retention"]["rows"]
+    return {
+        "attendance": charts.line_chart(
+            "chart-attendance",
+            title="Attendance rate by period",
+            description="Share of scheduled sessions at which a dose was given. The table below has the figures.",
+            labels=labels,
+            series=[("series-1", "Attendance rate", [row["attendance_rate"] for row in rows])],
+        ),
+        "doses": charts.bar_chart(
+            "chart-doses",
+            title="Doses given, missed and withheld by period",
+            description="Bars per period. The table below has the figures.",
+            labels=labels,
+            series=[
+                ("series-1", "Given", [row["given"] for row in rows]),
+                ("series-2", "Missed", [row["missed"] for row in rows]),
+                ("series-3", "Withheld", [row["withheld"] for row in rows]),
+            ],
+        ),
+        "retention": charts.bar_chart(
+            "chart-retention",
+            title="Retention of each start cohort at 3, 6 and 12 months",
+            description="Share of each cohort still in treatment. The table below has the figures.",
+            labels=[row["cohort"]["label"] for row in cohorts],
+            series=[
+                (f"series-{i + 1}", f"{months} months", [row[f"retention_rate_{months}m"] for row in cohorts])
+                for i, months in enumerate(RETENTION_MONTHS)
+            ],
+            percent=True,
+        ),
+    }
+
+
+@never_cache
+@staff_only(Capability.VIEW_STATISTICS)
+def dashboard(request):
+    report, filters, errors = _report(request)
+    context = {
+        "report": report,
+        "filters": filters,
+        "errors": errors,
+        "clinics": clinics_for(request.user).order_by("name"),
+        "granularities": Granularity.CHOICES,
+        "retention_months": RETENTION_MONTHS,
+    }
+    if report is not None:
+        context["charts"] = _charts(report)
+        start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
+        context["range_label"] = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
+        context["csv_query"] = request.GET.urlencode()
+    return render(request, "reports/dashboard.html", context, status=400 if errors else 200)
+
+
+@never_cache
+@staff_only(Capability.VIEW_STATISTICS)
+def dashboard_csv(request):
+    report, _filters, errors = _report(request)
+    if errors:
+        message = "; ".join(f"{field}: {' '.join(reasons)}" for field, reasons in errors.items())
+        return HttpResponse(message + "\n", status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="hat-statistics-{report["filters"]["start"]}-to-{report["filters"]["end"]}.csv"'
+    )
+    exports.write_csv(response, report)
+    return response

@@ -1,0 +1,77 @@
+"""The statistics dashboard in a real browser, as a commissioner on a tablet."""
+
+import datetime
+
+import pytest
+
+from reports import services
+from tests.factories.reports import busy_clinic
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+D = datetime.date
+
+
+@pytest.fixture
+def busy(clinic, other_clinic, nurse, second_nurse, prescriber):
+    busy_clinic(
+        clinic, patients=24, start=D(2026, 1, 5), days=150, nurse=nurse, witness=second_nurse, prescriber=prescriber
+    )
+    busy_clinic(
+        other_clinic,
+        patients=9,
+        start=D(2026, 2, 2),
+        days=100,
+        nurse=nurse,
+        witness=second_nurse,
+        prescriber=prescriber,
+        seed=2,
+    )
+    services.refresh_summaries()
+
+
+def test_a_commissioner_reads_the_dashboard_filters_and_downloads_the_csv(
+    busy, page, sign_in, commissioner, assert_accessible, screenshot, clinic
+):
+    sign_in(page, commissioner)
+    page.get_by_role("link", name="Statistics").first.click()
+    page.get_by_label("From", exact=True).fill("2026-01-01")
+    page.get_by_label("To", exact=True).fill("2026-06-30")
+    page.get_by_label("Per", exact=True).select_option("month")
+    page.get_by_role("button", name="Show").click()
+
+    assert page.get_by_role("heading", name="Statistics", level=1).is_visible()
+    assert page.get_by_role("img", name="Attendance rate by period").is_visible()
+    assert page.get_by_role("img", name="Doses given, missed and withheld by period").is_visible()
+    assert page.get_by_role("img", name="Retention of each start cohort at 3, 6 and 12 months").is_visible()
+    table = page.get_by_role("table", name="Sessions, doses and adverse events by period")
+    assert table.get_by_role("row").count() == 1 + 6 + 1  # header, Jan to Jun, whole range
+    assert (
+        "*"
+        in page.get_by_role(
+            "table", name="Patients in treatment at any time in the period, new starts and discharges by reason"
+        ).inner_text()
+    )
+    assert "Busy" not in page.content()
+    assert_accessible(page)
+    screenshot(page, "reports-dashboard-commissioner")
+
+    page.get_by_label("Figures for", exact=True).select_option(label="Middlesbrough HAT Clinic")
+    page.get_by_label("Per", exact=True).select_option("quarter")
+    page.get_by_role("button", name="Show").click()
+    assert (
+        "Darlington" not in page.get_by_role("table", name="Sessions, doses and adverse events by period").inner_text()
+    )
+    screenshot(page, "reports-dashboard-one-clinic-quarters")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_bad_dates_are_explained_on_the_page(busy, page, sign_in, commissioner, assert_accessible, screenshot):
+    sign_in(page, commissioner)
+    page.goto("/reports/?start=2026-05-01&end=2026-02-01&granularity=month")
+    assert page.get_by_role("alert").is_visible()
+    assert "The end date is before the start date." in page.get_by_role("alert").inner_text()
+    assert_accessible(page)
+    screenshot(page, "reports-dashboard-bad-range")
