@@ -30,6 +30,11 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, one per core)")
     parser.add_argument("--only", action="append", choices=sorted(MEASUREMENTS), help="run only these")
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the benchmark database first")
+    parser.add_argument(
+        "--scale-database-url",
+        default=os.environ.get("BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hat_clinic_scale"),
+        help="database loaded by `manage.py seed_scale`, for the commissioner statistics (skipped if absent)",
+    )
     args = parser.parse_args(argv)
 
     url = database.database_url()
@@ -62,6 +67,8 @@ def main(argv=None) -> int:
                 print(f"bench: {name} ...", flush=True)
                 durations = measure(base, sites, requests=args.requests, warmup=args.warmup)
                 results[name] = report.summarise(durations, target)
+        if not args.only:
+            results.update(_statistics(args))
     except Exception:
         traceback.print_exc()
         print("bench: could not measure (see above)", file=sys.stderr)
@@ -79,6 +86,28 @@ def main(argv=None) -> int:
     )  # fmt: skip
     print(f"\nbench: results written to {path.relative_to(path.parent.parent)}")
     return 0
+
+
+def _statistics(args) -> dict:
+    """Commissioner statistics on the seed_scale database: the dashboard against the naive SQL aggregate."""
+    from . import stats
+    from .server import gunicorn
+
+    if not database.exists(args.scale_database_url):
+        print(
+            "bench: no scale database: statistics skipped (load it with `DATABASE_URL=<scale url> "
+            "python manage.py seed_scale --clinics 10 --patients 150 --years 5`)",
+            flush=True,
+        )
+        return {}
+    with gunicorn(args.scale_database_url, workers=args.workers) as base:
+        print(f"bench: statistics on {args.scale_database_url.rsplit('/', 1)[-1]} at {base} ...", flush=True)
+        measured = stats.run(base, args.scale_database_url, "scale.commissioner", "scale-password-1234",
+                             requests=args.requests // 3 or 1)  # fmt: skip
+    speedup = measured.pop("stats.speedup")
+    print(f"bench: naive SQL p50 / dashboard p95 = {speedup['naive_p50_over_dashboard_p95']}x "
+          f"(first view {speedup['naive_p50_over_cold_dashboard_p95']}x; target {speedup['target']}x)")  # fmt: skip
+    return measured
 
 
 if __name__ == "__main__":

@@ -51,6 +51,39 @@ def _staff(username: str, role: str, clinic):
     return user
 
 
+def _stock_cupboard(clinic, *, made_by, witness, ampoules: int, now: datetime) -> None:
+    """Every dose draws from the controlled-drug register (no stock, no dose): receive enough first."""
+    from cd_register.models import CdDrug, Register, StockForm
+
+    for strength in (10, 30, 100):
+        register = Register.objects.create(
+            clinic=clinic,
+            drug=CdDrug.DIAMORPHINE,
+            strength_mg=Decimal(strength),
+            form=StockForm.AMPOULE,
+            created_by=made_by,
+            created_at=now,
+        )
+        _receive(register, ampoules, made_by=made_by, witness=witness, now=now)
+
+
+def _receive(register, quantity: int, *, made_by, witness, now: datetime) -> None:
+    from cd_register.services import record_receipt
+
+    record_receipt(
+        register=register,
+        quantity=quantity,
+        supplier_name="Bench Pharmacy",
+        supplier_address="1 Test Street",
+        batch=f"BENCH-{register.pk}",
+        expires_on=(now + timedelta(days=365)).date(),
+        made_by=made_by,
+        witness=witness,
+        witness_password=PIN,
+        now=now,
+    )
+
+
 def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime, mixed_board: bool) -> Site:
     """A clinic, its nurse and witness, `patients` patients with consent, an injectable prescription and a slot
     in today's running session. With `mixed_board` the slots are spread over the board's stages (arrived,
@@ -86,6 +119,8 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
     settings = DosingSettings.for_clinic(clinic)
     nurse = _staff(f"bench-nurse-{name[:4].lower()}-{stamp}", "nurse", clinic)
     witness = _staff(f"bench-witness-{name[:4].lower()}-{stamp}", "nurse", clinic)
+    manager = _staff(f"bench-manager-{name[:4].lower()}-{stamp}", "clinic_manager", clinic)
+    _stock_cupboard(clinic, made_by=manager, witness=witness, ampoules=patients * 20 + 1000, now=now)
     prescriber = _staff(f"bench-prescriber-{name[:4].lower()}-{stamp}", "prescriber", clinic)
     today: date = local.date()
     window_start, window_end = settings.window(today, "morning")

@@ -40,6 +40,15 @@ def ensure_database(url: str, *, fresh: bool = False) -> None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def exists(url: str) -> bool:
+    """True when the database of this URL exists on its server."""
+    parts = urlsplit(url)
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")])
+        return found.fetchone() is not None
+
+
 def migrate() -> None:
     from django.core.management import call_command
 

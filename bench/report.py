@@ -9,8 +9,8 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent.parent / "bench-results"
 
 
-def summarise(durations: list[float], target: float | None) -> dict:
-    cuts = statistics.quantiles(durations, n=100, method="inclusive")
+def summarise(durations: list[float], target: float | None = None) -> dict:
+    cuts = statistics.quantiles(durations, n=100, method="inclusive") if len(durations) > 1 else durations * 99
     p95 = cuts[94]
     return {
         "requests": len(durations),

@@ -21,13 +21,14 @@ import argparse
 import itertools
 import json
 import random
-import statistics
 import sys
 import time
 from datetime import date, timedelta
 
 import psycopg
 import requests as http
+
+from .report import summarise
 
 YEARS = 5
 
@@ -151,19 +152,6 @@ def headline_figures(database_url: str) -> tuple[list, list]:
         naive = connection.execute(NAIVE_SQL, five_years()).fetchall()
         summary = connection.execute(SUMMARY_SQL, five_years()).fetchall()
     return [tuple(map(str, row)) for row in naive], [tuple(map(str, row)) for row in summary]
-
-
-def summarise(durations: list[float], target: float | None = None) -> dict:
-    cuts = statistics.quantiles(durations, n=100, method="inclusive") if len(durations) > 1 else durations * 99
-    return {
-        "requests": len(durations),
-        "p50_ms": round(cuts[49], 2),
-        "p95_ms": round(cuts[94], 2),
-        "max_ms": round(max(durations), 2),
-        "mean_ms": round(statistics.fmean(durations), 2),
-        "target_p95_ms": target,
-        "met": None if target is None else cuts[94] <= target,
-    }
 
 
 def run(base: str, database_url: str, username: str, password: str, *, requests: int = 100) -> dict:

@@ -51,6 +51,23 @@ def patient_list(user, *, search: str = "", status: str = "") -> QuerySet[Patien
     return patients.annotate(in_treatment_since=Subquery(open_episode)).order_by("family_name", "given_name", "pk")
 
 
+def same_person(
+    *, nhs_number: str = "", given_name: str = "", family_name: str = "", date_of_birth: date | None = None
+) -> Q:
+    """What makes two records the same person: the NHS number, or the same name and date of birth.
+
+    One definition for patients and for incoming referrals (which have the same field names).
+    """
+    match = Q(pk__in=[])
+    if nhs_number:
+        match |= Q(nhs_number=nhs_number)
+    if given_name and family_name and date_of_birth:
+        match |= Q(
+            given_name__iexact=given_name.strip(), family_name__iexact=family_name.strip(), date_of_birth=date_of_birth
+        )
+    return match
+
+
 def possible_duplicates(
     *,
     nhs_number: str = "",
@@ -60,13 +77,9 @@ def possible_duplicates(
     exclude_pk: int | None = None,
 ) -> QuerySet[Patient]:
     """Patients anywhere in the service with the same NHS number, or the same name and date of birth."""
-    match = Q(pk__in=[])
-    if nhs_number:
-        match |= Q(nhs_number=nhs_number)
-    if given_name and family_name and date_of_birth:
-        match |= Q(
-            given_name__iexact=given_name.strip(), family_name__iexact=family_name.strip(), date_of_birth=date_of_birth
-        )
+    match = same_person(
+        nhs_number=nhs_number, given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
+    )
     found = Patient.objects.filter(match).select_related("clinic")
     return found.exclude(pk=exclude_pk) if exclude_pk else found
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .models import EligibilityCriteria, PreviousTreatmentEpisode, Recommendation, Referral
+from .models import INTAKE_FIELDS, EligibilityCriteria, PreviousTreatmentEpisode, Recommendation, Referral
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -61,24 +61,7 @@ class ReferralForm(DescribedErrorsMixin, forms.ModelForm):
         fields = [
             "source",
             "received_on",
-            "referrer_organisation",
-            "referrer_name",
-            "referrer_phone",
-            "referrer_email",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "nhs_number",
-            "sex",
-            "phone",
-            "contact_route",
-            "contact_notes",
-            "years_dependent",
-            "months_in_oral_treatment",
-            "injecting_days_last_3_months",
-            "pregnant",
-            "contraindication",
-            "exclusion_notes",
+            *INTAKE_FIELDS,
         ]
         widgets = {
             "received_on": DATE,

@@ -564,3 +564,27 @@ class OnwardReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Onward referral settings of clinic {self.clinic_id}"
+
+
+# What an intake records about the referrer and the person, in form order: one list for the
+# intake form and the API, so the two cannot drift apart.
+INTAKE_FIELDS = (
+    "referrer_organisation",
+    "referrer_name",
+    "referrer_phone",
+    "referrer_email",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "sex",
+    "phone",
+    "contact_route",
+    "contact_notes",
+    "years_dependent",
+    "months_in_oral_treatment",
+    "injecting_days_last_3_months",
+    "pregnant",
+    "contraindication",
+    "exclusion_notes",
+)

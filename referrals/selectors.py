@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinics.access import has_capability
@@ -11,7 +11,7 @@ from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
 from patients.models import Patient
-from patients.selectors import possible_duplicates
+from patients.selectors import possible_duplicates, same_person
 
 from .models import OPEN_STATUSES, EligibilityCriteria, Referral
 from .rules import Assessment, assess
@@ -101,13 +101,9 @@ def open_referrals_for_person(
     exclude_pk: int | None = None,
 ) -> QuerySet[Referral]:
     """Open referrals anywhere in the service with the same NHS number, or the same name and date of birth."""
-    match = Q(pk__in=[])
-    if nhs_number:
-        match |= Q(nhs_number=nhs_number)
-    if given_name and family_name and date_of_birth:
-        match |= Q(
-            given_name__iexact=given_name.strip(), family_name__iexact=family_name.strip(), date_of_birth=date_of_birth
-        )
+    match = same_person(
+        nhs_number=nhs_number, given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
+    )
     found = Referral.objects.filter(match, status__in=OPEN_STATUSES).select_related("clinic")
     return found.exclude(pk=exclude_pk) if exclude_pk else found
 
