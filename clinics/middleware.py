@@ -1,3 +1,4 @@
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +17,27 @@ def current_clinic(request, clinics: list):
     """The clinic the user is working in: the one chosen in the header, else their first."""
     chosen = request.session.get(SESSION_KEY)
     return next((clinic for clinic in clinics if clinic.pk == chosen), clinics[0] if clinics else None)
+
+
+class SessionIdleMiddleware:
+    """Keep a signed-in session alive while it is used: renew its expiry at most once a minute.
+
+    Saving the session on every request (SESSION_SAVE_EVERY_REQUEST) would write to the
+    database on every board poll of every tablet; a minute's slack on a 30-minute idle
+    timeout costs nothing.
+    """
+
+    RENEW_AFTER_SECONDS = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get("_renewed_at", 0) >= self.RENEW_AFTER_SECONDS:
+                request.session["_renewed_at"] = now  # marks the session modified: saved with a new expiry
+        return self.get_response(request)
 
 
 class CurrentClinicMiddleware:

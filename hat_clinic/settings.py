@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "clinics.middleware.SessionIdleMiddleware",
     "clinics.middleware.CurrentClinicMiddleware",
     "clinics.middleware.TwoFactorRequiredMiddleware",
     # django-axes wants to be last so it sees every failed login.
@@ -130,7 +131,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 # A shared clinic tablet must not stay signed in: sessions end after this much idle time.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=5, maximum=720) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle clock is renewed at most once a minute (clinics.middleware.SessionIdleMiddleware),
+# not on every request: the dosing board polls every few seconds.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

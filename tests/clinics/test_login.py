@@ -50,3 +50,25 @@ def test_signing_out_needs_a_post_and_ends_the_session(client_for, nurse):
     client.post(reverse("logout"))
 
     assert client.get("/").status_code == 302
+
+
+def stored_expiry(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_an_idle_session_is_renewed_at_most_once_a_minute(client_for, nurse, time_machine):
+    time_machine.move_to("2026-11-18 09:00:00+00:00", tick=False)
+    client = client_for(nurse)
+    client.get("/")
+    first_expiry = stored_expiry(client)
+    assert first_expiry.isoformat() == "2026-11-18T09:30:00+00:00"  # 30 minutes idle and it ends
+
+    time_machine.move_to("2026-11-18 09:00:30+00:00", tick=False)
+    client.get("/")
+    assert stored_expiry(client) == first_expiry  # 30 s later: no database write
+
+    time_machine.move_to("2026-11-18 09:02:00+00:00", tick=False)
+    client.get("/")
+    assert stored_expiry(client).isoformat() == "2026-11-18T09:32:00+00:00"  # in use: the idle clock restarts
