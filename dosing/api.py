@@ -8,6 +8,7 @@ the rule id ("S4 · ..."). Session authentication (the tablet's signed-in nurse)
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -53,6 +54,13 @@ def _staff_of(request, field: str):
 
 def _unknown(field: str):
     raise serializers.ValidationError({field: "No member of staff of your clinics has this id."})
+
+
+def _query(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The validated query parameters: a malformed one (`?clinic=false`) is a 400 naming it, not a 500."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
 # --- Output -----------------------------------------------------------------------------------------
@@ -223,14 +231,21 @@ class BoardView(APIView):
 
     permission_classes = DOSING
 
+    class BoardQuery(serializers.Serializer):
+        clinic = serializers.IntegerField(required=False, help_text="Clinic id (default: the current clinic).")
+
     @extend_schema(
-        parameters=[OpenApiParameter("clinic", int, description="Clinic id (default: the current clinic)")],
+        parameters=[
+            OpenApiParameter("clinic", OpenApiTypes.INT, description="Clinic id (default: the current clinic).")
+        ],
         responses=BoardOut,
     )
     def get(self, request):
-        clinic_id = request.query_params.get("clinic")
+        clinic_id = _query(self.BoardQuery, request).get("clinic")
         clinics = clinics_for(request.user)
-        clinic = get_object_or_404(clinics, pk=clinic_id) if clinic_id else (request.clinic or clinics.first())
+        clinic = (
+            get_object_or_404(clinics, pk=clinic_id) if clinic_id is not None else (request.clinic or clinics.first())
+        )
         if clinic is None:
             return Response({"detail": "You work in no clinic."}, status=status.HTTP_404_NOT_FOUND)
         return Response(BoardOut(selectors.board_for(clinic, now=timezone.now())).data)
@@ -469,11 +484,16 @@ class PrescriptionListView(APIView):
             return [permission() for permission in PRESCRIBING]
         return super().get_permissions()
 
-    @extend_schema(parameters=[OpenApiParameter("patient", int, required=True)], responses=PrescriptionOut(many=True))
+    class PrescriptionQuery(serializers.Serializer):
+        patient = serializers.IntegerField(help_text="Patient id.")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", OpenApiTypes.INT, required=True, description="Patient id.")],
+        responses=PrescriptionOut(many=True),
+    )
     def get(self, request):
-        patient = get_object_or_404(
-            selectors.dosing_patients_for(request.user), pk=request.query_params.get("patient") or 0
-        )
+        patient_id = _query(self.PrescriptionQuery, request)["patient"]
+        patient = get_object_or_404(selectors.dosing_patients_for(request.user), pk=patient_id)
         return Response(PrescriptionOut(selectors.prescription_history(patient), many=True).data)
 
     @extend_schema(request=PrescriptionCreateIn, responses={201: PrescriptionOut})

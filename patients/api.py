@@ -7,7 +7,7 @@ capability check. Each read of a record or a part of it writes one access-log en
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -79,6 +79,9 @@ class ConsentStateSerializer(serializers.Serializer):
 
 
 class PatientSerializer(serializers.ModelSerializer):
+    # Declared, not generated: a read-only model field loses allow_blank, and "" (no email known) is an
+    # answer the schema must allow, the same as the input serializer accepts it.
+    email = serializers.EmailField(read_only=True, allow_blank=True)
     has_photo = serializers.SerializerMethodField()
     current_consents = ConsentStateSerializer(many=True, read_only=True)
 
@@ -111,6 +114,17 @@ class PatientSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_has_photo(self, patient) -> bool:
         return bool(patient.photo)
+
+
+class PatientListQuery(serializers.Serializer):
+    """The list's query parameters: a NUL byte in `q` or an unknown `status` is a 400 naming it, not a 500."""
+
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Search by name or NHS number."
+    )
+    status = serializers.ChoiceField(
+        choices=PatientStatus.choices, required=False, allow_blank=True, help_text="Only patients in this status."
+    )
 
 
 class PatientDetailsInputSerializer(serializers.Serializer):
@@ -148,6 +162,9 @@ class PatientUpdateSerializer(PatientDetailsInputSerializer):
 
 
 class EpisodeSerializer(serializers.ModelSerializer):
+    # An open episode has no discharge reason yet: "" is part of the answer's enum.
+    discharge_reason = serializers.ChoiceField(choices=DischargeReason.choices, read_only=True, allow_blank=True)
+
     class Meta:
         model = Episode
         fields = ["id", "clinic", "started_on", "ended_on", "discharge_reason", "discharge_notes", "discharged_by"]
@@ -245,7 +262,8 @@ class ChangeSerializer(serializers.Serializer):
     action = serializers.CharField()
     changes = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    # None for a change no member of staff made (a data migration, a scheduled job).
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_who(self, change) -> int | None:
         return change.who.pk if change.who else None
 
@@ -275,21 +293,19 @@ class PatientViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Patient.objects.none()
         if self.action == "list":
-            params = self.request.query_params
+            query = PatientListQuery(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
             return selectors.patient_list(
-                self.request.user, search=params.get("q", ""), status=params.get("status", "")
+                self.request.user,
+                search=query.validated_data.get("q", ""),
+                status=query.validated_data.get("status", ""),
             )
         return selectors.patients_for(self.request.user).select_related("clinic", "keyworker")
 
     def get_serializer_class(self):
         return PatientListSerializer if self.action == "list" else PatientSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Search by name or NHS number."),
-            OpenApiParameter("status", str, enum=PatientStatus.values, description="Only patients in this status."),
-        ]
-    )
+    @extend_schema(parameters=[PatientListQuery])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -371,8 +387,11 @@ class PatientViewSet(
         return Response(EpisodeSerializer(episode).data, status=status.HTTP_201_CREATED)
 
 
-class PatientPartView(generics.GenericAPIView):
-    """A part of one patient's record: /patients/{patient_pk}/<part>/."""
+class PatientPartView(generics.ListAPIView):
+    """A part of one patient's record: /patients/{patient_pk}/<part>/, a paginated list (`count`, `results`).
+
+    A list view, so the schema describes the paginated answer the code gives (and the `page` parameter).
+    """
 
     permission_classes = [permissions.IsAuthenticated, CanViewPatients]
     filter_backends = []
@@ -394,9 +413,6 @@ class PatientPartView(generics.GenericAPIView):
         services.access_log_record(user=request.user, patient=patient, what=self.part, channel=API)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def get(self, request, *args, **kwargs):
-        return self.list(request, *args, **kwargs)
 
 
 @extend_schema(tags=["patients"])
