@@ -90,6 +90,18 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "makemigrations", "migrate"])
+def test_every_command_names_the_missing_variable_instead_of_a_traceback(command):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SECRET_KEY"}
+
+    result = manage(command, env=env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Configuration error: SECRET_KEY must be set when DEBUG is off. (see the configuration table in README.md)"
+    )
+
+
 def test_production_settings_pass_the_deployment_checklist_with_no_warnings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
 
