@@ -49,8 +49,9 @@ test: lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) -m pytest -v
 
 # Speed targets of the issues, measured over real HTTP against gunicorn (DEBUG off, STAFF_2FA_REQUIRED=0)
-# on its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hat_clinic_bench).
-# Prints a table and writes bench-results/dosing-<timestamp>.json. BENCH_ARGS="--requests 500" etc.
+# with the scale data: on BENCH_SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hat_clinic_scale,
+# loaded by seed_scale) when it exists, else on BENCH_DATABASE_URL (default .../hat_clinic_bench), and says so.
+# Prints a table and writes bench-results/bench-<timestamp>.json. BENCH_ARGS="--requests 500" etc.
 bench: venv
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hat_clinic_bench} $(PY) -m bench $(BENCH_ARGS)
 

@@ -1,4 +1,4 @@
-"""A signed-in member of staff over real HTTP, and the timing loop every measurement uses."""
+"""A signed-in member of staff and a partner's system over real HTTP, and the timing loop every measurement uses."""
 
 import time
 from collections.abc import Callable
@@ -37,6 +37,23 @@ class Staff:
             headers={"X-CSRFToken": self.csrf, "Referer": f"{self.base}/"},
             timeout=10,
         )
+
+
+class Partner:
+    """A partner's system: an access token from /o/token/ (OAuth2 client credentials), then Bearer requests."""
+
+    def __init__(self, base: str, client_id: str, client_secret: str):
+        self.base = base
+        self.http = requests.Session()
+        response = self.http.post(
+            f"{base}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret), timeout=10
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"the token endpoint answered {response.status_code}: {response.text[:300]}")
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def get(self, path: str, params: dict | None = None) -> requests.Response:
+        return self.http.get(f"{self.base}{path}", params=params, timeout=10)
 
 
 def timed(requests_: int, warmup: int, send: Callable[[int], requests.Response], expect: int) -> list[float]:

@@ -1,8 +1,10 @@
-"""Bulk-loaded benchmark data. Every run makes new clinics and staff (names carry the run's stamp).
+"""Bulk-loaded benchmark data. Every run makes new clinics, staff and partners (names carry the run's stamp).
 
 The rows are written with bulk_create, as the scheduled jobs and services would leave them;
 administrations are only ever INSERTed (the S10 trigger refuses UPDATE and DELETE, so old
-runs stay in the database: a new clinic per run keeps them out of the measurement).
+runs stay in the database: a new clinic per run keeps them out of the measurement). With the
+scale data these clinics sit beside seed_scale's, so the tables they are read from hold
+millions of rows; their codes start with BENCH_CODE_PREFIX, so they are never taken for them.
 
 Time: the clinics get a fixed-offset time zone in which it is around midday now, and one
 long session window around now, so doses are inside their window (S11) whatever the hour
@@ -15,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+BENCH_CODE_PREFIX = "bench"  # + the run's stamp (YYMMDDHHMMSS) + the clinic's role: 20 characters
 PASSWORD = "bench-password-not-secret-0123456789"  # noqa: S105 (a throwaway benchmark account)
 PIN = "246810"
 FAMILY = ["Ashworth", "Bellamy", "Carrick", "Dunmore", "Elsdon", "Fenwick", "Garside", "Hebburn", "Ingleby",
@@ -109,7 +112,9 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
 
     zone = midday_zone(now)
     local = now.astimezone(zone)
-    clinic = Clinic.objects.create(name=f"{name} {stamp}", code=f"b{stamp[-12:]}{name[:3].lower()}", time_zone=zone.key)
+    clinic = Clinic.objects.create(
+        name=f"{name} {stamp}", code=f"{BENCH_CODE_PREFIX}{stamp[-12:]}{name[:3].lower()}", time_zone=zone.key
+    )
     DosingSettings.objects.create(
         clinic=clinic,
         sessions_per_day=1,
@@ -132,6 +137,7 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
             given_name=rng.choice(GIVEN),
             family_name=f"{rng.choice(FAMILY)}-{index:03d}",
             date_of_birth=date(1970 + index % 30, 1 + index % 12, 1 + index % 28),
+            phone=f"07700 9{index:05d}",  # a partner may be told it (contact route "phone")
         )
         for index in range(patients)
     )
@@ -246,12 +252,136 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
     return Site(clinic=clinic, nurse=nurse, witness=witness, slots=[s.pk for s in slots])
 
 
-def load(*, patients: int, doses: int, stamp: str) -> dict[str, Site]:
-    """The board clinic (`patients` patients over every stage) and a dosing clinic with `doses` ready slots."""
+@dataclass
+class PartnerSite:
+    """A partner organisation with an API client, and what its referral list must show."""
+
+    partner: object
+    client_id: str
+    client_secret: str
+    referrals: int  # addressed to it, patient's consent live: exactly what its list shows
+    hidden: int  # addressed to it, consent withdrawn: never shown (SPEC 6)
+    updated_since: datetime  # a week before the load
+    updated_recently: int  # of `referrals`, changed at or after `updated_since`
+
+
+# The states a partner moves a referral through, with the version it has reached in each (the ETag's).
+REFERRAL_STATES = [("sent", 1), ("acknowledged", 2), ("appointment_booked", 3), ("attended", 4),
+                   ("did_not_attend", 4), ("closed", 5)]  # fmt: skip
+REFERRAL_NEEDS = [("housing", "Needs a tenancy: sofa-surfing since the spring."),
+                  ("housing", "Rent arrears; risk of eviction."),
+                  ("employment", "Wants help back into work (warehouse experience)."),
+                  ("training", "Asked about a forklift licence course.")]  # fmt: skip
+PARTNER_ROUTES = ["phone", "text", "at_clinic", "via_keyworker"]
+SPREAD = timedelta(days=90)  # updated_at of the referrals, evenly over the last 90 days
+RECENT = timedelta(days=7)  # the `updated_since` a syncing partner asks with
+
+
+def partner_with_referrals(site: Site, *, stamp: str, now: datetime, referrals: int, others: int) -> PartnerSite:
+    """A housing partner of `site`'s clinic with `referrals` onward referrals it may see, and some it may not.
+
+    Data-sharing consent: every patient of the clinic gives it to this partner and to an employment
+    partner of the same clinic; every 10th patient later withdraws it from this one, and has one
+    referral to it that the partner must no longer see. `others` referrals go to the employment
+    partner. The visible ones cycle through every status, updated evenly over the last 90 days.
+    Partners and the API client are made by the services (the client secret exists only here);
+    consents, referrals and their first timeline event in bulk, as the services would leave them.
+    """
+    from partners.models import PartnerKind, PartnerScope
+    from partners.services import partner_client_create, partner_create
+    from patients.models import ConsentDecision, ConsentEntry, ConsentKind, Patient
+    from referrals.models import OnwardEventKind, OnwardOutcome, OnwardReferral, OnwardReferralEvent
+
+    clinic = site.clinic
+    keyworker = _staff(f"bench-keyworker-{stamp}", "keyworker", clinic)
+    partner, _ = partner_create(
+        name=f"Bench Housing {stamp}", kind=PartnerKind.HOUSING, contact_email="housing@example.org", clinics=[clinic]
+    )
+    other, _ = partner_create(
+        name=f"Bench Employment {stamp}", kind=PartnerKind.EMPLOYMENT, contact_email="jobs@example.org",
+        clinics=[clinic],
+    )  # fmt: skip
+    client_id, client_secret = partner_client_create(partner=partner, scopes=[PartnerScope.READ], label="bench")
+    patients = list(Patient.objects.filter(clinic=clinic).order_by("pk"))
+    withdrawn = patients[::10]
+    sharing = [p for i, p in enumerate(patients) if i % 10]
+    if not sharing:
+        raise ValueError("the partner's clinic needs at least 2 patients")
+
+    def consent(patient, to, decision: str, at: datetime) -> ConsentEntry:
+        return ConsentEntry(patient=patient, kind=ConsentKind.DATA_SHARING, partner=to, decision=decision,
+                            effective_at=at, recorded_by=keyworker)  # fmt: skip
+
+    given_at = now - SPREAD - timedelta(days=30)  # before the oldest referral
+    ConsentEntry.objects.bulk_create(
+        [consent(p, to, ConsentDecision.GIVEN, given_at) for p in patients for to in (partner, other)]
+        + [consent(p, partner, ConsentDecision.WITHDRAWN, now - timedelta(days=1)) for p in withdrawn]
+    )
+
+    def referral(index: int, patient, to, *, status: str = "sent", version: int = 1) -> OnwardReferral:
+        updated = now - SPREAD * (index + 1) / (referrals + 1)
+        created = updated - timedelta(days=2 * (version - 1))
+        need_kind, need = REFERRAL_NEEDS[index % len(REFERRAL_NEEDS)]
+        return OnwardReferral(
+            patient=patient, clinic=clinic, partner=to, need_kind=need_kind, need=need,
+            contact_route=PARTNER_ROUTES[index % len(PARTNER_ROUTES)], status=status, version=version,
+            created_by=keyworker, created_at=created, updated_at=updated,
+            acknowledged_at=created + timedelta(days=1) if version > 1 else None,
+            appointment_at={"appointment_booked": now + timedelta(days=3 + index % 10),
+                            "attended": updated - timedelta(hours=2),
+                            "did_not_attend": updated - timedelta(hours=2)}.get(status),
+            outcome=OnwardOutcome.NEED_MET if status == "closed" else "",
+            finished_at=updated if status == "closed" else None,
+        )  # fmt: skip
+
+    visible = []
+    for index in range(referrals):
+        status, version = REFERRAL_STATES[index % len(REFERRAL_STATES)]
+        visible.append(referral(index, sharing[index % len(sharing)], partner, status=status, version=version))
+    made = OnwardReferral.objects.bulk_create(
+        visible
+        + [referral(i, p, partner) for i, p in enumerate(withdrawn)]
+        + [referral(i, patients[i % len(patients)], other) for i in range(others)]
+    )
+    OnwardReferralEvent.objects.bulk_create(
+        OnwardReferralEvent(referral=r, kind=OnwardEventKind.CREATED, to_status="sent", by_user=keyworker,
+                            at=r.created_at)
+        for r in made
+    )  # fmt: skip
+    since = now - RECENT
+    return PartnerSite(
+        partner=partner,
+        client_id=client_id,
+        client_secret=client_secret,
+        referrals=len(visible),
+        hidden=len(withdrawn),
+        updated_since=since,
+        updated_recently=sum(r.updated_at >= since for r in visible),
+    )
+
+
+def load(*, patients: int, doses: int, stamp: str, referrals: int = 200, now: datetime | None = None) -> dict:
+    """The board clinic (`patients` patients over every stage), a dosing clinic with `doses` ready slots, and
+    a partner of the board clinic with `referrals` onward referrals it may see (and as many to another)."""
     from django.utils import timezone
 
-    now = timezone.now()
+    now = now or timezone.now()
+    board = clinic_with_patients(name="Board", stamp=stamp, patients=patients, now=now, mixed_board=True)
     return {
-        "board": clinic_with_patients(name="Board", stamp=stamp, patients=patients, now=now, mixed_board=True),
+        "board": board,
         "dose": clinic_with_patients(name="Doses", stamp=stamp, patients=doses, now=now, mixed_board=False),
+        "partner": partner_with_referrals(board, stamp=stamp, now=now, referrals=referrals, others=referrals),
     }
+
+
+def refresh_bench_summaries() -> int:
+    """Bring the statistics' summary tables up to date for every benchmark clinic, this run's and earlier ones'.
+
+    Their slots and doses are written here and by the benchmark's requests, not by the jobs that keep
+    the summaries (no beat runs during the benchmark); the statistics measurement checks that the
+    summaries agree with the raw slots of every clinic first. Returns the session rows written.
+    """
+    from clinics.models import Clinic
+    from reports.services import refresh_summaries
+
+    return sum(refresh_summaries(clinic=clinic) for clinic in Clinic.objects.filter(code__startswith=BENCH_CODE_PREFIX))

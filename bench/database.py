@@ -1,4 +1,4 @@
-"""The benchmark's own PostgreSQL database: created when missing, migrated, never the test or dev database."""
+"""The databases the benchmark serves: seed_scale's when it exists, else its own; never the test or dev database."""
 
 import os
 from urllib.parse import urlsplit, urlunsplit
@@ -7,6 +7,7 @@ import psycopg
 from psycopg import sql
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hat_clinic_bench"
+COUNTED_TABLES = ("dosing_slot", "dosing_administration")
 
 
 def database_url() -> str:
@@ -53,3 +54,41 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+
+
+def name_of(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def check_scale_database() -> None:
+    """Refuse to add benchmark clinics to a database that is not seed_scale's (call after django.setup()).
+
+    The benchmark writes into the scale database (its clinics, doses that can never be deleted):
+    it must hold seed_scale's clinics and nothing but those and earlier runs' benchmark clinics.
+    Only the clinic codes are read, so this works before the database is migrated.
+    """
+    from django.db import connection
+
+    from reports.management.commands.seed_scale import CODE_PREFIX
+
+    from .data import BENCH_CODE_PREFIX
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code FROM clinics_clinic")
+        codes = [code for (code,) in cursor.fetchall()]
+    others = [code for code in codes if not code.startswith((CODE_PREFIX, BENCH_CODE_PREFIX))]
+    if others or not any(code.startswith(CODE_PREFIX) for code in codes):
+        what = f"clinics that are not seed_scale's ({', '.join(sorted(others)[:5])})" if others else "no scale data"
+        raise SystemExit(
+            f"bench: {connection.settings_dict['NAME']!r} holds {what}: refusing to add benchmark data to it. "
+            "Point BENCH_SCALE_DATABASE_URL at a database loaded by `manage.py seed_scale`."
+        )
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """Exact row counts of the big dosing tables now: how much data a figure was measured with."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        return {
+            table: connection.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+            for table in COUNTED_TABLES
+        }

@@ -24,26 +24,33 @@ def summarise(durations: list[float], target: float | None = None) -> dict:
 
 
 def table(results: dict[str, dict]) -> str:
-    lines = [f"{'measurement':<22} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>8}  result"]
+    """One line per measurement: percentiles, the target and its source, the database and its row counts then."""
+    lines = [
+        f"{'measurement':<32} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>13}  {'result':<6}  "
+        "database (dosing_slot / dosing_administration rows)"
+    ]
     for name, row in results.items():
-        target = f"{row['target_p95_ms']:.0f}" if row["target_p95_ms"] else "-"
+        target = f"{row['target_p95_ms']:.0f} {row.get('target_source', '')}".strip() if row["target_p95_ms"] else "-"
         verdict = {True: "met", False: "MISSED", None: ""}[row["met"]]
+        counts = row.get("rows")
+        where = row.get("database", "") + (f" ({' / '.join(f'{n:,}' for n in counts.values())})" if counts else "")
         lines.append(
-            f"{name:<22} {row['requests']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
-            f"{target:>8}  {verdict}"
+            f"{name:<32} {row['requests']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{target:>13}  {verdict:<6}  {where}"
         )
     return "\n".join(lines)
 
 
-def write(results: dict[str, dict], *, setup: dict) -> Path:
+def write(results: dict[str, dict], *, setup: dict, comparisons: dict | None = None) -> Path:
     RESULTS.mkdir(exist_ok=True)
     now = datetime.now(UTC)
-    path = RESULTS / f"dosing-{now:%Y%m%dT%H%M%SZ}.json"
+    path = RESULTS / f"bench-{now:%Y%m%dT%H%M%SZ}.json"
     record = {
         "at": now.isoformat(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
         "setup": setup,
         "results": results,
+        "comparisons": comparisons or {},
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path

@@ -1,7 +1,9 @@
 """gunicorn serving the project against the benchmark database, as in production: DEBUG off.
 
 STAFF_2FA_REQUIRED=0: the benchmark signs in with a password only (a TOTP code per run would
-measure nothing of interest); everything else is the production configuration. No REDIS_URL
+measure nothing of interest). The API throttles are raised far above what one client sending
+back-to-back can reach: they still run (and cost what they cost) on every request, but a 429
+would stop the run. Everything else is the production configuration. No REDIS_URL
 unless BENCH_REDIS_URL is given: sessions then live in the database (cached_db falls back to
 it), which is the slower, conservative case.
 """
@@ -33,6 +35,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",  # noqa: S106 (benchmark only)
         ALLOWED_HOSTS="127.0.0.1,localhost",
         STAFF_2FA_REQUIRED="0",
+        API_THROTTLE_USER="1000000/hour",
+        API_THROTTLE_PARTNER="1000000/hour",
         STATIC_MANIFEST="0",
         HTTPS="0",
         CELERY_TASK_ALWAYS_EAGER="1",
@@ -48,6 +52,7 @@ def server_environment(database_url: str) -> dict[str, str]:
 def gunicorn(database_url: str, *, workers: int = 2):
     """Start gunicorn on a free local port; yield its base URL; always stop it."""
     port = free_port()
+    (ROOT / "bench-results").mkdir(exist_ok=True)
     log = open(ROOT / "bench-results" / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(  # noqa: S603 (our own fixed command line)
         [
