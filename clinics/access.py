@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from .roles import Capability
-from .selectors import clinics_for, roles_of
+from .selectors import clinic_list, roles_of, works_at
 
 
 def has_capability(user, capability: Capability) -> bool:
@@ -28,7 +28,7 @@ def may_act(user, *capabilities: Capability, clinic) -> bool:
         user is not None
         and user.is_active
         and any(has_capability(user, capability) for capability in capabilities)
-        and clinics_for(user).filter(pk=clinic.pk).exists()
+        and works_at(user, clinic)
     )
 
 
@@ -51,7 +51,7 @@ def staff_only(capability: Capability | None = None):
                 missing = []
                 if not roles_of(user):
                     missing.append("role")
-                if not (request.clinics if hasattr(request, "clinics") else clinics_for(user).exists()):
+                if not (request.clinics if hasattr(request, "clinics") else clinic_list(user)):
                     missing.append("clinic")
                 if missing:
                     return render(request, "clinics/no_access.html", {"missing": missing}, status=403)

@@ -15,6 +15,21 @@ def clinics_for(user) -> QuerySet[Clinic]:
     return user.clinics.filter(is_active=True)
 
 
+def clinic_list(user) -> list[Clinic]:
+    """`clinics_for(user)` as a list, cached on the user object for the request (one query a request)."""
+    if not user.is_authenticated:
+        return []
+    cached = getattr(user, "_hat_clinics", None)
+    if cached is None:
+        cached = user._hat_clinics = list(clinics_for(user))
+    return cached
+
+
+def works_at(user, clinic: Clinic) -> bool:
+    """True when `clinic` is one of the user's clinics (no query once `clinic_list` has run)."""
+    return any(mine.pk == clinic.pk for mine in clinic_list(user))
+
+
 def roles_of(user) -> set[Role]:
     """The staff roles a user holds, cached on the user object for the request."""
     if not user.is_authenticated:

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from clinics.access import has_capability
 from clinics.models import User
 from clinics.roles import Capability
-from clinics.selectors import clinics_for
+from clinics.selectors import clinic_list, clinics_for
 
 from . import selectors, services
 from .models import (
@@ -49,7 +49,7 @@ def _staff_of(request, field: str):
     pk = request.data.get(field)
     if pk in (None, ""):
         return None
-    return User.objects.filter(clinics__in=clinics_for(request.user), pk=pk).distinct().first() or _unknown(field)
+    return User.objects.filter(clinics__in=clinic_list(request.user), pk=pk).distinct().first() or _unknown(field)
 
 
 def _unknown(field: str):

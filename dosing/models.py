@@ -143,7 +143,10 @@ class DosingSettings(models.Model):
         """The clinic's settings, created with the defaults on first use."""
         cached = getattr(clinic, "_dosing_settings_cache", None)
         if cached is None:
-            cached, _ = cls.objects.get_or_create(clinic=clinic)
+            try:
+                cached = clinic.dosing_settings  # no query when loaded with select_related("clinic__dosing_settings")
+            except cls.DoesNotExist:
+                cached, _ = cls.objects.get_or_create(clinic=clinic)
             cached.clinic = clinic  # window() reads the clinic's time zone: no second query
             clinic._dosing_settings_cache = cached
         return cached

@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinics.access import has_capability
 from clinics.models import Clinic, User
 from clinics.roles import ROLE_CAPABILITIES, Capability
-from clinics.selectors import clinics_for
+from clinics.selectors import clinic_list, clinics_for
 from patients.models import Patient
 
 from .models import (
@@ -41,7 +41,7 @@ from .models import (
 def slots_for(user) -> QuerySet[Slot]:
     if not has_capability(user, Capability.RECORD_DOSES):
         return Slot.objects.none()
-    return Slot.objects.filter(clinic__in=clinics_for(user))
+    return Slot.objects.filter(clinic__in=clinic_list(user)).select_related("clinic")
 
 
 def administrations_for(user) -> QuerySet[Administration]:

@@ -22,16 +22,15 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Subquery, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cd_register.models import CdDrug
 from cd_register.services import draw_for_administration
-from clinics.access import has_capability
+from clinics.access import has_capability, may_act, require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
-from clinics.selectors import clinics_for
 from clinics.services import witness_secret_is_correct
 from patients.models import Patient
 from patients.selectors import has_treatment_consent
@@ -68,21 +67,6 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def may_act(user, capability: Capability, clinic: Clinic) -> bool:
-    """True when this active member of staff holds `capability` and works at `clinic`."""
-    return (
-        user is not None
-        and user.is_active
-        and has_capability(user, capability)
-        and clinics_for(user).filter(pk=clinic.pk).exists()
-    )
-
-
-def _require(user, capability: Capability, clinic: Clinic, doing: str) -> None:
-    if not may_act(user, capability, clinic):
-        raise PermissionDenied(f"Only staff of this clinic who may {doing} can do this.")
-
-
 def _lock_slot(slot: Slot) -> Slot:
     """Lock the patient, then the slot: every transition of one patient is serialised (S1-S4).
 
@@ -93,7 +77,7 @@ def _lock_slot(slot: Slot) -> Slot:
     Patient.objects.select_for_update(no_key=True).filter(pk=slot.patient_id).values_list("pk").get()
     return (
         Slot.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("patient", "clinic", "prescription")
+        .select_related("patient", "clinic__dosing_settings", "prescription")
         .get(pk=slot.pk)
     )
 
@@ -118,25 +102,34 @@ def _open_hold(patient: Patient) -> Hold | None:
     return Hold.objects.filter(patient=patient, cleared_at__isnull=True).first()
 
 
-def _effective_doses_on(patient: Patient, day: date) -> list[Administration]:
-    """The entries in force (not corrected) for the patient's slots of this clinic-local day."""
-    return list(
-        Administration.objects.filter(patient=patient, slot__date=day, corrected_by__isnull=True).only(
-            "slot_id", "drug", "dose_mg"
-        )
-    )
+@dataclass
+class _RecentDoses:
+    """The patient's administrations a dose decision needs, read in one query (it runs on every dose)."""
+
+    existing: Administration | None  # this slot's original entry (S1), corrected or not
+    today: list[Administration]  # entries in force on the slot's day (S2, S4)
+    last_injectable_at: datetime | None  # in force, injectable, within the minimum interval (S3)
 
 
-def _last_injectable_dose_at(patient: Patient) -> datetime | None:
-    last = (
-        Administration.objects.filter(
-            patient=patient, drug__in=INJECTABLE_DRUGS, corrected_by__isnull=True, dose_mg__gt=0
-        )
-        .order_by("-given_at")
-        .values_list("given_at", flat=True)
-        .first()
+def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _RecentDoses:
+    """Entries of the slot's day, and any given within the minimum interval before `now`.
+
+    A dose older than the interval cannot refuse a dose under S3, so the window changes no decision.
+    """
+    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
+    rows = list(
+        Administration.objects.filter(patient_id=slot.patient_id)
+        .filter(Q(slot__date=slot.date) | Q(given_at__gt=now - settings.minimum_interval))
+        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
+        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id")
     )
-    return last
+    in_force = [row for row in rows if row.in_force]
+    injectable = [row.given_at for row in in_force if row.drug in INJECTABLE_DRUGS and row.dose_mg > 0]
+    return _RecentDoses(
+        existing=next((row for row in rows if row.slot_id == slot.pk and row.corrects_id is None), None),
+        today=[row for row in in_force if row.slot_date == slot.date],
+        last_injectable_at=max((at for at in injectable if at > now - settings.minimum_interval), default=None),
+    )
 
 
 def _may_witness(witness, clinic: Clinic) -> bool:
@@ -165,7 +158,7 @@ def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) ->
 
 def _prescribers_to_alert(prescription: Prescription, clinic: Clinic) -> list:
     """The prescriber who signed the prescription, or every prescriber of the clinic if they cannot act."""
-    if may_act(prescription.prescriber, Capability.PRESCRIBE, clinic):
+    if may_act(prescription.prescriber, Capability.PRESCRIBE, clinic=clinic):
         return [prescription.prescriber]
     return [
         user
@@ -262,7 +255,7 @@ def prescription_create(
     daily_max_mg = _decimal(daily_max_mg, "daily_max_mg")
     patient = _lock_patient(patient)
     clinic = patient.clinic
-    _require(prescriber, Capability.PRESCRIBE, clinic, "prescribe")
+    require_capability_at(prescriber, Capability.PRESCRIBE, clinic=clinic, doing="prescribe")
     rules.check_treatment_consent(has_consent=has_treatment_consent(patient, at=now), for_what="prescription")
     if not patient.episodes.filter(ended_on__isnull=True).exists():
         raise ValidationError("No prescription: the patient has no open treatment episode.")
@@ -312,7 +305,7 @@ def prescription_change(*, prescription: Prescription, prescriber, now: datetime
     _lock_patient(prescription.patient)
     old = Prescription.objects.select_for_update().select_related("patient__clinic").get(pk=prescription.pk)
     clinic = old.patient.clinic
-    _require(prescriber, Capability.PRESCRIBE, clinic, "prescribe")
+    require_capability_at(prescriber, Capability.PRESCRIBE, clinic=clinic, doing="prescribe")
     _refuse_stale(old, clinic)
     rules.check_treatment_consent(has_consent=has_treatment_consent(old.patient, at=now), for_what="prescription")
     today = timezone.localdate(now, clinic.zone)
@@ -360,7 +353,7 @@ def prescription_stop(*, prescription: Prescription, prescriber, reason: str, no
     _lock_patient(prescription.patient)
     current = Prescription.objects.select_for_update().select_related("patient__clinic").get(pk=prescription.pk)
     clinic = current.patient.clinic
-    _require(prescriber, Capability.PRESCRIBE, clinic, "stop prescriptions")
+    require_capability_at(prescriber, Capability.PRESCRIBE, clinic=clinic, doing="stop prescriptions")
     if current.stopped_at is not None:
         return current
     _refuse_stale(current, clinic)
@@ -380,7 +373,7 @@ def slot_mark_arrived(*, slot: Slot, nurse, now: datetime | None = None) -> Slot
     """The patient is here. Idempotent: a slot already past arrival is returned unchanged."""
     now = _now(now)
     slot = _lock_slot(slot)
-    _require(nurse, Capability.RECORD_DOSES, slot.clinic, "record doses")
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     if slot.status != SlotStatus.SCHEDULED:
         if slot.status in (SlotStatus.MISSED, SlotStatus.CANCELLED):
             rules.check_slot_open_for_update(slot=slot, zone=slot.clinic.zone)
@@ -454,7 +447,7 @@ def record_pre_dose_check(
     reduced_dose_mg = _decimal(reduced_dose_mg, "reduced_dose_mg")
     slot = _lock_slot(slot)
     zone = slot.clinic.zone
-    _require(checked_by, Capability.RECORD_DOSES, slot.clinic, "record doses")
+    require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     rules.check_slot_open_for_update(slot=slot, zone=zone)
     rules.check_slot_window(slot=slot, now=now, zone=zone)
     if outcome not in CheckOutcome.values:
@@ -468,7 +461,7 @@ def record_pre_dose_check(
         withhold_reason=withhold_reason,
         reduced_dose_mg=reduced_dose_mg,
         authoriser_may_prescribe=authorised_by is not None
-        and may_act(authorised_by, Capability.PRESCRIBE, slot.clinic),
+        and may_act(authorised_by, Capability.PRESCRIBE, clinic=slot.clinic),
         session_dose_mg=context.session_dose_mg,
         settings=context.settings,
     )
@@ -502,7 +495,7 @@ def record_pre_dose_check(
 def _close_slot_by_nurse(*, slot: Slot, nurse, reason: str, status: str, now: datetime | None) -> Slot:
     now = _now(now)
     slot = _lock_slot(slot)
-    _require(nurse, Capability.RECORD_DOSES, slot.clinic, "record doses")
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     if slot.status == status:
         return slot  # a repeated submission: already recorded
     rules.check_slot_open_for_update(slot=slot, zone=slot.clinic.zone)
@@ -555,7 +548,7 @@ def administer_dose(
     authorised dose.
     """
     now = _now(now)
-    _require(nurse, Capability.RECORD_DOSES, slot.clinic, "record doses")
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     dose_mg = _decimal(dose_mg, "dose_mg")
     rules.check_dose_amount(dose_mg=dose_mg)
     _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
@@ -596,8 +589,8 @@ def _decimal(value, field: str) -> Decimal | None:
 def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
     slot = _lock_slot(slot)
     patient, zone = slot.patient, slot.clinic.zone
-    existing = Administration.objects.filter(slot=slot, corrects__isnull=True).select_related("nurse").first()
-    rules.check_slot_can_be_dosed(slot=slot, existing=existing, now=now, zone=zone)
+    recent = _recent_doses(slot=slot, now=now, settings=DosingSettings.for_clinic(slot.clinic))
+    rules.check_slot_can_be_dosed(slot=slot, existing=recent.existing, now=now, zone=zone)
     if route not in Route.values:
         raise ValidationError({"route": "Choose the route."})
     context = _check_may_be_dosed_today(slot, now=now, route=route)
@@ -606,16 +599,12 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         raise ValidationError({"injection_site": "Record the injection site."})
     check = slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk").first()
     rules.check_dose_after_pre_dose_check(check=check, dose_mg=dose_mg, zone=zone)
-    today = _effective_doses_on(patient, slot.date)
+    today = recent.today
     rules.check_sessions_per_day(
         slot=slot, settings=settings, doses_today=sum(1 for entry in today if entry.dose_mg > 0)
     )
     rules.check_minimum_interval(
-        drug=prescription.drug,
-        last_injectable_at=_last_injectable_dose_at(patient),
-        now=now,
-        settings=settings,
-        zone=zone,
+        drug=prescription.drug, last_injectable_at=recent.last_injectable_at, now=now, settings=settings, zone=zone
     )
     rules.check_dose_within_prescription(
         dose_mg=dose_mg,
@@ -676,7 +665,7 @@ def sign_out_after_observation(
     """S6: end the observation, not before its end time. Idempotent: a second sign-out returns the first."""
     now = _now(now)
     slot = _lock_slot(administration.slot)
-    _require(signed_out_by, Capability.RECORD_DOSES, slot.clinic, "record doses")
+    require_capability_at(signed_out_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     original = _root(Administration.objects.get(pk=administration.pk))
     existing = ObservationSignOut.objects.filter(administration=original).first()
     if existing is not None:
@@ -710,7 +699,7 @@ def correct_administration(
     """
     now = _now(now)
     clinic = administration.slot.clinic
-    _require(author, Capability.RECORD_DOSES, clinic, "record doses")
+    require_capability_at(author, Capability.RECORD_DOSES, clinic=clinic, doing="record doses")
     dose_mg = _decimal(dose_mg, "dose_mg")
     _verify_witness(clinic=clinic, nurse=author, witness=witness, witness_password=witness_password)
     with transaction.atomic():
@@ -771,7 +760,7 @@ def record_adverse_event(
     occurred_at = occurred_at or now
     slot = _lock_slot(administration.slot)
     clinic = slot.clinic
-    _require(recorded_by, Capability.RECORD_DOSES, clinic, "record doses")
+    require_capability_at(recorded_by, Capability.RECORD_DOSES, clinic=clinic, doing="record doses")
     administration = Administration.objects.select_related("prescription__prescriber").get(pk=administration.pk)
     naloxone_dose_mg = _decimal(naloxone_dose_mg, "naloxone_dose_mg")
     rules.check_adverse_event(
@@ -917,7 +906,7 @@ def clear_hold(
     now = _now(now)
     patient = _lock_patient(hold.patient)
     hold = Hold.objects.select_for_update().get(pk=hold.pk)
-    _require(prescriber, Capability.PRESCRIBE, patient.clinic, "clear holds")
+    require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
     if hold.cleared_at is not None:
         return hold
     current = live_prescription(patient, hold.prescription.drug)

@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from clinics.roles import Capability
 from clinics.selectors import clinics_for
 from tests.factories import StaffFactory
 
@@ -146,3 +148,20 @@ def test_a_page_registered_for_two_capabilities_shows_once_in_the_navigation(cli
     urls = [item["url"] for item in items_for(nurse_and_manager)]
 
     assert len(urls) == len(set(urls))
+
+
+def test_permissions_come_from_roles_and_direct_grants_in_one_query(
+    nurse, django_assert_num_queries, django_user_model
+):
+    nurse.user_permissions.add(Permission.objects.get(codename="view_clinic"))
+    fresh = django_user_model.objects.get(pk=nurse.pk)
+    with django_assert_num_queries(1):
+        assert fresh.has_perm(Capability.RECORD_DOSES.perm)  # through the nurse role
+        assert fresh.has_perm("clinics.view_clinic")  # granted directly
+        assert not fresh.has_perm(Capability.PRESCRIBE.perm)
+
+
+def test_every_response_says_how_long_the_server_took(client_for, nurse):
+    response = client_for(nurse).get("/api/v1/me/")
+    name, _, duration = response["Server-Timing"].partition(";dur=")
+    assert name == "app" and float(duration) > 0

@@ -16,6 +16,7 @@ from dosing.models import (
     DosingSettings,
     Drug,
     Hold,
+    InjectionSite,
     Route,
     Sedation,
     Session,
@@ -133,6 +134,42 @@ def test_s3_an_injectable_dose_too_soon_after_the_last_is_refused_with_when_it_m
         dose(afternoon_slot, nurse, second_nurse, now=at(TODAY, 12, 35))
 
     assert dose(afternoon_slot, nurse, second_nurse, now=at(TODAY, 13, 25)).dose_mg == Decimal("100")
+
+
+def _afternoon_from_noon(clinic, afternoon_slot):
+    DosingSettings.objects.filter(clinic=clinic).update(afternoon_start=datetime.time(12, 0))
+    Slot.objects.filter(pk=afternoon_slot.pk).update(window_start=at(TODAY, 12, 0))
+    afternoon_slot.refresh_from_db()
+
+
+def correct(administration, nurse, witness, *, dose_mg, given_at, now):
+    return services.correct_administration(
+        administration=administration, author=nurse, reason="Wrong time or dose recorded", dose_mg=dose_mg,
+        route=Route.INTRAVENOUS, injection_site=InjectionSite.LEFT_ARM, given_at=given_at, witness=witness,
+        witness_password=PASSWORD, now=now,
+    )  # fmt: skip
+
+
+def test_s3_counts_from_the_corrected_time_of_the_last_dose(slot, afternoon_slot, clinic, nurse, second_nurse):
+    check(slot, nurse, now=at(TODAY, 10, 0))
+    given = dose(slot, nurse, second_nurse, now=at(TODAY, 10, 25))
+    correct(given, nurse, second_nurse, dose_mg=Decimal("100"), given_at=at(TODAY, 9, 30), now=at(TODAY, 10, 40))
+    _afternoon_from_noon(clinic, afternoon_slot)
+    check(afternoon_slot, nurse, now=at(TODAY, 12, 0))
+
+    with refused("S3", "No dose: last injectable dose at 09:30; the minimum interval of 3 h ends at 12:30"):
+        dose(afternoon_slot, nurse, second_nurse, now=at(TODAY, 12, 29))
+    assert dose(afternoon_slot, nurse, second_nurse, now=at(TODAY, 12, 30)).dose_mg == Decimal("100")
+
+
+def test_s3_a_dose_corrected_to_no_dose_does_not_start_the_interval(slot, afternoon_slot, clinic, nurse, second_nurse):
+    check(slot, nurse, now=at(TODAY, 10, 0))
+    given = dose(slot, nurse, second_nurse, now=at(TODAY, 10, 25))
+    correct(given, nurse, second_nurse, dose_mg=Decimal("0"), given_at=at(TODAY, 10, 25), now=at(TODAY, 10, 40))
+    _afternoon_from_noon(clinic, afternoon_slot)
+    check(afternoon_slot, nurse, now=at(TODAY, 12, 0))
+
+    assert dose(afternoon_slot, nurse, second_nurse, now=at(TODAY, 12, 5)).dose_mg == Decimal("100")
 
 
 # --- S4 -------------------------------------------------------------------------------------------------
