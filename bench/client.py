@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 import requests
 
+from .report import Durations
+
 
 class Staff:
     """A `requests` session signed in through the real login form (CSRF, django-axes and all)."""
@@ -56,13 +58,13 @@ class Partner:
         return self.http.get(f"{self.base}{path}", params=params, timeout=10)
 
 
-def timed(requests_: int, warmup: int, send: Callable[[int], requests.Response], expect: int) -> list[float]:
+def timed(requests_: int, warmup: int, send: Callable[[int], requests.Response], expect: int) -> Durations:
     """Call `send(i)` warmup + requests_ times; return the timed requests' durations in ms.
 
-    The duration is the client's wall time for the whole request over the loopback interface
-    (server time plus a fraction of a millisecond). Any unexpected status stops the run.
+    The client's wall time for the whole request over the loopback interface, and the server's
+    own time from its Server-Timing header. Any unexpected status stops the run.
     """
-    durations = []
+    durations = Durations()
     for index in range(warmup + requests_):
         started = time.perf_counter()
         response = send(index)
@@ -70,5 +72,5 @@ def timed(requests_: int, warmup: int, send: Callable[[int], requests.Response],
         if response.status_code != expect:
             raise RuntimeError(f"request {index} answered {response.status_code}: {response.text[:300]}")
         if index >= warmup:
-            durations.append(elapsed)
+            durations.record(elapsed, response)
     return durations

@@ -9,24 +9,53 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent.parent / "bench-results"
 
 
+class Durations(list):
+    """Client wall times in ms, and `server`: the app's own time of the same requests (Server-Timing header)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.server: list[float] = []
+
+    def record(self, elapsed_ms: float, response=None) -> None:
+        self.append(elapsed_ms)
+        timing = response.headers.get("Server-Timing", "") if response is not None else ""
+        if timing.startswith("app;dur="):
+            self.server.append(float(timing.removeprefix("app;dur=")))
+
+
+def _percentiles(durations: list[float]) -> list[float]:
+    return statistics.quantiles(durations, n=100, method="inclusive") if len(durations) > 1 else durations * 99
+
+
 def summarise(durations: list[float], target: float | None = None) -> dict:
-    cuts = statistics.quantiles(durations, n=100, method="inclusive") if len(durations) > 1 else durations * 99
-    p95 = cuts[94]
+    """Percentiles of the client's times and, for HTTP measurements, of the server's own times.
+
+    The targets are about server time ("recording a dose p95 <= 50 ms server time", issue 4), so
+    a target is judged on the server p95 where there is one: the client time adds the loopback
+    HTTP and the benchmark client itself competing with gunicorn for the machine's two cores.
+    """
+    cuts = _percentiles(durations)
+    server = getattr(durations, "server", [])
+    server_cuts = _percentiles(server) if server else None
+    judged = server_cuts[94] if server_cuts else cuts[94]
     return {
         "requests": len(durations),
         "p50_ms": round(cuts[49], 2),
-        "p95_ms": round(p95, 2),
+        "p95_ms": round(cuts[94], 2),
         "max_ms": round(max(durations), 2),
         "mean_ms": round(statistics.fmean(durations), 2),
+        "server_p50_ms": round(server_cuts[49], 2) if server_cuts else None,
+        "server_p95_ms": round(server_cuts[94], 2) if server_cuts else None,
         "target_p95_ms": target,
-        "met": None if target is None else p95 <= target,
+        "met": None if target is None else judged <= target,
     }
 
 
 def table(results: dict[str, dict]) -> str:
     """One line per measurement: percentiles, the target and its source, the database and its row counts then."""
     lines = [
-        f"{'measurement':<32} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>13}  {'result':<6}  "
+        f"{'measurement':<32} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'server p50':>10} {'server p95':>10} "
+        f"{'target':>13}  {'result':<6}  "
         "database (dosing_slot / dosing_administration rows)"
     ]
     for name, row in results.items():
@@ -36,9 +65,14 @@ def table(results: dict[str, dict]) -> str:
         where = row.get("database", "") + (f" ({' / '.join(f'{n:,}' for n in counts.values())})" if counts else "")
         lines.append(
             f"{name:<32} {row['requests']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{_ms(row.get('server_p50_ms')):>10} {_ms(row.get('server_p95_ms')):>10} "
             f"{target:>13}  {verdict:<6}  {where}"
         )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def write(results: dict[str, dict], *, setup: dict, comparisons: dict | None = None) -> Path:

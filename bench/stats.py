@@ -28,7 +28,7 @@ from datetime import date, timedelta
 import psycopg
 import requests as http
 
-from .report import summarise
+from .report import Durations, summarise
 
 YEARS = 5
 
@@ -75,14 +75,14 @@ def _session(signed_in) -> http.Session:
     return getattr(signed_in, "http", signed_in)  # a bench.client.Staff or a requests.Session
 
 
-def _timed(requests: int, warmup: int, call) -> list[float]:
-    durations = []
+def _timed(requests: int, warmup: int, call) -> Durations:
+    durations = Durations()
     for index in range(warmup + requests):
         started = time.perf_counter()
-        call(index)
+        response = call(index)
         elapsed = (time.perf_counter() - started) * 1000
         if index >= warmup:
-            durations.append(elapsed)
+            durations.record(elapsed, response)
     return durations
 
 
@@ -104,6 +104,7 @@ def _get(session: http.Session, url: str, params: dict, expect_in_body: str, *, 
         response = session.get(url, params=query, timeout=30)
         if response.status_code != 200 or expect_in_body not in response.text:
             raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:300]}")
+        return response
 
     return call
 
