@@ -244,6 +244,9 @@ CELERY_BEAT_SCHEDULE = {
     "dosing-close-missed-slots": {"task": "dosing.tasks.close_missed_slots_job", "schedule": 60.0},
     # reports: summary tables of the days touched since the last run (and the last 35 days once a day).
     "reports-refresh-summaries": {"task": "reports.tasks.refresh_summaries_job", "schedule": 5 * 60.0},
+    # housekeeping: stored API answers of old Idempotency-Keys, expired partner access tokens.
+    "clinics-purge-idempotency-keys": {"task": "clinics.tasks.purge_expired_idempotency_keys_job", "schedule": 3600.0},
+    "partners-clear-expired-tokens": {"task": "partners.tasks.clear_expired_tokens_job", "schedule": 3600.0},
 }
 
 # --- Partner API credentials (OAuth2 client credentials, django-oauth-toolkit) ------
