@@ -6,7 +6,7 @@ from .models import Clinic, User
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "time_zone", "is_active"]
+    list_display = ["name", "code", "time_zone", "bank_holidays", "is_active"]
     search_fields = ["name", "code"]
 
 

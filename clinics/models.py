@@ -1,5 +1,8 @@
 import zoneinfo
+from datetime import date
+from functools import cache
 
+import holidays
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -12,6 +15,21 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (for example Europe/London).")
 
 
+@cache
+def _bank_holidays_of(nation: str) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv=nation)  # fills in each year when first asked about it
+
+
+class BankHolidays(models.TextChoices):
+    """Whose bank holidays are not working days (they differ between the UK's nations)."""
+
+    ENGLAND = "ENG", "England"
+    WALES = "WLS", "Wales"
+    SCOTLAND = "SCT", "Scotland"
+    NORTHERN_IRELAND = "NIR", "Northern Ireland"
+    NONE = "", "None (weekends only)"
+
+
 class Clinic(models.Model):
     """A site where patients are dosed. Everything a member of staff sees is scoped to their clinics."""
 
@@ -20,6 +38,13 @@ class Clinic(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    bank_holidays = models.CharField(
+        max_length=3,
+        choices=BankHolidays.choices,
+        default=BankHolidays.ENGLAND,
+        blank=True,
+        help_text="Not working days for partners' reminders.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -33,6 +58,12 @@ class Clinic(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday, and not one of the clinic's bank holidays."""
+        if day.weekday() >= 5:
+            return False
+        return not self.bank_holidays or day not in _bank_holidays_of(self.bank_holidays)
 
 
 class User(AbstractUser):

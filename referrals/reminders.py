@@ -43,10 +43,11 @@ def settings_for(clinic) -> OnwardReferralSettings:
         return OnwardReferralSettings(clinic=clinic)
 
 
-def working_days_later(moment: datetime, days: int, zone) -> datetime:
-    """The same clock time in the clinic, `days` working days later (a Friday 14:00 + 2 is Tuesday 14:00)."""
+def working_days_later(moment: datetime, days: int, clinic) -> datetime:
+    """The same clock time in the clinic, `days` of its working days later (a Friday 14:00 + 2 is Tuesday 14:00)."""
+    zone = clinic.zone
     local = timezone.localtime(moment, zone)
-    day = add_working_days(local.date(), days)
+    day = add_working_days(local.date(), days, is_working_day=clinic.is_working_day)
     return datetime.combine(day, local.time().replace(microsecond=0), tzinfo=zone)
 
 
@@ -92,7 +93,7 @@ def _silent_after(
         },
         recipient_email=recipient,
         clinic=referral.clinic,
-        due_at=working_days_later(reminder_due, days, referral.clinic.zone),
+        due_at=working_days_later(reminder_due, days, referral.clinic),
         dedupe_key=f"{key}.silent",
         cancel_key=referral.cancel_key,
         now=now,
@@ -102,7 +103,7 @@ def _silent_after(
 def schedule_after_sending(referral: OnwardReferral, *, now) -> None:
     """A new referral: remind the partner if it is not acknowledged in time, then tell the keyworker."""
     days = settings_for(referral.clinic).acknowledge_within_working_days
-    due = working_days_later(referral.created_at, days, referral.clinic.zone)
+    due = working_days_later(referral.created_at, days, referral.clinic)
     key = f"referral.{referral.pk}.not_acknowledged"
     enqueue_for_partner(
         partner=referral.partner,

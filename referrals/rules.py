@@ -165,13 +165,13 @@ def assess(
 # --- Onward referrals: working days and the transitions allowed ---------------------------
 
 
-def add_working_days(day: date, count: int) -> date:
-    """The date `count` working days (Monday to Friday) after `day`: Friday + 2 is Tuesday.
+def add_working_days(day: date, count: int, *, is_working_day=lambda day: day.weekday() < 5) -> date:
+    """The date `count` working days after `day`: Friday + 2 is Tuesday (Wednesday after a bank holiday Monday).
 
-    Bank holidays are not known here; a reminder on one arrives on that day.
+    `is_working_day` is the clinic's calendar (`Clinic.is_working_day`); by default Monday to Friday.
     """
     while count > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             count -= 1
     return day

@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from clinics.models import BankHolidays, Clinic
 from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.registry import cancel_reason_for
 from deliveries.services import enqueue_for_partner
@@ -181,6 +182,31 @@ def test_the_working_days_are_a_clinic_setting(clinic, sharing_patient, housing,
         referral = make_onward_referral(patient=sharing_patient, partner=housing, created_by=keyworker)
 
     assert reminders(referral, "referral.not_acknowledged").get().due_at == local(2026, 11, 30, 9, 0)
+
+
+@pytest.mark.parametrize(
+    "nation, due",
+    [
+        (BankHolidays.ENGLAND, local(2026, 12, 30, 14, 0)),  # Christmas Friday, Boxing Day observed Monday 28
+        (BankHolidays.NONE, local(2026, 12, 28, 14, 0)),  # weekends only
+    ],
+)
+def test_a_reminder_skips_the_clinics_bank_holidays(clinic, sharing_patient, housing, keyworker, nation, due):
+    Clinic.objects.filter(pk=clinic.pk).update(bank_holidays=nation)
+    sharing_patient.clinic.refresh_from_db()
+    with time_machine.travel(local(2026, 12, 24, 14, 0), tick=False):  # Christmas Eve, a Thursday
+        referral = make_onward_referral(patient=sharing_patient, partner=housing, created_by=keyworker)
+
+    assert reminders(referral, "referral.not_acknowledged").get().due_at == due
+
+
+def test_bank_holidays_are_those_of_the_clinics_nation(clinic):
+    st_andrews_day = dt.date(2026, 11, 30)  # a Monday: a bank holiday in Scotland only
+    clinic.bank_holidays = BankHolidays.SCOTLAND
+    assert not clinic.is_working_day(st_andrews_day)
+    clinic.bank_holidays = BankHolidays.ENGLAND
+    assert clinic.is_working_day(st_andrews_day)
+    assert not clinic.is_working_day(dt.date(2026, 11, 28))  # a Saturday
 
 
 def test_booking_schedules_the_day_before_and_the_overdue_outcome_once(referral, housing):
