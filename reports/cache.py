@@ -1,10 +1,11 @@
 """The presented report, cached under a key that changes whenever any record it is made from changes.
 
 A dashboard request then costs one small query (the data version) and a cache read. The version
-is: the summary tables' refresh counter (bumped by every refresh, in its transaction), and the
-count, highest id and change-history position of episodes, outcome interviews and referrals. An
-entry also expires after CACHE_SECONDS, as a bound on anything that changes rows without going
-through the models (a raw UPDATE), so figures are never older than that.
+is: the summary tables' refresh counter (bumped by every refresh, in its transaction: dosing and
+TOP outcome figures come from them), the count, highest id and change-history position of
+episodes, and the count and latest change of referrals and onward referrals. An entry also
+expires after CACHE_SECONDS, as a bound on anything that changes rows without going through the
+models (a raw UPDATE), so figures are never older than that.
 """
 
 import hashlib
@@ -22,9 +23,8 @@ VERSION_SQL = """
     SELECT (SELECT version FROM reports_refreshstate WHERE name = 'summaries'),
            (SELECT COUNT(*) FROM patients_episode), (SELECT MAX(id) FROM patients_episode),
            (SELECT MAX(history_id) FROM patients_historicalepisode),
-           (SELECT COUNT(*) FROM patients_outcomeinterview), (SELECT MAX(id) FROM patients_outcomeinterview),
-           (SELECT MAX(history_id) FROM patients_historicaloutcomeinterview),
-           (SELECT COUNT(*) FROM referrals_referral), (SELECT MAX(updated_at) FROM referrals_referral)
+           (SELECT COUNT(*) FROM referrals_referral), (SELECT MAX(updated_at) FROM referrals_referral),
+           (SELECT COUNT(*) FROM referrals_onwardreferral), (SELECT MAX(updated_at) FROM referrals_onwardreferral)
 """
 
 

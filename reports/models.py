@@ -1,30 +1,29 @@
 """Summary tables for commissioner statistics, so that the dashboard never scans millions of rows.
 
-They hold nothing that is not in the raw records: each row is a pure function of the slots,
-administrations and adverse events of one clinic-local day (see `reports.services`), rebuilt
+They hold nothing that is not in the raw records: each dosing row is a pure function of the
+slots, administrations and adverse events of one clinic-local day, each outcome row a pure
+function of the outcome interviews of one episode (see `reports.services`); rebuilt
 idempotently by a job, never edited by hand (SPEC 7: "figures must come from the same records
 the nurses write"). Days are clinic-local dates (the slot's `date`), so a day that is 23 or 25
 hours long because of a clock change is still one day.
 
-Small tables (episodes, outcome interviews, referrals) are aggregated directly by the selectors.
+Small tables (episodes, referrals) are aggregated directly by the selectors.
 """
 
 from django.db import models
 from django.db.models import Q
 
 from clinics.models import Clinic
+from patients.models import Episode, OutcomeInterview
 
 
-class DailySessionStats(models.Model):
-    """Slots of one clinic, one clinic-local day and one session, counted by status; adverse events.
+class SessionCounts(models.Model):
+    """Slots counted by status, and adverse events (the columns of the session summaries).
 
     `slots` counts every slot; the others split it by status (given and partial are separate;
     open = still scheduled/arrived/checked), so `slots` = the sum of the status columns.
     """
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    date = models.DateField()
-    session = models.CharField(max_length=10)
     slots = models.PositiveIntegerField(default=0)
     open = models.PositiveIntegerField(default=0)
     given = models.PositiveIntegerField(default=0)
@@ -38,22 +37,49 @@ class DailySessionStats(models.Model):
     refreshed_at = models.DateTimeField()
 
     class Meta:
+        abstract = True
+
+
+def _parts_add_up(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(
+            slots=models.F("open")
+            + models.F("given")
+            + models.F("partial")
+            + models.F("withheld")
+            + models.F("refused")
+            + models.F("missed")
+            + models.F("cancelled")
+        ),
+        name=name,
+        violation_error_message="The status counts must add up to the slots.",
+    )
+
+
+class DoseCounts(models.Model):
+    """Doses in force (the entry nobody corrected, dose > 0): the columns of the dose summaries."""
+
+    doses = models.PositiveIntegerField(default=0)
+    total_mg = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    patients_dosed = models.PositiveIntegerField(default=0, help_text="Distinct patients: patient-days.")
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class DailySessionStats(SessionCounts):
+    """Slots of one clinic, one clinic-local day and one session, counted by status; adverse events."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    session = models.CharField(max_length=10)
+
+    class Meta:
         constraints = [
             # The refresh job's delete+insert relies on it; the statistics read ranges of (clinic, date).
             models.UniqueConstraint(fields=["clinic", "date", "session"], name="daily_session_stats_unique"),
-            models.CheckConstraint(
-                condition=Q(
-                    slots=models.F("open")
-                    + models.F("given")
-                    + models.F("partial")
-                    + models.F("withheld")
-                    + models.F("refused")
-                    + models.F("missed")
-                    + models.F("cancelled")
-                ),
-                name="daily_session_stats_parts_add_up",
-                violation_error_message="The status counts must add up to the slots.",
-            ),
+            _parts_add_up("daily_session_stats_parts_add_up"),
         ]
         indexes = [
             # statistics(): all clinics of a commissioner over a date range
@@ -64,16 +90,12 @@ class DailySessionStats(models.Model):
         return f"Session stats {self.clinic_id} {self.date} {self.session}"
 
 
-class DailyDoseStats(models.Model):
-    """Doses in force (the entry nobody corrected, dose > 0) of one clinic-local day and one drug."""
+class DailyDoseStats(DoseCounts):
+    """Doses in force of one clinic-local day and one drug."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
     drug = models.CharField(max_length=20)
-    doses = models.PositiveIntegerField(default=0)
-    total_mg = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    patients_dosed = models.PositiveIntegerField(default=0, help_text="Distinct patients: patient-days.")
-    refreshed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -88,6 +110,121 @@ class DailyDoseStats(models.Model):
         return f"Dose stats {self.clinic_id} {self.date} {self.drug}"
 
 
+# A range of years reads whole months from these (610 rows for 10 clinics over 5 years, not 36,000), and
+# only the days of a month cut by the start or the end from the daily tables. Each row is the sum of the
+# daily rows of its clinic and calendar month, replaced by the same refresh in the same transaction.
+
+
+class MonthlySessionStats(SessionCounts):
+    """DailySessionStats of one clinic and one calendar month, all sessions added up."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "month"], name="monthly_session_stats_unique"),
+            _parts_add_up("monthly_session_stats_parts_add_up"),
+        ]
+        indexes = [
+            # statistics(): all clinics of a commissioner over a range of months
+            models.Index(fields=["month", "clinic"], name="monthly_session_stats_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session stats {self.clinic_id} {self.month:%Y-%m}"
+
+
+class MonthlyDoseStats(DoseCounts):
+    """DailyDoseStats of one clinic, one calendar month and one drug, added up."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    drug = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "month", "drug"], name="monthly_dose_stats_unique"),
+        ]
+        indexes = [
+            # statistics(): all clinics of a commissioner over a range of months
+            models.Index(fields=["month", "clinic"], name="monthly_dose_stats_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose stats {self.clinic_id} {self.month:%Y-%m} {self.drug}"
+
+
+def _measure():
+    return models.PositiveSmallIntegerField()
+
+
+class OutcomeFollowUp(models.Model):
+    """A follow-up TOP interview (any but the first of its episode), beside the first one (SPEC 7: start vs latest).
+
+    The statistics compare each episode's first interview with its latest one in a period. A row holds
+    both sets of measures and the date of the episode's next interview, so "the latest of its episode in
+    the period" is a test on one row (the next interview is after the period, or there is none) instead of
+    a sort of every interview per request. Measures are as the statistics count them: days, ratings, and
+    flags as 0 or 1 (so that a sum is how many said yes).
+    """
+
+    # The TOP measures of the statistics, each a column below and again with the prefix `start_`.
+    MEASURES = (
+        "heroin_days",
+        "crime_days",
+        "psychological_health",
+        "physical_health",
+        "quality_of_life",
+        "paid_work_days",
+        "any_crime",
+        "housing_problem",
+        "in_work_or_education",
+    )
+
+    interview = models.OneToOneField(OutcomeInterview, on_delete=models.CASCADE, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    start_interview = models.ForeignKey(OutcomeInterview, on_delete=models.CASCADE, related_name="+")
+    interviewed_on = models.DateField()
+    next_interviewed_on = models.DateField(
+        null=True, blank=True, help_text="The date of the episode's following interview; empty for its latest."
+    )
+    # The episode's next interview is in a later calendar week / month / quarter, or there is none.
+    latest_of_week = models.BooleanField()
+    latest_of_month = models.BooleanField()
+    latest_of_quarter = models.BooleanField()
+    heroin_days = _measure()
+    crime_days = _measure()
+    psychological_health = _measure()
+    physical_health = _measure()
+    quality_of_life = _measure()
+    paid_work_days = _measure()
+    any_crime = _measure()
+    housing_problem = _measure()
+    in_work_or_education = _measure()
+    start_heroin_days = _measure()
+    start_crime_days = _measure()
+    start_psychological_health = _measure()
+    start_physical_health = _measure()
+    start_quality_of_life = _measure()
+    start_paid_work_days = _measure()
+    start_any_crime = _measure()
+    start_housing_problem = _measure()
+    start_in_work_or_education = _measure()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # statistics(): the follow-ups of a date range (the episode gives the clinic)
+            models.Index(fields=["interviewed_on"], name="outcome_follow_up_date"),
+            # statistics(): each episode's latest follow-up in a range (no next one, or one after the range)
+            models.Index(fields=["next_interviewed_on"], name="outcome_follow_up_next"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome follow-up {self.interview_id} of episode {self.episode_id}"
+
+
 class RefreshState(models.Model):
     """Where the incremental refresh job got to: the highest ids it has seen (one row, name='summaries')."""
 
@@ -95,6 +232,9 @@ class RefreshState(models.Model):
     last_slot_id = models.BigIntegerField(default=0)
     last_administration_id = models.BigIntegerField(default=0)
     last_adverse_event_id = models.BigIntegerField(default=0)
+    last_interview_id = models.BigIntegerField(default=0)
+    # Edits and deletions of interviews (the admin) leave a change-history row: its id is the watermark.
+    last_interview_history_id = models.BigIntegerField(default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_full_run_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every refresh, in its transaction: part of the key under which presented reports are cached.

@@ -2,8 +2,9 @@
 
 `statistics()` is the one read behind the dashboard, the CSV and the API; `reports.suppression`
 turns its result into what may be shown. Dosing figures come from the summary tables (millions
-of slots and administrations); episodes, outcome interviews and referrals are small tables
-(thousands of rows) and are aggregated directly.
+of slots and administrations; whole months from the monthly ones), TOP outcomes from the
+summary of follow-up interviews (pairing each with its episode's first is the costly part);
+episodes and referrals are small tables (thousands of rows) and are aggregated directly.
 
 Every date is a clinic-local date: a slot's `date`, an episode's start and end, an interview's
 date, a referral's date received. Periods are calendar weeks (Monday to Sunday), months or
@@ -19,7 +20,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
@@ -30,7 +30,7 @@ from dosing.models import Drug
 from patients.models import DischargeReason, Episode
 from referrals.models import OnwardReferral, OnwardStatus, Referral, ReferralSource, ReferralStatus
 
-from .models import DailyDoseStats, DailySessionStats
+from .models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
 
 
 class Granularity:
@@ -152,18 +152,24 @@ TOP_FLAGS = {
 def add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if day.day <= 28:  # every month has the day: skip the calendar (called for every episode and milestone)
+        return date(year, month, day.day)
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def period_start(day: date, granularity: str) -> date:
+    """The first day of the calendar week (Monday), month or quarter of `day`."""
+    if granularity == Granularity.WEEK:
+        return day - timedelta(days=day.weekday())
+    if granularity == Granularity.MONTH:
+        return day.replace(day=1)
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
 def periods(start: date, end: date, granularity: str) -> list[Period]:
     """The calendar periods between `start` and `end` (inclusive), clipped to them."""
     result = []
-    if granularity == Granularity.WEEK:
-        bucket = start - timedelta(days=start.weekday())
-    elif granularity == Granularity.MONTH:
-        bucket = start.replace(day=1)
-    else:
-        bucket = date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    bucket = period_start(start, granularity)
     while bucket <= end:
         if granularity == Granularity.WEEK:
             following = bucket + timedelta(days=7)
@@ -228,7 +234,32 @@ def _index(period_starts: list[date], day: date) -> int:
     return bisect_right(period_starts, day) - 1
 
 
-TRUNC = {Granularity.WEEK: TruncWeek, Granularity.MONTH: TruncMonth, Granularity.QUARTER: TruncQuarter}
+class _DayTrunc:
+    """Truncation of a date column to its week, month or quarter, on PostgreSQL as a plain timestamp.
+
+    Given a date, PostgreSQL picks DATE_TRUNC for a timestamp *with* time zone and converts every row
+    through the session's time zone, for the same answer; the statistics truncate tens of thousands of
+    summary rows per request, and a plain timestamp is measurably quicker.
+    """
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"DATE_TRUNC(%s, ({sql})::timestamp)::date", (self.kind, *params)
+
+
+class _TruncWeek(_DayTrunc, TruncWeek):
+    pass
+
+
+class _TruncMonth(_DayTrunc, TruncMonth):
+    pass
+
+
+class _TruncQuarter(_DayTrunc, TruncQuarter):
+    pass
+
+
+TRUNC = {Granularity.WEEK: _TruncWeek, Granularity.MONTH: _TruncMonth, Granularity.QUARTER: _TruncQuarter}
 
 
 def _bucketed(rows, field: str, starts: list[date]):
@@ -259,26 +290,66 @@ def _add(figures: DosingFigures, row: dict) -> None:
         setattr(figures, column, getattr(figures, column) + (row[column] or 0))
 
 
+def _summary_rows(daily, monthly, clinic_ids, start, end, granularity, fields, sums):
+    """Rows of a session or dose summary summed by period (`bucket`) and `fields`, over the range.
+
+    Months and quarters are made of whole calendar months: those inside the range are read from the monthly
+    table; only the days of a month cut by the start or the end of the range from the daily one. Weeks are
+    read from the daily table.
+    """
+    trunc = TRUNC[granularity]
+    days = [(start, end)]
+    querysets = []
+    if granularity != Granularity.WEEK:
+        first = start if start.day == 1 else add_months(start.replace(day=1), 1)
+        after = end + timedelta(days=1)
+        after_whole = after if after.day == 1 else end.replace(day=1)  # the day after the last whole month
+        if first < after_whole:
+            querysets.append(
+                monthly.objects.filter(clinic_id__in=clinic_ids, month__gte=first, month__lt=after_whole).annotate(
+                    bucket=trunc("month")
+                )
+            )
+            days = [(start, first - timedelta(days=1)), (after_whole, end)]
+    days = [(first_day, last_day) for first_day, last_day in days if first_day <= last_day]
+    if days:
+        in_days = Q()
+        for first_day, last_day in days:
+            in_days |= Q(date__range=(first_day, last_day))
+        querysets.append(daily.objects.filter(in_days, clinic_id__in=clinic_ids).annotate(bucket=trunc("date")))
+    for queryset in querysets:
+        yield from queryset.values("bucket", *fields).annotate(**sums).order_by()
+
+
 def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, DosingFigures, dict]:
-    """From the summary tables: one query per period, one per clinic, one for doses by period and drug."""
+    """From the summary tables: sessions by period and clinic (a few hundred rows, added up here both ways),
+    and doses by period and drug."""
     per_period = [DosingFigures() for _ in grid]
     total = DosingFigures()
     by_clinic: dict[int, DosingFigures] = defaultdict(DosingFigures)
-    sums = {column: Sum(column) for column in SESSION_COLUMNS}
-    in_range = DailySessionStats.objects.filter(clinic_id__in=clinic_ids, date__range=(start, end))
-    trunc = TRUNC[granularity]("date")
-    # One scan: per period and clinic (a few hundred rows), added up here both ways.
-    rows = in_range.annotate(bucket=trunc).values("bucket", "clinic_id").annotate(**sums).order_by()
-    for i, row in _bucketed(rows, "bucket", starts):
+    sessions = _summary_rows(
+        DailySessionStats,
+        MonthlySessionStats,
+        clinic_ids,
+        start,
+        end,
+        granularity,
+        ("clinic_id",),
+        {column: Sum(column) for column in SESSION_COLUMNS},
+    )
+    for i, row in _bucketed(sessions, "bucket", starts):
         _add(per_period[i], row)
         _add(total, row)
         _add(by_clinic[row["clinic_id"]], row)
-    doses = (
-        DailyDoseStats.objects.filter(clinic_id__in=clinic_ids, date__range=(start, end))
-        .annotate(bucket=trunc)
-        .values("bucket", "drug")
-        .annotate(mg=Sum("total_mg"), patient_days=Sum("patients_dosed"))
-        .order_by()
+    doses = _summary_rows(
+        DailyDoseStats,
+        MonthlyDoseStats,
+        clinic_ids,
+        start,
+        end,
+        granularity,
+        ("drug",),
+        {"mg": Sum("total_mg"), "patient_days": Sum("patients_dosed")},
     )
     for i, row in _bucketed(doses, "bucket", starts):
         for figures in (per_period[i], total):
@@ -300,15 +371,16 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
         .order_by()
     )
     for patient_id, started_on, ended_on, reason in episodes:
-        spans[patient_id].append((max(0, _index(starts, started_on)), _index(starts, min(ended_on or end, end))))
+        first = _index(starts, started_on)  # -1: started before the range
+        last = len(grid) - 1 if ended_on is None or ended_on > end else _index(starts, ended_on)
+        spans[patient_id].append((max(0, first), last))
         if started_on >= start:
-            i = _index(starts, started_on)
-            per_period[i].new_starts += 1
+            per_period[first].new_starts += 1
             total.new_starts += 1
-            cohorts[i].append((started_on, ended_on))
-        if ended_on is not None and start <= ended_on <= end:
-            i = _index(starts, ended_on)
-            per_period[i].discharges[reason] = per_period[i].discharges.get(reason, 0) + 1
+            cohorts[first].append((started_on, ended_on))
+        if ended_on is not None and ended_on <= end:  # (ended_on >= start: the query)
+            discharges = per_period[last].discharges
+            discharges[reason] = discharges.get(reason, 0) + 1
             total.discharges[reason] = total.discharges.get(reason, 0) + 1
     # In treatment at any time in the period: each patient once, however many episodes (a difference array
     # over the patient's merged spans of periods).
@@ -342,73 +414,46 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
             else:
                 # In treatment on the day N months after the start; discharged that day or before = not retained.
                 retained[months] = sum(
-                    1
-                    for started_on, ended_on in members
-                    if ended_on is None or ended_on > add_months(started_on, months)
+                    ended_on is None or ended_on > add_months(started_on, months) for started_on, ended_on in members
                 )
         result.append(Cohort(period=period, started=len(members), retained=retained))
     return per_period, total, result
 
 
-# TOP measures as SQL over one interview row (portable: PostgreSQL and the SQLite demo).
-TOP_SQL = {
-    "heroin_days": "heroin_days",
-    "crime_days": "shoplifting_days + selling_drugs_days",
-    "psychological_health": "psychological_health",
-    "physical_health": "physical_health",
-    "quality_of_life": "quality_of_life",
-    "paid_work_days": "paid_work_days",
-    "any_crime": "CASE WHEN shoplifting_days > 0 OR selling_drugs_days > 0 OR other_theft OR assault THEN 1 ELSE 0 END",
-    "housing_problem": "CASE WHEN acute_housing_problem OR at_risk_of_eviction THEN 1 ELSE 0 END",
-    "in_work_or_education": "CASE WHEN paid_work_days > 0 OR education_days > 0 THEN 1 ELSE 0 END",
-}
+def _outcome_figures(row: dict) -> OutcomeFigures:
+    if not row["n"]:
+        return OutcomeFigures()
+    return OutcomeFigures(
+        n=row["n"], sums={name: [row[f"start_{name}"], row[name]] for name in OutcomeFollowUp.MEASURES}
+    )
 
 
-def _outcomes(clinic_ids, start, end, grid, starts) -> tuple[list, OutcomeFigures]:
+def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures]:
     """Each episode's first interview (the start) against its latest follow-up in each period and in the range.
 
-    The measures are computed by the database; one ordered pass here finds each episode's first
-    interview and its latest one per period (a window query in SQL measured slower on the scale data).
+    From the summary of follow-up interviews (each row carries its episode's start): the latest of an episode
+    in a period is the row whose next interview is in a later period or after the range, so the database sums
+    the rows without sorting every interview of every episode.
     """
-    if not clinic_ids or not grid:
-        return [OutcomeFigures() for _ in grid], OutcomeFigures()
-    measures = list(TOP_SQL)
-    clinic_marks = ", ".join(["%s"] * len(clinic_ids))
-    sql = f"""
-        SELECT o.episode_id, o.interviewed_on, {", ".join(TOP_SQL.values())}
-        FROM patients_outcomeinterview o JOIN patients_episode e ON e.id = o.episode_id
-        WHERE e.clinic_id IN ({clinic_marks}) AND o.interviewed_on <= %s AND (e.ended_on IS NULL OR e.ended_on >= %s)
-        ORDER BY o.episode_id, o.interviewed_on, o.id
-    """  # noqa: S608 (only our own column expressions and placeholders are formatted in)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*clinic_ids, end, start])
-        rows = cursor.fetchall()
-    baseline: dict[int, tuple] = {}  # episode -> measures of its first interview
-    latest_in_period: dict[tuple[int, int], tuple] = {}
-    latest_in_range: dict[int, tuple] = {}
-    for row in rows:
-        episode_id, interviewed_on, values = row[0], row[1], row[2:]
-        if episode_id not in baseline:
-            baseline[episode_id] = values
-        elif interviewed_on >= start:
-            latest_in_period[(episode_id, _index(starts, interviewed_on))] = values
-            latest_in_range[episode_id] = values
-
-    def figures(pairs) -> OutcomeFigures:
-        result = OutcomeFigures(n=len(pairs))
-        if pairs:
-            # Column sums in C (zip of tuples), not a Python loop per interview and measure.
-            firsts = zip(*(baseline[episode_id] for episode_id, _ in pairs), strict=True)
-            latests = zip(*(values for _, values in pairs), strict=True)
-            result.sums = {
-                name: [sum(first), sum(latest)] for name, first, latest in zip(measures, firsts, latests, strict=True)
-            }
-        return result
-
-    by_period = defaultdict(list)
-    for (episode_id, i), values in latest_in_period.items():
-        by_period[i].append((episode_id, values))
-    return [figures(by_period.get(i, [])) for i in range(len(grid))], figures(list(latest_in_range.items()))
+    per_period = [OutcomeFigures() for _ in grid]
+    follow_ups = OutcomeFollowUp.objects.filter(
+        episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end)
+    ).filter(Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start))
+    sums = {"n": Count("id")}
+    for name in OutcomeFollowUp.MEASURES:
+        sums[name] = Sum(name)
+        sums[f"start_{name}"] = Sum(f"start_{name}")
+    latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
+    rows = (
+        follow_ups.filter(latest_in_range | Q(**{f"latest_of_{granularity}": True}))
+        .annotate(bucket=TRUNC[granularity]("interviewed_on"))
+        .values("bucket")
+        .annotate(**sums)
+        .order_by()
+    )
+    for i, row in _bucketed(rows, "bucket", starts):
+        per_period[i] = _outcome_figures(row)
+    return per_period, _outcome_figures(follow_ups.filter(latest_in_range).aggregate(**sums))
 
 
 def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, ReferralFigures]:
@@ -474,7 +519,7 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
     starts = [period.start for period in grid]
     dosing, dosing_total, by_clinic = _dosing(clinic_ids, start, end, grid, starts, granularity)
     patients, patients_total, cohorts = _patients(clinic_ids, start, end, grid, starts, as_of)
-    outcomes, outcomes_total = _outcomes(clinic_ids, start, end, grid, starts)
+    outcomes, outcomes_total = _outcomes(clinic_ids, start, end, grid, starts, granularity)
     referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
     onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
     drugs = [drug for drug in Drug.values if drug in dosing_total.doses]

@@ -3,7 +3,10 @@
 Every refresh recomputes whole clinic-local days from the raw slots, administrations and
 adverse events and replaces that day's summary rows (delete + insert in one transaction), so
 running it twice, late, or over a day that did not change gives the same rows: it is
-idempotent, and a summary row is always a pure function of the raw records of its day.
+idempotent, and a summary row is always a pure function of the raw records of its day. The
+outcome rows (OutcomeFollowUp) are replaced the same way a whole episode at a time: each is a
+pure function of the outcome interviews of its episode. The monthly rows are the sums of the
+daily rows of their calendar month, replaced in the same transaction as any day of the month.
 
 What can change a past day, and how the job (`refresh_changed`) finds it:
 - a new slot, administration or adverse event: rows with an id above the last one seen (the
@@ -16,22 +19,38 @@ What can change a past day, and how the job (`refresh_changed`) finds it:
   prescription cancels open slots): those happen to open slots of today or the last few days;
   the job refreshes today and yesterday of every clinic, plus the days of slots whose status
   changed since the last run within the last RECENT_DAYS days.
-- and as a safety net, once a day it recomputes the last NIGHTLY_DAYS days of every clinic.
+- a new outcome interview: an id above the last one seen, as for slots; an interview changed or
+  deleted afterwards (only the admin can): its change-history row, above the last history id
+  seen. The episodes of those interviews are recomputed, and any episode whose rows still name
+  such an interview (an interview moved to another episode).
+- and as a safety net, once a day it recomputes the last NIGHTLY_DAYS days of every clinic and
+  the outcome rows of every episode (a few tens of thousands of interviews: seconds).
 The job runs every few minutes (CELERY_BEAT_SCHEDULE); runs are serialised by a row lock.
 """
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
 from django.utils import timezone
 
 from clinics.models import Clinic
 from dosing.models import OPEN_SLOT_STATUSES, Administration, AdverseEvent, AdverseEventKind, Slot, SlotStatus
+from patients.models import Episode, OutcomeInterview
 
-from .models import DailyDoseStats, DailySessionStats, RefreshState
+from .models import (
+    DailyDoseStats,
+    DailySessionStats,
+    MonthlyDoseStats,
+    MonthlySessionStats,
+    OutcomeFollowUp,
+    RefreshState,
+)
+from .selectors import SESSION_COLUMNS, TRUNC, Granularity, add_months, period_start
 
 OVERLAP_IDS = 1000
 RECENT_DAYS = 14
@@ -130,9 +149,128 @@ def compute_dose_rows(**scope) -> list[DailyDoseStats]:
     ]
 
 
+def _yes(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0))
+
+
+# The TOP measures of the statistics, from one interview's answers: the columns of OutcomeFollowUp.MEASURES.
+TOP_MEASURES = {
+    "heroin_days": F("heroin_days"),
+    "crime_days": F("shoplifting_days") + F("selling_drugs_days"),
+    "psychological_health": F("psychological_health"),
+    "physical_health": F("physical_health"),
+    "quality_of_life": F("quality_of_life"),
+    "paid_work_days": F("paid_work_days"),
+    "any_crime": _yes(Q(shoplifting_days__gt=0) | Q(selling_drugs_days__gt=0) | Q(other_theft=True) | Q(assault=True)),
+    "housing_problem": _yes(Q(acute_housing_problem=True) | Q(at_risk_of_eviction=True)),
+    "in_work_or_education": _yes(Q(paid_work_days__gt=0) | Q(education_days__gt=0)),
+}
+
+
+def compute_outcome_rows(*, episode_ids=None) -> list[OutcomeFollowUp]:
+    """The OutcomeFollowUp rows of these episodes (None: every episode), computed from their raw interviews.
+
+    An episode's interviews in order (date, then id): the first is the start; each later one is a row
+    carrying the start's measures and the date of the interview that follows it, and whether that one
+    falls in a later calendar period of each granularity (so this one is the latest of its period).
+    """
+    interviews = OutcomeInterview.objects.all()
+    if episode_ids is not None:
+        interviews = interviews.filter(episode_id__in=list(episode_ids))
+    rows = interviews.order_by("episode_id", "interviewed_on", "id").values_list(
+        "episode_id", "id", "interviewed_on", *TOP_MEASURES.values()
+    )
+    now = timezone.now()
+    result = []
+    for episode_id, of_episode in groupby(rows, key=itemgetter(0)):
+        first, *follow_ups = of_episode
+        start = {f"start_{name}": value for name, value in zip(TOP_MEASURES, first[3:], strict=True)}
+        # Each follow-up with the one after it (None after the latest; nothing when there is no follow-up).
+        for row, following in zip(follow_ups, [*follow_ups[1:], None], strict=False):
+            result.append(
+                OutcomeFollowUp(
+                    interview_id=row[1],
+                    episode_id=episode_id,
+                    start_interview_id=first[1],
+                    interviewed_on=row[2],
+                    next_interviewed_on=following[2] if following else None,
+                    **{
+                        f"latest_of_{granularity}": following is None
+                        or period_start(following[2], granularity) > period_start(row[2], granularity)
+                        for granularity in Granularity.VALUES
+                    },
+                    refreshed_at=now,
+                    **dict(zip(TOP_MEASURES, row[3:], strict=True)),
+                    **start,
+                )
+            )
+    return result
+
+
+def _replace_outcomes(*, episode_ids=None) -> int:
+    """Recompute the outcome rows of these episodes (None: all). Caller holds the state lock."""
+    RefreshState.objects.filter(name=STATE_NAME).update(version=F("version") + 1)
+    stale = OutcomeFollowUp.objects.all()
+    if episode_ids is not None:
+        stale = stale.filter(episode_id__in=list(episode_ids))
+    stale.delete()
+    rows = compute_outcome_rows(episode_ids=episode_ids)
+    OutcomeFollowUp.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
 def _lock_state() -> RefreshState:
     RefreshState.objects.get_or_create(name=STATE_NAME)
     return RefreshState.objects.select_for_update().get(name=STATE_NAME)
+
+
+def _months_of(*, clinic_ids=None, since: date | None = None, until: date | None = None, days=None) -> tuple[Q, Q]:
+    """The whole calendar months that hold the days of a scope: (filter of daily rows, filter of monthly rows)."""
+    if days is not None:
+        months = sorted({day.replace(day=1) for day in days})
+        daily = Q(pk__in=[])  # (no row) or each month's days
+        for month in months:
+            daily |= Q(date__gte=month, date__lt=add_months(month, 1))
+        monthly = Q(month__in=months)
+    else:
+        daily, monthly = Q(), Q()
+        if since is not None:
+            daily &= Q(date__gte=since.replace(day=1))
+            monthly &= Q(month__gte=since.replace(day=1))
+        if until is not None:
+            daily &= Q(date__lt=add_months(until.replace(day=1), 1))
+            monthly &= Q(month__lte=until.replace(day=1))
+    if clinic_ids is not None:
+        daily &= Q(clinic_id__in=list(clinic_ids))
+        monthly &= Q(clinic_id__in=list(clinic_ids))
+    return daily, monthly
+
+
+def _roll_up(**scope) -> None:
+    """Replace the monthly rows of the months that hold the scope's days by the sums of their daily rows."""
+    daily, monthly = _months_of(**scope)
+    MonthlySessionStats.objects.filter(monthly).delete()
+    MonthlyDoseStats.objects.filter(monthly).delete()
+    now = timezone.now()
+    month = TRUNC[Granularity.MONTH]("date")
+    sessions = (
+        DailySessionStats.objects.filter(daily)
+        .annotate(month=month)
+        .values("clinic_id", "month")
+        .annotate(**{column: Sum(column) for column in SESSION_COLUMNS})
+        .order_by()
+    )
+    MonthlySessionStats.objects.bulk_create(
+        [MonthlySessionStats(refreshed_at=now, **row) for row in sessions], batch_size=5000
+    )
+    doses = (
+        DailyDoseStats.objects.filter(daily)
+        .annotate(month=month)
+        .values("clinic_id", "month", "drug")
+        .annotate(doses=Sum("doses"), total_mg=Sum("total_mg"), patients_dosed=Sum("patients_dosed"))
+        .order_by()
+    )
+    MonthlyDoseStats.objects.bulk_create([MonthlyDoseStats(refreshed_at=now, **row) for row in doses], batch_size=5000)
 
 
 def _replace(**scope) -> int:
@@ -142,17 +280,21 @@ def _replace(**scope) -> int:
     sessions = compute_session_rows(**scope)
     DailySessionStats.objects.bulk_create(sessions, batch_size=5000)
     DailyDoseStats.objects.bulk_create(compute_dose_rows(**scope), batch_size=5000)
+    _roll_up(**scope)
     return len(sessions)
 
 
 def refresh_summaries(*, clinic: Clinic | None = None, since: date | None = None, until: date | None = None) -> int:
-    """Recompute every clinic-local day from `since` to `until` (inclusive; open ends mean all days).
+    """Recompute every clinic-local day from `since` to `until` (inclusive; open ends mean all days), and
+    the outcome rows of every episode of the clinic (of all clinics without one): those are per episode.
 
-    Idempotent: the rows of those days are replaced by a fresh computation in one transaction.
+    Idempotent: the rows are replaced by a fresh computation in one transaction.
     Returns the number of session rows written.
     """
     with transaction.atomic():
         _lock_state()  # one refresh at a time: two concurrent replacements of a day would collide
+        episodes = None if clinic is None else Episode.objects.filter(clinic=clinic).values_list("id", flat=True)
+        _replace_outcomes(episode_ids=episodes)
         return _replace(clinic_ids=None if clinic is None else [clinic.pk], since=since, until=until)
 
 
@@ -174,6 +316,16 @@ def _days_of(queryset, prefix: str, into: dict[int, set[date]]) -> int:
     return highest
 
 
+def _episodes_of(queryset, key: str, episodes: set[int], interviews: set[int]) -> int:
+    """Add the episode and interview of each row to the sets; return the highest `key` seen (0 when none)."""
+    highest = 0
+    for episode_id, interview_id, pk in queryset.values_list("episode_id", "id", key).order_by():
+        episodes.add(episode_id)
+        interviews.add(interview_id)
+        highest = max(highest, pk)
+    return highest
+
+
 def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_IDS) -> dict:
     """The beat job: recompute the days touched since the last run (see the module docstring).
 
@@ -181,12 +333,13 @@ def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_I
     check that the watermarks alone find every change.
 
     The first run, and one run a day, recomputes the last NIGHTLY_DAYS days of every clinic (the
-    first run: every day). Returns what it did, for the log.
+    first run: every day) and the outcome rows of every episode. Returns what it did, for the log.
     """
     now = _now(now)
     with transaction.atomic():
         state = _lock_state()
         if state.last_run_at is None:
+            _replace_outcomes()
             written = _replace()
             mark_refreshed(now=now)
             return {"full": True, "rows": written}
@@ -200,9 +353,9 @@ def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_I
         # (a transaction that took its id early and committed late); the primary-key index serves both.
         late = state.last_run_at - timedelta(minutes=10)
 
-        def new(model, last_id, written_at):
-            return model.objects.filter(id__gt=last_id - overlap_ids).filter(
-                Q(id__gt=last_id) | Q(**{f"{written_at}__gte": late})
+        def new(model, last_id, written_at, key="id"):
+            return model.objects.filter(**{f"{key}__gt": last_id - overlap_ids}).filter(
+                Q(**{f"{key}__gt": last_id}) | Q(**{f"{written_at}__gte": late})
             )
 
         marks = {
@@ -214,6 +367,23 @@ def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_I
                 new(AdverseEvent, state.last_adverse_event_id, "recorded_at"), "administration__slot__", days
             ),
         }
+        episodes: set[int] = set()
+        interviews: set[int] = set()
+        marks["last_interview_id"] = _episodes_of(
+            new(OutcomeInterview, state.last_interview_id, "recorded_at"), "id", episodes, interviews
+        )
+        marks["last_interview_history_id"] = _episodes_of(
+            new(OutcomeInterview.history.model, state.last_interview_history_id, "history_date", key="history_id"),
+            "history_id",
+            episodes,
+            interviews,
+        )
+        # An interview moved to another episode, or deleted: the episode it left still has rows naming it.
+        episodes.update(
+            OutcomeFollowUp.objects.filter(Q(interview_id__in=interviews) | Q(start_interview_id__in=interviews))
+            .values_list("episode_id", flat=True)
+            .order_by()
+        )
         # Status changes without a new row happen to recent open slots; the (clinic, date) index serves this.
         for clinic in clinics:
             recent = timezone.localdate(now, clinic.zone) - timedelta(days=RECENT_DAYS)
@@ -225,12 +395,16 @@ def refresh_changed(*, now: datetime | None = None, overlap_ids: int = OVERLAP_I
                 today = timezone.localdate(now, clinic.zone)
                 days[clinic.pk].update(today - timedelta(days=n) for n in range(NIGHTLY_DAYS + 1))
         written = refresh_days(days)
+        if full:
+            _replace_outcomes()
+        elif episodes:
+            _replace_outcomes(episode_ids=episodes)
         update = {key: max(value, getattr(state, key)) for key, value in marks.items()}
         update["last_run_at"] = now
         if full:
             update["last_full_run_at"] = now
         RefreshState.objects.filter(pk=state.pk).update(**update)
-        return {"full": full, "days": sum(len(d) for d in days.values()), "rows": written}
+        return {"full": full, "days": sum(len(d) for d in days.values()), "rows": written, "episodes": len(episodes)}
 
 
 def mark_refreshed(*, now: datetime | None = None) -> None:
@@ -242,6 +416,8 @@ def mark_refreshed(*, now: datetime | None = None) -> None:
             last_slot_id=Slot.objects.aggregate(m=Max("id"))["m"] or 0,
             last_administration_id=Administration.objects.aggregate(m=Max("id"))["m"] or 0,
             last_adverse_event_id=AdverseEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+            last_interview_id=OutcomeInterview.objects.aggregate(m=Max("id"))["m"] or 0,
+            last_interview_history_id=OutcomeInterview.history.aggregate(m=Max("history_id"))["m"] or 0,
             last_run_at=now,
             last_full_run_at=now,
         )

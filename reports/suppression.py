@@ -16,7 +16,7 @@
 the API serializer all read: suppression is applied here once, never in a view.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 from decimal import Decimal
 
 from dosing.models import Drug
@@ -56,30 +56,55 @@ class Cells:
         self.groups.append([total, *parts])
 
     def solve(self) -> None:
-        """Hide counts until no count from 1 to 4 can be worked out from the shown ones (see the module doc)."""
-        sensitive = {key for key, value in self.values.items() if is_small(value)}
-        self.hidden = sensitive | self.unseen
-        member_of = defaultdict(list)
-        for index, group in enumerate(self.groups):
-            for key in group:
-                member_of[key].append(index)
+        """Hide counts until no count from 1 to 4 can be worked out from the shown ones (see the module doc).
+
+        Works on cell numbers rather than keys (nested tuples, hashed anew at every lookup): a five-year
+        weekly report has tens of thousands of lookups per pass.
+        """
+        keys = list(self.values)
+        number = {key: n for n, key in enumerate(keys)}
+        values = list(self.values.values())
+        groups = [[number[key] for key in group] for group in self.groups]
+        sensitive = {n for n, value in enumerate(values) if is_small(value)}
+        hidden = sensitive | {number[key] for key in self.unseen}
+        member_of = [[] for _ in keys]
+        for index, group in enumerate(groups):
+            for n in group:
+                member_of[n].append(index)
+        solver = _Solver(keys, values, groups, member_of, sensitive, hidden)
         # Fast passes hide a cover for every leak found; a pass that outran itself (a cover already hidden
         # was used further on) finds no cover: from then on each pass stops at its first leak.
         strict = False
         while True:
-            covered, stuck = self._one_pass(member_of, sensitive, strict=strict)
+            covered, stuck = solver.one_pass(strict=strict)
             if stuck:
                 strict = True
             elif not covered:
-                return
+                break
+        self.hidden = {keys[n] for n in hidden}
 
-    def _one_pass(self, member_of, sensitive, *, strict: bool) -> tuple[bool, bool]:
+    def show(self, key):
+        return SUPPRESSED if key in self.hidden else self.values[key]
+
+    def shown(self, key) -> bool:
+        return key not in self.hidden
+
+
+class _Solver:
+    """Cells.solve() on cell numbers: `groups` are the relations (total first); covers are added to `hidden`."""
+
+    def __init__(self, keys, values, groups, member_of, sensitive, hidden):
+        self.keys, self.values, self.groups, self.member_of = keys, values, groups, member_of
+        self.sensitive, self.hidden = sensitive, hidden
+
+    def one_pass(self, *, strict: bool) -> tuple[bool, bool]:
         """Propagate what the shown counts give away; hide a cover for each small count reached.
 
         Returns (hid something, found a leak without a cover).
         """
-        known = {key for key in self.values if key not in self.hidden}
-        unknown_count = [sum(1 for key in group if key not in known) for group in self.groups]
+        hidden, groups, member_of = self.hidden, self.groups, self.member_of
+        known = [n not in hidden for n in range(len(self.values))]
+        unknown_count = [sum(1 for n in group if not known[n]) for group in groups]
         work = [index for index, count in enumerate(unknown_count) if count == 1]
         covered = False
         source: dict = {}
@@ -87,18 +112,18 @@ class Cells:
             index = work.pop()
             if unknown_count[index] != 1:
                 continue
-            derived = next(key for key in self.groups[index] if key not in known)
-            if derived in sensitive:
+            derived = next(n for n in groups[index] if not known[n])
+            if derived in self.sensitive:
                 cover = self._cover(index, derived, source, set())
                 if cover is None:
                     return covered, True
-                self.hidden.add(cover)
+                hidden.add(cover)
                 covered = True
                 if strict:
                     return True, False
                 unknown_count[index] = 2  # stop deriving here in this pass; the next pass starts afresh
                 continue
-            known.add(derived)
+            known[derived] = True
             source[derived] = index
             for other in member_of[derived]:
                 unknown_count[other] -= 1
@@ -110,22 +135,16 @@ class Cells:
         """The smallest shown count (non-zero first) of the relation that gave `derived` away, else upstream."""
         seen.add(index)
         group = self.groups[index]
-        shown = [key for key in group if key != derived and key not in self.hidden]
-        nonzero = [key for key in shown if self.values[key] != 0]
+        shown = [n for n in group if n != derived and n not in self.hidden]
+        nonzero = [n for n in shown if self.values[n] != 0]
         if nonzero or shown:
-            return min(nonzero or shown, key=lambda key: (self.values[key], str(key)))
-        for key in group:
-            if key != derived and key in source and source[key] not in seen:
-                found = self._cover(source[key], key, source, seen)
+            return min(nonzero or shown, key=lambda n: (self.values[n], str(self.keys[n])))
+        for n in group:
+            if n != derived and n in source and source[n] not in seen:
+                found = self._cover(source[n], n, source, seen)
                 if found is not None:
                     return found
         return None
-
-    def show(self, key):
-        return SUPPRESSED if key in self.hidden else self.values[key]
-
-    def shown(self, key) -> bool:
-        return key not in self.hidden
 
 
 def _rate(cells: Cells, numerator, denominator):

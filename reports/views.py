@@ -16,7 +16,7 @@ from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
 
-from . import charts, exports
+from . import charts, exports, tables
 from .cache import report_for
 from .selectors import RETENTION_MONTHS, Granularity, parse_filters
 
@@ -88,6 +88,7 @@ def dashboard(request):
     }
     if report is not None:
         context["charts"] = _charts(report)
+        context["rows"] = tables.dashboard_rows(report)
         start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
         context["range_label"] = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
         context["csv_query"] = request.GET.urlencode()

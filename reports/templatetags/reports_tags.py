@@ -35,13 +35,3 @@ def signed(value):
 @register.filter
 def get(mapping, key):
     return (mapping or {}).get(key)
-
-
-@register.filter
-def retained(row, months):
-    return row.get(f"retained_{months}m")
-
-
-@register.filter
-def retention_rate(row, months):
-    return row.get(f"retention_rate_{months}m")

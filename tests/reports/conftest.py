@@ -148,6 +148,7 @@ def outcome_history(world, keyworker):
     interview(p[3], D(2025, 11, 20), heroin=20, recorded_by=keyworker)
     interview(p[3], D(2026, 3, 20), heroin=28, selling=6, psych=6, housing=True, recorded_by=keyworker)
     interview(p[3], D(2026, 6, 20), heroin=14, psych=10, recorded_by=keyworker)
+    services.refresh_summaries()  # the statistics read TOP outcomes from a summary, as they read doses
     return p
 
 

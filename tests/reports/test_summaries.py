@@ -1,8 +1,9 @@
 """The summary tables always agree with the raw records they summarise.
 
 A property-based test runs random sequences of what happens in a clinic (doses, corrections,
-missed and withheld sessions, holds, adverse events, discharges that cancel open slots, new days)
-with the refresh job run at random moments, then compares the summary tables with a
+missed and withheld sessions, holds, adverse events, discharges that cancel open slots, new days,
+outcome interviews recorded, edited or deleted, re-admissions) with the refresh job run at random
+moments, then compares the summary tables (daily, monthly and TOP follow-ups) with a
 recomputation from scratch written independently here, from the raw rows.
 """
 
@@ -16,9 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dosing.models import Administration, AdverseEvent, Hold, Slot, SlotStatus
-from patients.models import Episode
+from patients.models import Episode, OutcomeInterview
 from reports import services
-from reports.models import DailyDoseStats, DailySessionStats
+from reports.models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
 from tests.factories import PatientFactory, PrescriptionFactory
 from tests.factories import reports as history
 
@@ -28,7 +29,7 @@ UTC = datetime.UTC
 START = datetime.datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # the run crosses the clock change of 29 March
 
 
-def recomputed() -> tuple[dict, dict]:
+def recomputed() -> tuple[dict, ...]:
     """What the summary tables must hold, computed here from the raw rows without the app's code."""
     sessions: dict = defaultdict(Counter)
     for clinic_id, day, session, status in Slot.objects.values_list("clinic_id", "date", "session", "status"):
@@ -51,13 +52,59 @@ def recomputed() -> tuple[dict, dict]:
         entry[0] += 1
         entry[1] += mg
         entry[2].add(patient_id)
+    sessions = {key: {k: v for k, v in row.items() if v} for key, row in sessions.items()}
+    doses = {key: (n, mg, len(patients)) for key, (n, mg, patients) in doses.items()}
+    monthly_sessions: dict = defaultdict(Counter)
+    for (clinic_id, day, _session), row in sessions.items():
+        monthly_sessions[(clinic_id, day.replace(day=1))].update(row)
+    monthly_doses: dict = {}
+    for (clinic_id, day, drug), (n, mg, patient_days) in doses.items():
+        n0, mg0, days0 = monthly_doses.get((clinic_id, day.replace(day=1), drug), (0, Decimal(0), 0))
+        monthly_doses[(clinic_id, day.replace(day=1), drug)] = (n0 + n, mg0 + mg, days0 + patient_days)
+    return sessions, doses, {key: dict(row) for key, row in monthly_sessions.items()}, monthly_doses, follow_ups()
+
+
+def top(interview) -> tuple:
+    """The TOP measures of the statistics, from one interview: days, ratings and yes (1) or no (0)."""
     return (
-        {key: {k: v for k, v in row.items() if v} for key, row in sessions.items()},
-        {key: (n, mg, len(patients)) for key, (n, mg, patients) in doses.items()},
+        interview.heroin_days,
+        interview.shoplifting_days + interview.selling_drugs_days,
+        interview.psychological_health,
+        interview.physical_health,
+        interview.quality_of_life,
+        interview.paid_work_days,
+        int(any((interview.shoplifting_days, interview.selling_drugs_days, interview.other_theft, interview.assault))),
+        int(interview.acute_housing_problem or interview.at_risk_of_eviction),
+        int(bool(interview.paid_work_days or interview.education_days)),
     )
 
 
-def summarised() -> tuple[dict, dict]:
+def follow_ups() -> dict:
+    """Every interview but the first of its episode, with the first one and the date of the next one."""
+    episodes = defaultdict(list)
+    for interview in OutcomeInterview.objects.all():
+        episodes[interview.episode_id].append(interview)
+    rows = {}
+    for episode_id, interviews in episodes.items():
+        first, *later = sorted(interviews, key=lambda interview: (interview.interviewed_on, interview.pk))
+        for interview, following in zip(later, [*later[1:], None], strict=False):
+            on, next_on = interview.interviewed_on, following and following.interviewed_on
+            rows[interview.pk] = (
+                episode_id,
+                first.pk,
+                on,
+                next_on,
+                # The next interview is in a later ISO week, calendar month, calendar quarter (or there is none).
+                next_on is None or next_on.isocalendar()[:2] != on.isocalendar()[:2],
+                next_on is None or (next_on.year, next_on.month) != (on.year, on.month),
+                next_on is None or (next_on.year, (next_on.month - 1) // 3) != (on.year, (on.month - 1) // 3),
+                top(interview),
+                top(first),
+            )
+    return rows
+
+
+def summarised() -> tuple[dict, ...]:
     columns = [
         "slots",
         "open",
@@ -80,7 +127,32 @@ def summarised() -> tuple[dict, dict]:
             "clinic_id", "date", "drug", "doses", "total_mg", "patients_dosed"
         )
     }
-    return sessions, doses
+    monthly_sessions = {
+        (row["clinic_id"], row["month"]): {c: row[c] for c in columns if row[c]}
+        for row in MonthlySessionStats.objects.values("clinic_id", "month", *columns)
+    }
+    monthly_doses = {
+        (clinic_id, month, drug): (n, mg, patients)
+        for clinic_id, month, drug, n, mg, patients in MonthlyDoseStats.objects.values_list(
+            "clinic_id", "month", "drug", "doses", "total_mg", "patients_dosed"
+        )
+    }
+    measures = OutcomeFollowUp.MEASURES
+    follow_up_rows = {
+        row["interview_id"]: (
+            row["episode_id"],
+            row["start_interview_id"],
+            row["interviewed_on"],
+            row["next_interviewed_on"],
+            row["latest_of_week"],
+            row["latest_of_month"],
+            row["latest_of_quarter"],
+            tuple(row[name] for name in measures),
+            tuple(row[f"start_{name}"] for name in measures),
+        )
+        for row in OutcomeFollowUp.objects.values()
+    }
+    return sessions, doses, monthly_sessions, monthly_doses, follow_up_rows
 
 
 class Rollback(Exception):
@@ -103,12 +175,16 @@ EVENTS = st.lists(
                 "adverse",
                 "naloxone",
                 "discharge",
+                "readmit",
+                "interview",
+                "edit_interview",
+                "delete_interview",
                 "refresh",
                 "wait",
             ]
         ),
         st.integers(min_value=0, max_value=2),  # which patient
-        st.integers(min_value=0, max_value=50),  # which slot / how long to wait
+        st.integers(min_value=0, max_value=50),  # which slot or interview / how long to wait / which day
     ),
     min_size=1,
     max_size=30,
@@ -121,6 +197,38 @@ EVENTS = st.lists(
 @example(events=[("day", 0, 0), ("refresh", 0, 0), ("miss", 0, 0)])
 # A correction to a day the job has already summarised.
 @example(events=[("day", 1, 0), ("dose", 1, 0), ("refresh", 0, 0), ("wait", 0, 50), ("correct_to_zero", 1, 0)])
+# An interview changed after the job summarised it becomes the episode's first: every follow-up changes.
+@example(
+    events=[
+        ("interview", 0, 5),
+        ("interview", 0, 20),
+        ("interview", 0, 40),
+        ("refresh", 0, 0),
+        ("edit_interview", 0, 2),
+    ]
+)
+# An interview moved to the patient's next episode: both episodes change.
+@example(
+    events=[
+        ("interview", 1, 3),
+        ("interview", 1, 4),
+        ("interview", 1, 8),
+        ("discharge", 1, 0),
+        ("readmit", 1, 0),
+        ("refresh", 0, 0),
+        ("edit_interview", 1, 1),
+    ]
+)
+# The first interview deleted (the admin): its follow-ups lose their start; the job recomputes the episode.
+@example(
+    events=[
+        ("interview", 2, 9),
+        ("interview", 2, 30),
+        ("interview", 2, 31),
+        ("refresh", 0, 0),
+        ("delete_interview", 2, 0),
+    ]
+)
 def test_summary_tables_equal_a_full_recomputation_after_any_sequence(events, clinic, nurse, second_nurse, prescriber):
     try:
         with transaction.atomic():
@@ -128,6 +236,32 @@ def test_summary_tables_equal_a_full_recomputation_after_any_sequence(events, cl
             raise Rollback
     except Rollback:
         pass
+
+
+def interview(patient, episode, day, n: int, *, recorded_by) -> OutcomeInterview:
+    """A TOP interview (not saved) whose answers vary with `n`: every measure of the statistics moves."""
+    answers = dict.fromkeys(OutcomeInterview.DAY_FIELDS, 0) | {
+        "heroin_days": n % 29,
+        "shoplifting_days": n % 3,
+        "selling_drugs_days": n % 5 // 4,
+        "paid_work_days": n % 7 // 3,
+        "education_days": n % 2,
+    }
+    return OutcomeInterview(
+        patient=patient,
+        episode=episode,
+        interviewed_on=day,
+        **answers,
+        psychological_health=n % 21,
+        physical_health=(n + 7) % 21,
+        quality_of_life=(n + 13) % 21,
+        shared_equipment=False,
+        other_theft=n % 11 == 0,
+        assault=False,
+        acute_housing_problem=n % 4 == 0,
+        at_risk_of_eviction=n % 6 == 0,
+        recorded_by=recorded_by,
+    )
 
 
 def run(events, *, clinic, nurse, witness, prescriber):
@@ -173,6 +307,27 @@ def run(events, *, clinic, nurse, witness, prescriber):
             history.adverse_event(
                 doses[n % len(doses)], "overdose" if kind == "adverse" else "naloxone", recorded_by=nurse
             )
+        elif kind == "interview" and (episode := Episode.objects.filter(patient=rx.patient, ended_on=None).first()):
+            # Any day of the episode's first weeks, the same day as another interview sometimes (order by id).
+            interview(rx.patient, episode, D(2026, 3, 1) + datetime.timedelta(days=n), n, recorded_by=nurse).save()
+        elif kind in ("edit_interview", "delete_interview") and (
+            interviews := list(OutcomeInterview.objects.filter(patient=rx.patient).order_by("pk"))
+        ):
+            # Outside the services (only the admin can): the change history still records it.
+            chosen = interviews[n % len(interviews)]
+            if kind == "delete_interview":
+                chosen.delete()
+            else:
+                chosen.interviewed_on = D(2026, 2, 20) + datetime.timedelta(days=n)
+                chosen.heroin_days = 28 - n % 29
+                chosen.other_theft = not chosen.other_theft
+                # Filed under the wrong episode: moved to the patient's other one, when re-admitted.
+                chosen.episode = Episode.objects.filter(patient=rx.patient).exclude(pk=chosen.episode_id).first() or (
+                    chosen.episode
+                )
+                chosen.save()
+        elif kind == "readmit" and discharged and not Episode.objects.filter(patient=rx.patient, ended_on=None):
+            Episode.objects.create(patient=rx.patient, clinic=rx.patient.clinic, started_on=now.date())
         elif kind == "discharge" and not discharged:
             # Discharge stops the prescription: its open slots are cancelled (dosing._move_open_slots).
             Episode.objects.filter(patient=rx.patient, ended_on=None).update(
@@ -225,3 +380,19 @@ def test_the_job_refreshes_the_clinic_local_today_at_a_clock_change(clinic, nurs
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.MISSED, status_changed_at=slot.window_end)
     services.refresh_changed(now=datetime.datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
     assert DailySessionStats.objects.get(date=D(2026, 3, 28)).missed == 1
+
+
+def test_the_job_finds_interviews_written_without_a_change_history(clinic, nurse):
+    # A bulk load (as seed_scale's) writes no history rows: the interview ids above the last one seen find them.
+    services.refresh_changed(now=START)
+    patient = PatientFactory(clinic=clinic, episode__started_on=D(2026, 3, 1))
+    episode = patient.episodes.get()
+    OutcomeInterview.objects.bulk_create(
+        [interview(patient, episode, day, n, recorded_by=nurse) for day, n in ((D(2026, 3, 1), 3), (D(2026, 6, 1), 9))]
+    )
+    assert not OutcomeInterview.history.exists()
+
+    services.refresh_changed(now=START + datetime.timedelta(minutes=5), overlap_ids=0)
+
+    assert OutcomeFollowUp.objects.get().next_interviewed_on is None
+    assert summarised() == recomputed()

@@ -19,7 +19,7 @@ before the transaction commits: if any row broke one, nothing is kept. The rows 
 one administration per slot (S1), doses within the prescription of the day (S4), witness is not
 the nurse (S9), one live prescription per patient, one open episode per patient. Pre-dose checks
 and observation sign-outs of the past are not generated (nothing in the statistics reads them).
-Finally the summary tables are built (reports.services.refresh_summaries).
+Finally the summary tables (daily, monthly, TOP follow-ups) are built (reports.services.refresh_summaries).
 """
 
 import queue
@@ -40,6 +40,7 @@ from django.utils import timezone
 from clinics.models import Clinic, User
 from dosing.models import DosingSettings
 from reports import services
+from reports.models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
 
 CODE_PREFIX = "scale-"
 DEFAULT_PASSWORD = "scale-password-1234"  # noqa: S105 (a benchmark database of invented people)
@@ -124,6 +125,7 @@ STATUS_REASONS = {
 HOLD_REASON = "On hold (S7): prescriber review required"
 OTHERS: dict[int, list[int]] = {}  # nurse id -> the other nurses of the clinic (witnesses, S9)
 N = r"\N"
+SUMMARY_MODELS = (DailySessionStats, DailyDoseStats, MonthlySessionStats, MonthlyDoseStats, OutcomeFollowUp)
 
 
 def _ts(value: datetime) -> str:
@@ -472,7 +474,8 @@ class Command(BaseCommand):
             services.refresh_summaries()
             services.mark_refreshed()  # the beat job carries on from here
         with connection.cursor() as cursor:
-            for table in [*COLUMNS, "reports_dailysessionstats", "reports_dailydosestats"]:
+            summaries = [model._meta.db_table for model in SUMMARY_MODELS]
+            for table in [*COLUMNS, *summaries]:
                 cursor.execute(f"ANALYZE {table}")
         counts = ", ".join(f"{table.split('_', 1)[1]} {count:,}" for table, count in self.copier.counts.items())
         self._progress(f"done: {counts}")
