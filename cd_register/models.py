@@ -119,7 +119,11 @@ class RegisterEntry(models.Model):
         **QUANTITY,
         help_text="Ampoules, vials or ml: + into stock, - out of stock, 0 for the part of an ampoule wasted.",
     )
-    waste_mg = models.DecimalField(**MG, default=Decimal(0), help_text="mg wasted (waste entries).")
+    waste_mg = models.DecimalField(
+        **MG,
+        default=Decimal(0),
+        help_text="mg wasted (waste entries); on a correction of a waste entry, the mg not wasted after all.",
+    )
     balance_after = models.DecimalField(**QUANTITY)
     occurred_at = models.DateTimeField()
     entered_at = models.DateTimeField()

@@ -10,7 +10,7 @@ from math import gcd
 
 from django.core.exceptions import ValidationError
 
-from .models import CdDrug, StockForm
+from .models import CdDrug, EntryKind, StockForm
 
 # The products a HAT clinic stocks (SPEC 5). Strengths in mg per ampoule/vial, or mg per ml.
 STRENGTHS: dict[str, frozenset[Decimal]] = {
@@ -36,6 +36,18 @@ def drug_of(value: str) -> CdDrug:
 
 def _mg(value: Decimal) -> str:
     return f"{Decimal(value).normalize():f}"
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def picks_label(picks) -> str:
+    """(register, count) pairs as a nurse reads them, largest first: '1 x 100 mg + 2 x 30 mg' (with a
+    multiplication sign), or '62.5 ml' of a solution."""
+    return " + ".join(
+        register.units(count) if register.is_oral_solution else f"{_mg(count)} {TIMES} {register.strength_label}"
+        for register, count in sorted(picks, key=lambda pick: (-pick[0].strength_mg, pick[0].pk))
+    )
 
 
 def check_product(*, drug: str, strength_mg: Decimal, form: str) -> None:
@@ -132,3 +144,60 @@ def choose_ampoules(*, dose_mg: Decimal, stock: list[tuple[int, Decimal, int]]) 
 def _better(candidate: tuple[int, ...], current: tuple[int, ...]) -> bool:
     # Fewer ampoules first; then more of the larger strengths (stock is sorted largest first).
     return (sum(candidate), tuple(-c for c in candidate)) < (sum(current), tuple(-c for c in current))
+
+
+# --- What the register shows for one dose --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoseDraw:
+    """What the register records for one dose, per register id: units drawn and mg wasted."""
+
+    drawn: dict[int, Decimal]
+    wasted_mg: dict[int, Decimal]
+
+
+def recorded_draw(lines) -> DoseDraw:
+    """Add up a dose's register lines: its own entries and every correction pointing at them.
+
+    Units drawn are what the lines took out of the balance; the waste is the waste entries'
+    mg less what corrections of a waste entry took back (their `waste_mg`: mg not wasted after all).
+    """
+    kinds = {line.pk: line.kind for line in lines}
+    drawn: dict[int, Decimal] = {}
+    wasted: dict[int, Decimal] = {}
+    for line in lines:
+        drawn[line.register_id] = drawn.get(line.register_id, Decimal(0)) - line.quantity
+        if line.kind == EntryKind.WASTE:
+            wasted[line.register_id] = wasted.get(line.register_id, Decimal(0)) + line.waste_mg
+        elif line.kind == EntryKind.CORRECTION and kinds.get(line.corrects_id) == EntryKind.WASTE:
+            wasted[line.register_id] = wasted.get(line.register_id, Decimal(0)) - line.waste_mg
+    return DoseDraw(
+        drawn={pk: count for pk, count in drawn.items() if count},
+        wasted_mg={pk: mg for pk, mg in wasted.items() if mg},
+    )
+
+
+def spread_waste(*, picks: list[tuple[int, Decimal, Decimal]], waste_mg: Decimal) -> dict[int, Decimal]:
+    """The unused mg of a draw, per register id: on one register when one can hold it, else smallest first.
+
+    `picks` is (register_id, strength_mg, count). As in a dose's own proposal the part-used
+    ampoule is the smallest that can hold the waste (one register line is the easiest to check);
+    a dose corrected far below the draw can leave more unused than any one register's ampoules,
+    and then each register carries the waste of its own ampoules, the smallest first.
+    """
+    waste_mg = Decimal(waste_mg)
+    if waste_mg <= 0:
+        return {}
+    smallest_first = sorted(picks, key=lambda pick: (pick[1], pick[0]))
+    for register_id, strength_mg, count in smallest_first:
+        if strength_mg * count >= waste_mg:
+            return {register_id: waste_mg}
+    spread: dict[int, Decimal] = {}
+    left = waste_mg
+    for register_id, strength_mg, count in smallest_first:
+        part = min(left, strength_mg * count)
+        if part > 0:
+            spread[register_id] = part
+            left -= part
+    return spread

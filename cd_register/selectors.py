@@ -3,6 +3,7 @@
 import csv
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils import timezone
 from clinics.models import Clinic
 from clinics.selectors import clinics_for
 
+from . import rules
 from .models import Discrepancy, DiscrepancyStatus, EntryKind, Register, RegisterEntry, StockCheck
 
 # The statutory column order (Misuse of Drugs Regulations 2001, Schedule 6; SPEC 5), after the entry number.
@@ -47,6 +49,55 @@ def entries_of(register: Register, *, since: date | None = None, until: date | N
     if until is not None:
         entries = entries.filter(occurred_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone))
     return entries
+
+
+def dose_lines(*, clinic: Clinic, drug: str, administration_refs) -> QuerySet[RegisterEntry]:
+    """A dose's register lines, oldest first: the entries written for its administration records and every
+    correction pointing at them (also one recorded by hand on the register page, which carries no reference)."""
+    refs = list(administration_refs)
+    return (
+        RegisterEntry.objects.filter(register__clinic=clinic, register__drug=drug)
+        .filter(Q(administration_ref__in=refs) | Q(corrects__administration_ref__in=refs))
+        .order_by("sequence", "pk")
+    )
+
+
+def registers_for_dose(clinic: Clinic, drug: str) -> QuerySet[Register]:
+    """The registers a dose of `drug` can be drawn from at `clinic`, largest strength first (for the dose forms).
+
+    Lazy: the dose form only reads it when it is shown or when the nurse chose ampoules.
+    """
+    return Register.objects.filter(clinic=clinic, drug=drug).select_related("clinic").order_by("-strength_mg", "pk")
+
+
+def lines_by_administration(*, clinic: Clinic, drug: str, administration_refs) -> dict[int, list[RegisterEntry]]:
+    """The register lines of a slot's dose records, grouped by the record each belongs to (for the slot page).
+
+    A correction recorded by hand on the register page carries no reference: it is shown with the
+    record whose line it corrects.
+    """
+    lines = dose_lines(clinic=clinic, drug=drug, administration_refs=administration_refs).select_related(
+        "register__clinic", "corrects", "made_by", "witnessed_by", "patient"
+    )
+    grouped: dict[int, list[RegisterEntry]] = {}
+    for line in lines:
+        ref = line.administration_ref or line.corrects.administration_ref
+        grouped.setdefault(ref, []).append(line)
+    return grouped
+
+
+def draw_summary(lines: list[RegisterEntry]) -> str:
+    """What the register shows for one dose, in words: '1 x 100 mg drawn, 20 mg wasted'."""
+    if not lines:
+        return ""
+    recorded = rules.recorded_draw(lines)
+    registers = {line.register_id: line.register for line in lines}
+    if not recorded.drawn:
+        drawn = "nothing drawn"
+    else:
+        drawn = rules.picks_label([(registers[pk], count) for pk, count in sorted(recorded.drawn.items())]) + " drawn"
+    wasted = sum(recorded.wasted_mg.values(), Decimal(0))
+    return f"{drawn}, {rules._mg(wasted)} mg wasted" if wasted else f"{drawn}, no waste"
 
 
 def witness_by_username(clinic: Clinic, username: str):
@@ -92,7 +143,7 @@ def supplier_or_patient(entry: RegisterEntry) -> str:
         return ", ".join(d for d in details if d)
     patient = f"{entry.patient.given_name} {entry.patient.family_name}" if entry.patient_id else ""
     if entry.kind == EntryKind.ADMINISTRATION:
-        return patient
+        return patient + reason  # a reason only on a draw entered by a dose correction
     if entry.kind == EntryKind.WASTE:
         text = f"{entry.waste_mg.normalize():f} mg wasted"
         if entry.quantity:

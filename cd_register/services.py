@@ -25,7 +25,7 @@ from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
 from patients.models import Patient
 
-from . import rules
+from . import rules, selectors
 from .models import (
     Discrepancy,
     DiscrepancyStatus,
@@ -35,8 +35,6 @@ from .models import (
     StockCheck,
     StockForm,
 )
-
-TIMES = "\N{MULTIPLICATION SIGN}"
 
 # Who may do what (the pages and the API check the same before they show a form).
 RECORDERS = (Capability.RECORD_DOSES, Capability.MANAGE_CLINIC)  # waste, stock checks, corrections, witnessing
@@ -465,10 +463,7 @@ class Proposal:
         """'1 x 100 mg + 2 x 30 mg (160 mg, 10 mg waste)', with a multiplication sign."""
         if not self.picks:
             return self.problem
-        parts = " + ".join(
-            register.units(count) if register.is_oral_solution else f"{count} {TIMES} {register.strength_label}"
-            for register, count in self.picks
-        )
+        parts = rules.picks_label(self.picks)
         if self.picks[0][0].is_oral_solution:
             return parts
         waste = f", {rules._mg(self.waste_mg)} mg waste" if self.waste_mg else ", no waste"
@@ -603,8 +598,11 @@ def draw_for_administration(
         return entries
 
 
-def _nurses_choice(*, by_id: dict, ampoules, drug: str, dose_mg: Decimal) -> Proposal:
-    """Check the nurse's own choice: registers of this clinic and drug, whole counts, enough for the dose."""
+def _chosen(*, by_id: dict, ampoules, drug: str, allow_none: bool = False) -> list[tuple[Register, Decimal]]:
+    """The nurse's (register, count) pairs checked and merged: registers of this clinic and drug, whole ampoules.
+
+    `allow_none`: a count of 0 (and an empty list) is a statement that nothing was drawn (a correction).
+    """
     counts: dict[int, Decimal] = {}
     for register, count in ampoules:
         if register.pk not in by_id:
@@ -612,19 +610,194 @@ def _nurses_choice(*, by_id: dict, ampoules, drug: str, dose_mg: Decimal) -> Pro
                 {"ampoules": f"Ampoules: {register} is not a {rules.CdDrug(drug).label.lower()} register here."}
             )
         count = Decimal(count)
-        whole = not by_id[register.pk].is_oral_solution
-        rules.check_quantity(count, whole=whole, field="ampoules")
+        if allow_none and count == 0:
+            continue
+        if allow_none and count < 0:
+            raise ValidationError({"ampoules": "Ampoules: enter 0 or more of each."})
+        rules.check_quantity(count, whole=not by_id[register.pk].is_oral_solution, field="ampoules")
+        if count >= 10**7 or count != count.quantize(Decimal("0.01")):
+            # What a register line can hold (9 digits, 2 decimals): refused here, not by the database.
+            raise ValidationError({"ampoules": "Ampoules: at most 2 decimal places, and fewer than 10,000,000."})
         counts[register.pk] = counts.get(register.pk, Decimal(0)) + count
-    picks = [(by_id[pk], count) for pk, count in sorted(counts.items())]
+    return [(by_id[pk], count) for pk, count in sorted(counts.items())]
+
+
+def _nurses_choice(*, by_id: dict, ampoules, drug: str, dose_mg: Decimal) -> Proposal:
+    """Check the nurse's own choice: registers of this clinic and drug, whole counts, enough for the dose."""
+    picks = _chosen(by_id=by_id, ampoules=ampoules, drug=drug)
     if not picks:
         raise ValidationError({"ampoules": "Ampoules: choose at least one."})
     proposal = _with_waste(Proposal(drug=drug, dose_mg=dose_mg), picks)
     if proposal.total_mg < dose_mg:
-        raise ValidationError(
-            {"ampoules": f"Ampoules: {proposal.describe()} is less than the {rules._mg(dose_mg)} mg dose."}
-        )
+        drawn = f"{rules.picks_label(picks)} ({rules._mg(proposal.total_mg)} mg)"
+        raise ValidationError({"ampoules": f"Ampoules: {drawn} is less than the {rules._mg(dose_mg)} mg dose."})
     if proposal.waste_register is not None and proposal.waste_mg >= proposal.waste_register.strength_mg:
         raise ValidationError(
             {"ampoules": f"Ampoules: {proposal.describe()} opens an ampoule the dose does not need; draw fewer."}
         )
     return proposal
+
+
+# --- Dose corrections (S10): called by dosing inside its correction transaction ---------------------------
+
+
+def correct_draw_for_administration(
+    *,
+    clinic: Clinic,
+    drug: str,
+    dose_mg,
+    patient: Patient,
+    corrected_refs,
+    administration_ref: int,
+    made_by,
+    witness,
+    reason: str,
+    ampoules: list[tuple[Register, int]] | None = None,
+    now: datetime | None = None,
+) -> list[RegisterEntry]:
+    """S10: make the register say what really came out of the cupboard for a corrected dose, in the CALLER's
+    transaction.
+
+    Dosing calls this inside its dose-correction transaction, after verifying the witness (S9),
+    as it calls `draw_for_administration` for a dose: a refusal here rolls the dose correction
+    back too. `corrected_refs` are the ids of the dose's administration records so far (the
+    original and any earlier corrections); the new lines carry `administration_ref`, the
+    correcting record. `dose_mg` is the dose really given (0: none).
+
+    - `ampoules=None`: the ampoules recorded were right, only the dose differs. The waste is
+      recomputed: a WASTE entry for mg newly unused, or a CORRECTION of the waste entry when
+      less was wasted (its `waste_mg` is the mg not wasted after all). A dose that was never
+      in the register (recorded before doses wrote it) is left as it is.
+    - `ampoules=[(register, count), ...]` (may be empty: nothing was drawn): the ampoules really
+      drawn. A CORRECTION of the dose's administration entry in each register whose count
+      differs (its quantity is the change to the balance), an ADMINISTRATION entry in a register
+      the dose had not drawn from, and the waste recomputed as above. A larger draw needs the
+      stock: refused on `ampoules` otherwise, nothing written.
+    """
+    now = now or timezone.now()
+    drug = rules.drug_of(drug)
+    dose_mg = Decimal(dose_mg)
+    reason = _text(reason)
+    if witness is None or witness.pk == made_by.pk:
+        raise ValidationError({"witness": "Witness: must be another member of staff, not the person recording."})
+    if patient.clinic_id != clinic.pk:
+        raise ValidationError({"patient": "Patient: not a patient of this clinic."})
+    if not reason:
+        raise ValidationError({"reason": "Reason: say what was wrong."})
+    with transaction.atomic():
+        # The same locks, in the same order, as a dose: every register of the drug, in id order.
+        registers = _registers_of(clinic, drug, lock=True)
+        by_id = {register.pk: register for register in registers}
+        lines = list(selectors.dose_lines(clinic=clinic, drug=drug, administration_refs=corrected_refs))
+        recorded = rules.recorded_draw(lines)
+        if ampoules is None:
+            if not lines:
+                return []
+            real = [(by_id[pk], count) for pk, count in sorted(recorded.drawn.items())]
+        else:
+            real = _chosen(by_id=by_id, ampoules=ampoules, drug=drug, allow_none=True)
+        draw = _with_waste(Proposal(drug=drug, dose_mg=dose_mg), real)
+        if draw.total_mg < dose_mg:
+            raise ValidationError({"ampoules": _too_little(draw, dose_mg=dose_mg, as_recorded=ampoules is None)})
+        real_counts = {register.pk: count for register, count in real}
+        changes = {
+            pk: real_counts.get(pk, Decimal(0)) - recorded.drawn.get(pk, Decimal(0))
+            for pk in sorted(set(real_counts) | set(recorded.drawn))
+        }
+        for pk, change in changes.items():
+            if change > by_id[pk].balance:
+                raise ValidationError({"ampoules": _not_enough(by_id[pk], needed=change)})
+        wasted = rules.spread_waste(
+            picks=[(register.pk, register.strength_mg, count) for register, count in real], waste_mg=draw.waste_mg
+        )
+        common = {
+            "now": now,
+            "occurred_at": now,
+            "made_by": made_by,
+            "witnessed_by": witness,
+            "patient": patient,
+            "administration_ref": administration_ref,
+        }
+        why = f"dose record corrected to {rules._mg(dose_mg)} mg: {reason}"
+        entries = []
+        for pk, change in changes.items():
+            if change:
+                entries.append(_correct_drawn(by_id[pk], change=change, lines=lines, why=why, common=common))
+        for pk in sorted(set(wasted) | set(recorded.wasted_mg)):
+            change = wasted.get(pk, Decimal(0)) - recorded.wasted_mg.get(pk, Decimal(0))
+            if change > 0:
+                register = by_id[pk]
+                entries.append(
+                    _append(
+                        register,
+                        kind=EntryKind.WASTE,
+                        quantity=Decimal(0),
+                        waste_mg=change,
+                        reason=f"Unused part of the {register.strength_label} {register.unit_plural} drawn; {why}",
+                        **common,
+                    )
+                )
+            elif change < 0:
+                entries.extend(_take_back_waste(by_id[pk], mg=-change, lines=lines, why=why, common=common))
+        return entries
+
+
+def _too_little(draw: Proposal, *, dose_mg: Decimal, as_recorded: bool) -> str:
+    drawn = f"{rules.picks_label(draw.picks)} ({rules._mg(draw.total_mg)} mg)" if draw.picks else "no ampoules"
+    if as_recorded:
+        return (
+            f"Ampoules: the register shows {drawn} drawn for this dose, less than the {rules._mg(dose_mg)} mg "
+            "really given; enter the ampoules really drawn."
+        )
+    return f"Ampoules: {drawn} is less than the {rules._mg(dose_mg)} mg dose really given."
+
+
+def _correct_drawn(register: Register, *, change: Decimal, lines: list, why: str, common: dict) -> RegisterEntry:
+    """`change` more (+) or fewer (-) units drawn for the dose in this LOCKED register than it records."""
+    ours = [line for line in lines if line.register_id == register.pk]
+    drawn = [line for line in ours if line.kind == EntryKind.ADMINISTRATION]
+    target = (drawn or ours or [None])[-1]
+    if target is None:
+        # The dose had not drawn from this register: nothing to point at, so the draw itself is entered now.
+        return _append(
+            register, kind=EntryKind.ADMINISTRATION, quantity=-change, reason=f"Drawn for this dose; {why}", **common
+        )
+    more_or_fewer = "more" if change > 0 else "fewer"
+    return _append(
+        register,
+        kind=EntryKind.CORRECTION,
+        quantity=-change,
+        corrects=target,
+        reason=f"{register.units(abs(change))} {more_or_fewer} drawn than recorded; {why}",
+        **common,
+    )
+
+
+def _take_back_waste(register: Register, *, mg: Decimal, lines: list, why: str, common: dict) -> list[RegisterEntry]:
+    """Less was wasted than recorded: correct the dose's waste entries in this LOCKED register, newest first."""
+    taken_back: dict[int, Decimal] = {}
+    for line in lines:
+        if line.kind == EntryKind.CORRECTION and line.corrects_id is not None:
+            taken_back[line.corrects_id] = taken_back.get(line.corrects_id, Decimal(0)) + line.waste_mg
+    wastes = [line for line in lines if line.register_id == register.pk and line.kind == EntryKind.WASTE]
+    entries = []
+    for index, waste in enumerate(reversed(wastes)):
+        last = index == len(wastes) - 1
+        part = mg if last else min(mg, waste.waste_mg - taken_back.get(waste.pk, Decimal(0)))
+        if part <= 0:
+            continue
+        entries.append(
+            _append(
+                register,
+                kind=EntryKind.CORRECTION,
+                quantity=Decimal(0),
+                waste_mg=part,
+                corrects=waste,
+                reason=f"{rules._mg(part)} mg less wasted than recorded; {why}",
+                **common,
+            )
+        )
+        mg -= part
+        if mg <= 0:
+            break
+    return entries

@@ -15,6 +15,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cd_register import selectors as register_selectors
 from clinics.access import has_capability
 from clinics.models import User
 from clinics.roles import Capability
@@ -61,6 +62,72 @@ def _query(serializer_class: type[serializers.Serializer], request) -> dict:
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
+
+
+# --- Input: the ampoules drawn -------------------------------------------------------------------
+
+
+def _sentences(detail, prefix: str = ""):
+    """Nested errors of a list of objects as plain sentences ('item 2, count: ...'): a problem body lists strings."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            # DRF keys a list's errors by position (LIST_SERIALIZER_ERRORS_AS_DICT); people count from 1.
+            label = f"item {key + 1}, " if isinstance(key, int) else "" if key == "non_field_errors" else f"{key}: "
+            yield from _sentences(value, prefix + label)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail, start=1):
+            if isinstance(item, dict | list):
+                yield from _sentences(item, f"{prefix}item {index}, ")
+            else:
+                yield f"{prefix}{item}"
+    else:
+        yield f"{prefix}{detail}"
+
+
+class FlatErrorsList(serializers.ListSerializer):
+    """A list input whose refusals are sentences on the list's own field (`ampoules`), as every other error is."""
+
+    def run_validation(self, data=serializers.empty):
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError(
+                [f"Ampoules: {sentence}" for sentence in _sentences(error.detail)]
+            ) from error
+
+
+class AmpouleIn(serializers.Serializer):
+    """One line of the nurse's choice of ampoules."""
+
+    # Bounded like the primary key it names: a larger number would reach the database as an error, not a 400.
+    register = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="Id of a controlled-drug register of the slot's clinic and drug."
+    )
+    count = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, help_text="Ampoules or vials drawn (whole), or ml of a solution."
+    )
+
+    class Meta:
+        list_serializer_class = FlatErrorsList
+
+
+def _ampoules_of(request, data: dict) -> list | None:
+    """The `ampoules` of a request as (register, count) pairs, or None when not given (the register's default).
+
+    Registers are looked up in the user's clinics only; the register service then refuses one of
+    another clinic or drug, a choice short of the dose, and too little stock, each on `ampoules`.
+    """
+    chosen = data.get("ampoules")
+    if chosen is None:
+        return None
+    ids = {line["register"] for line in chosen}
+    registers = register_selectors.registers_for(request.user).in_bulk(ids) if ids else {}
+    unknown = sorted(ids - set(registers))
+    if unknown:
+        raise serializers.ValidationError(
+            {"ampoules": f"Ampoules: no controlled-drug register of your clinics has id {unknown[0]}."}
+        )
+    return [(registers[line["register"]], line["count"]) for line in chosen]
 
 
 # --- Output -----------------------------------------------------------------------------------------
@@ -302,7 +369,11 @@ class CheckView(APIView):
 
 
 class AdministerView(APIView):
-    """Record the dose (S1-S9, S11). The witness confirms with their own password."""
+    """Record the dose (S1-S9, S11). The witness confirms with their own password.
+
+    The controlled-drug register lines are written with the dose: the register's least-waste
+    proposal, or the nurse's own `ampoules` (refused on `ampoules` when they cannot be right).
+    """
 
     permission_classes = DOSING
 
@@ -312,6 +383,11 @@ class AdministerView(APIView):
         injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
         witness = serializers.IntegerField()
         witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        ampoules = AmpouleIn(
+            many=True,
+            required=False,
+            help_text="The ampoules drawn, when not the register's least-waste proposal (leave out for the proposal).",
+        )
 
     @extend_schema(request=AdministerIn, responses={201: AdministrationOut})
     def post(self, request, pk):
@@ -326,6 +402,7 @@ class AdministerView(APIView):
             nurse=request.user,
             witness=_staff_of(request, "witness"),
             witness_password=data.validated_data["witness_password"],
+            ampoules=_ampoules_of(request, data.validated_data),
         )
         return Response(AdministrationOut(given).data, status=status.HTTP_201_CREATED)
 
@@ -379,7 +456,11 @@ class SignOutView(APIView):
 
 
 class CorrectionView(APIView):
-    """S10: a new, witnessed entry that points at the one it corrects; nothing is edited."""
+    """S10: a new, witnessed entry that points at the one it corrects; nothing is edited.
+
+    The controlled-drug register follows in the same transaction: without `ampoules` the waste
+    follows the corrected dose; with them (`[]`: nothing was drawn) the draw itself is corrected.
+    """
 
     permission_classes = DOSING
 
@@ -391,13 +472,24 @@ class CorrectionView(APIView):
         given_at = serializers.DateTimeField()
         witness = serializers.IntegerField()
         witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        ampoules = AmpouleIn(
+            many=True,
+            required=False,
+            allow_null=True,
+            help_text="The ampoules really drawn, when not those recorded ([] if none was drawn). Leave out when "
+            "only the dose differs: the register's waste follows the corrected dose.",
+        )
 
     @extend_schema(request=CorrectionIn, responses={201: AdministrationOut})
     def post(self, request, pk):
         administration = get_object_or_404(selectors.administrations_for(request.user), pk=pk)
         data = self.CorrectionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = {**data.validated_data, "witness": _staff_of(request, "witness")}
+        fields = {
+            **data.validated_data,
+            "witness": _staff_of(request, "witness"),
+            "ampoules": _ampoules_of(request, data.validated_data),
+        }
         fields.setdefault("injection_site", "")
         correction = services.correct_administration(administration=administration, author=request.user, **fields)
         return Response(AdministrationOut(correction).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,9 @@ ones (witnesses who may dose, prescribers): a wrong choice that reaches the serv
 refused by the rule itself (S5, S9) with its sentence, exactly as the API refuses it.
 """
 
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -38,14 +41,97 @@ class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
     def format_value(self, value):
-        if hasattr(value, "astimezone"):
-            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        if isinstance(value, datetime):
+            # DateTimeField.prepare_value has already made an initial value naive in the clinic's zone.
+            local = timezone.localtime(value) if timezone.is_aware(value) else value
+            return local.strftime("%Y-%m-%dT%H:%M")
         return value
 
 
 class MgInput(forms.NumberInput):
     def __init__(self, attrs=None):
         super().__init__({"inputmode": "decimal", "step": "any", "min": "0", **(attrs or {})})
+
+
+class AmpoulesWidget(forms.Widget):
+    """One number input per register of the dose's drug, named `<field>-<register id>`.
+
+    `registers` is set by the field (a lazy queryset): it is read only when the inputs are
+    drawn, so recording a dose without a choice of ampoules costs no query.
+    """
+
+    template_name = "dosing/widgets/ampoules.html"
+    registers = ()
+
+    def value_from_datadict(self, data, files, name):
+        prefix = f"{name}-"
+        return {key.removeprefix(prefix): data[key] for key in data if key.startswith(prefix)}
+
+    def value_omitted_from_data(self, data, files, name):
+        return not any(key.startswith(f"{name}-") for key in data)
+
+    def format_value(self, value):
+        return value if isinstance(value, dict) else {}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        entered = self.format_value(value)
+        base_id = context["widget"]["attrs"].get("id", f"id_{name}")
+        context["widget"]["inputs"] = [
+            {
+                "name": f"{name}-{register.pk}",
+                "id": f"{base_id}_{register.pk}",
+                "label": f"{register.strength_label} {register.unit_plural}",
+                "in_stock": register.units_balance,
+                "value": entered.get(str(register.pk), ""),
+                "step": "any" if register.is_oral_solution else "1",
+                "inputmode": "decimal" if register.is_oral_solution else "numeric",
+            }
+            for register in self.registers
+        ]
+        return context
+
+
+class AmpoulesField(forms.Field):
+    """The ampoules the nurse says were drawn, as (register, count) pairs for the register services.
+
+    Every input empty means no choice (None): the service then uses its default. Any input
+    filled, 0 included, is a choice; a 0 means none of that strength (all 0: nothing drawn).
+    """
+
+    widget = AmpoulesWidget
+
+    def __init__(self, *, registers=(), **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.registers = registers
+
+    @property
+    def registers(self):
+        return self._registers
+
+    @registers.setter
+    def registers(self, registers):
+        self._registers = self.widget.registers = registers
+
+    def to_python(self, value):
+        entered = {key: str(text).strip() for key, text in (value or {}).items() if str(text).strip()}
+        if not entered:
+            return None
+        by_id = {str(register.pk): register for register in self.registers}
+        chosen = []
+        for key, text in entered.items():
+            if key not in by_id:
+                raise ValidationError("Choose from the registers listed.", code="invalid_choice")
+            try:
+                count = Decimal(text)
+            except InvalidOperation:
+                count = None
+            if count is None or not count.is_finite() or count < 0 or count >= 10**7:
+                raise ValidationError("Enter how many of each (0 or more), or leave them all empty.", code="invalid")
+            if count:
+                chosen.append((by_id[key], count))
+        return chosen
 
 
 class ServiceErrorsMixin:
@@ -114,11 +200,18 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
         help_text="The witness types their own PIN (set under “Witness PIN”), or their password if they have no PIN.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
+    # The witness confirms last, having seen the ampoules drawn.
+    field_order = ["dose_mg", "route", "injection_site", "ampoules", "witness", "witness_password"]
+    ampoules = AmpoulesField(
+        label="Ampoules drawn",
+        help_text="Leave empty to draw what the register proposes. To draw others, enter how many of each.",
+    )
 
-    def __init__(self, *args, staff, witnesses, **kwargs):
+    def __init__(self, *args, staff, witnesses, registers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["witness"].queryset = staff
         _offer(self.fields["witness"], witnesses, "Choose the witness")
+        self.fields["ampoules"].registers = registers
 
 
 class SignOutForm(ServiceErrorsMixin, forms.Form):
@@ -161,11 +254,18 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
+    field_order = ["reason", "dose_mg", "route", "injection_site", "given_at", "ampoules", "witness"]
+    ampoules = AmpoulesField(
+        label="Ampoules really drawn",
+        help_text="Leave empty if the ampoules recorded were right (only the dose differs): the waste is put right. "
+        "If other ampoules were drawn, enter how many of each; 0 everywhere if none was drawn.",
+    )
 
-    def __init__(self, *args, staff, witnesses, **kwargs):
+    def __init__(self, *args, staff, witnesses, registers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["witness"].queryset = staff
         _offer(self.fields["witness"], witnesses, "Choose the witness")
+        self.fields["ampoules"].registers = registers
 
 
 class PrescriptionForm(ServiceErrorsMixin, forms.Form):

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cd_register.models import CdDrug
-from cd_register.services import draw_for_administration
+from cd_register.services import correct_draw_for_administration, draw_for_administration
 from clinics.access import has_capability, may_act, require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
@@ -689,6 +689,7 @@ def correct_administration(
     given_at: datetime,
     witness,
     witness_password: str,
+    ampoules: list | None = None,
     now: datetime | None = None,
 ) -> Administration:
     """S10: a new, dated, witnessed entry that replaces `administration` (which stays as it was).
@@ -696,6 +697,11 @@ def correct_administration(
     Correct the entry in force: an entry already corrected is refused (stale form). The
     corrected values record what really happened, so S4 is not applied to them (refusing would
     hide an error); a dose of 0 means no dose was given, and the slot becomes 'cancelled'.
+
+    The controlled-drug register follows in the same transaction (SPEC 5): without `ampoules`
+    the ampoules recorded were right and only the waste changes; with them (a list of
+    (register, count), empty when nothing was drawn) the register is corrected to that draw.
+    A register refusal (not enough stock for a larger draw) saves no correction either.
     """
     now = _now(now)
     clinic = administration.slot.clinic
@@ -710,6 +716,9 @@ def correct_administration(
         )
         if given_at is None or given_at > now:
             raise ValidationError({"given_at": "Give the time the dose was really given (not in the future)."})
+        if ampoules is not None and original.drug not in CdDrug.values:
+            drug = Drug(original.drug).label.lower()
+            raise ValidationError({"ampoules": f"Ampoules: {drug} is not in a controlled-drug register here."})
         settings = DosingSettings.for_clinic(clinic)
         correction = Administration(
             slot=slot,
@@ -731,7 +740,24 @@ def correct_administration(
         correction.full_clean(
             exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
         )
+        # The slot's records are the dose's history: its register lines reference any of them.
+        dose_records = list(slot.administrations.values_list("pk", flat=True))
         correction.save()
+        if original.drug in CdDrug.values:
+            # SPEC 5, S10: the register says what really left the cupboard; the witness was verified above.
+            correct_draw_for_administration(
+                clinic=clinic,
+                drug=original.drug,
+                dose_mg=dose_mg,
+                patient=original.patient,
+                corrected_refs=dose_records,
+                administration_ref=correction.pk,
+                made_by=author,
+                witness=witness,
+                reason=correction.correction_reason,
+                ampoules=ampoules,
+                now=now,
+            )
         if dose_mg == 0:
             status, why = SlotStatus.CANCELLED, f"Dose record corrected to no dose: {reason.strip()}"
         else:

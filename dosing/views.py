@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cd_register import selectors as register_selectors
 from cd_register.models import CdDrug
 from cd_register.services import propose_ampoules
 from clinics.access import has_capability, staff_only
@@ -95,11 +96,27 @@ def board_rows(request):
 # --- Slot pages and actions ---------------------------------------------------------------------------------------
 
 
+def _register_lines(slot, entries) -> dict:
+    """SPEC 5: each dose record's controlled-drug register lines (ampoules drawn, waste, corrections)."""
+    if not entries or entries[0].drug not in CdDrug.values:
+        return {}
+    return register_selectors.lines_by_administration(
+        clinic=slot.clinic, drug=entries[0].drug, administration_refs=[entry.pk for entry in entries]
+    )
+
+
+def _registers_for(slot):
+    """The registers the slot's drug is drawn from (lazy: read only when the form is shown or ampoules are chosen)."""
+    drug = slot.prescription.drug
+    return register_selectors.registers_for_dose(slot.clinic, drug) if drug in CdDrug.values else ()
+
+
 @staff_only(DOSING)
 def slot_detail(request, pk: int):
     slot = selectors.slot_detail(request.user, pk)
     entries = selectors.administration_entries(slot)
     original = next((entry for entry in entries if entry.corrects_id is None), None)
+    lines = _register_lines(slot, entries)
     return render(
         request,
         "dosing/slot_detail.html",
@@ -107,6 +124,9 @@ def slot_detail(request, pk: int):
             slot,
             checks=selectors.slot_checks(slot),
             entries=entries,
+            register_lines=[
+                (entry, row) for entry in entries for row in register_selectors.register_rows(lines.get(entry.pk, []))
+            ],
             original=original,
             in_force=selectors.in_force(entries),
             sign_out=getattr(original, "sign_out", None) if original else None,
@@ -182,6 +202,7 @@ def administer(request, pk: int):
         initial=initial,
         staff=selectors.clinic_staff(slot.clinic),
         witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
+        registers=_registers_for(slot),
     )
     if slot.prescription.is_injectable:
         form.always_needed = form.always_needed | {"injection_site"}
@@ -323,6 +344,12 @@ def adverse_event(request, pk: int):
     )
 
 
+def _register_shows(slot) -> str:
+    """What the register records for the slot's dose so far (all its records), for the correction page."""
+    lines = _register_lines(slot, selectors.administration_entries(slot))
+    return register_selectors.draw_summary([line for group in lines.values() for line in group])
+
+
 @staff_only(DOSING)
 def correct(request, pk: int):
     """S10: a new, witnessed entry beside the original; the original is never changed."""
@@ -338,6 +365,7 @@ def correct(request, pk: int):
         initial=initial,
         staff=selectors.clinic_staff(slot.clinic),
         witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
+        registers=_registers_for(slot),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -354,6 +382,7 @@ def correct(request, pk: int):
             slot,
             form=form,
             administration=administration,
+            register_shows=_register_shows(slot),
             heading="Correct a dose record",
             submit_label="Record the correction",
         ),
