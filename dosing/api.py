@@ -4,6 +4,9 @@ Every object is looked up from the user's clinics (another clinic's object is a 
 rules are decided in the domain layer only: a refusal comes back as a 400 problem body whose
 `errors` name the field (e.g. `dose_mg`, `witness_password`) and whose message starts with
 the rule id ("S4 · ..."). Session authentication (the tablet's signed-in nurse).
+
+A GET of one patient's dosing or prescriptions writes one access-log entry (SPEC 8) once the
+object is found; the board and the lists of holds and alerts cover many patients and write none.
 """
 
 from django.shortcuts import get_object_or_404
@@ -20,6 +23,8 @@ from clinics.access import has_capability
 from clinics.models import User
 from clinics.roles import Capability
 from clinics.selectors import clinic_list, clinics_for
+from patients.models import AccessLogEntry, AccessPart
+from patients.services import access_log_record
 
 from . import selectors, services
 from .models import (
@@ -55,6 +60,11 @@ def _staff_of(request, field: str):
 
 def _unknown(field: str):
     raise serializers.ValidationError({field: "No member of staff of your clinics has this id."})
+
+
+def _viewed(request, patient, part: AccessPart) -> None:
+    """SPEC 8: one entry for this read of a patient's record (a refused request never gets here)."""
+    access_log_record(user=request.user, patient=patient, what=part, channel=AccessLogEntry.Channel.API)
 
 
 def _query(serializer_class: type[serializers.Serializer], request) -> dict:
@@ -324,6 +334,7 @@ class SlotDetailView(APIView):
     @extend_schema(responses=SlotDetailOut)
     def get(self, request, pk):
         slot = selectors.slot_detail(request.user, pk)
+        _viewed(request, slot.patient, AccessPart.DOSING)
         entries = selectors.administration_entries(slot)
         current = selectors.in_force(entries)
         data = SlotOut(slot).data
@@ -586,6 +597,7 @@ class PrescriptionListView(APIView):
     def get(self, request):
         patient_id = _query(self.PrescriptionQuery, request)["patient"]
         patient = get_object_or_404(selectors.dosing_patients_for(request.user), pk=patient_id)
+        _viewed(request, patient, AccessPart.PRESCRIPTIONS)
         return Response(PrescriptionOut(selectors.prescription_history(patient), many=True).data)
 
     @extend_schema(request=PrescriptionCreateIn, responses={201: PrescriptionOut})

@@ -4,6 +4,11 @@ Each view finds its object from the user's clinics (another clinic's is a 404), 
 form, calls one service and redirects; a refusal (`RuleViolation` or any ValidationError)
 is put back on the form next to the field it names and in the error summary, with status
 400 and the values kept. No view decides a clinical rule.
+
+Each page about one patient's dosing or prescriptions writes one access-log entry when it is
+read (GET, SPEC 8), after the lookup and the permission check, so a refused request writes
+none; a submission is in the change history instead. The board is a list of everyone, polled
+every few seconds: it writes none (its photos are logged, sparingly, by the photo view).
 """
 
 from django.contrib import messages
@@ -20,6 +25,8 @@ from cd_register.models import CdDrug
 from cd_register.services import propose_ampoules
 from clinics.access import has_capability, staff_only
 from clinics.roles import Capability
+from patients.models import AccessLogEntry, AccessPart
+from patients.services import access_log_record
 
 from . import rules, selectors, services
 from .forms import (
@@ -41,6 +48,12 @@ PRESCRIBING = Capability.PRESCRIBE
 
 def _posted(request):
     return request.POST if request.method == "POST" else None
+
+
+def _viewed(request, patient, part: AccessPart) -> None:
+    """SPEC 8: reading a page about one patient is a view of their record (one INSERT); a POST is not."""
+    if request.method == "GET":
+        access_log_record(user=request.user, patient=patient, what=part, channel=AccessLogEntry.Channel.UI)
 
 
 def _board_url(slot) -> str:
@@ -111,9 +124,15 @@ def _registers_for(slot):
     return register_selectors.registers_for_dose(slot.clinic, drug) if drug in CdDrug.values else ()
 
 
+def _slot(request, pk: int):
+    slot = selectors.slot_detail(request.user, pk)
+    _viewed(request, slot.patient, AccessPart.DOSING)
+    return slot
+
+
 @staff_only(DOSING)
 def slot_detail(request, pk: int):
-    slot = selectors.slot_detail(request.user, pk)
+    slot = _slot(request, pk)
     entries = selectors.administration_entries(slot)
     original = next((entry for entry in entries if entry.corrects_id is None), None)
     lines = _register_lines(slot, entries)
@@ -153,7 +172,7 @@ def arrive(request, pk: int):
 
 @staff_only(DOSING)
 def check(request, pk: int):
-    slot = selectors.slot_detail(request.user, pk)
+    slot = _slot(request, pk)
     form = PreDoseCheckForm(
         _posted(request),
         staff=selectors.clinic_staff(slot.clinic),
@@ -188,7 +207,7 @@ def _ampoule_proposal(slot, dose_mg) -> str:
 @staff_only(DOSING)
 def administer(request, pk: int):
     """Record the dose. A stale or doubled submission is refused by S1 in the service, never a second dose."""
-    slot = selectors.slot_detail(request.user, pk)
+    slot = _slot(request, pk)
     latest_check = slot.checks.order_by("-checked_at", "-pk").first()
     prescribed = slot.prescription.dose_for(slot.session)
     authorised = (
@@ -235,7 +254,7 @@ def administer(request, pk: int):
 
 
 def _slot_reason_action(request, pk: int, *, service, template: str, done: str, **page):
-    slot = selectors.slot_detail(request.user, pk)
+    slot = _slot(request, pk)
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -282,6 +301,7 @@ def _administration(request, pk: int):
         ),
         pk=pk,
     )
+    _viewed(request, administration.slot.patient, AccessPart.DOSING)
     return administration, administration.slot
 
 
@@ -393,7 +413,9 @@ def correct(request, pk: int):
 
 
 def _patient(request, pk: int):
-    return get_object_or_404(selectors.dosing_patients_for(request.user).select_related("clinic"), pk=pk)
+    patient = get_object_or_404(selectors.dosing_patients_for(request.user).select_related("clinic"), pk=pk)
+    _viewed(request, patient, AccessPart.PRESCRIPTIONS)
+    return patient
 
 
 @staff_only(DOSING)
@@ -431,7 +453,9 @@ def prescription_new(request, pk: int):
 
 
 def _prescription(request, pk: int):
-    return get_object_or_404(selectors.prescriptions_for(request.user).select_related("patient__clinic"), pk=pk)
+    prescription = get_object_or_404(selectors.prescriptions_for(request.user).select_related("patient__clinic"), pk=pk)
+    _viewed(request, prescription.patient, AccessPart.PRESCRIPTIONS)
+    return prescription
 
 
 @staff_only(PRESCRIBING)
@@ -493,6 +517,7 @@ def hold_clear(request, pk: int):
     hold = get_object_or_404(
         selectors.holds_for(request.user).select_related("patient__clinic", "prescription", "cleared_by"), pk=pk
     )
+    _viewed(request, hold.patient, AccessPart.PRESCRIPTIONS)  # S7: the review shows the live prescription
     current = services.live_prescription(hold.patient, hold.prescription.drug)
     form = ClearHoldForm(_posted(request))
     if request.method == "POST" and form.is_valid():

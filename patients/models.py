@@ -294,6 +294,9 @@ class AccessPart(models.TextChoices):
     OUTCOMES = "outcomes", "Outcome interviews (TOP)"
     HISTORY = "history", "Change history"
     ACCESS_LOG = "access_log", "Access log"
+    # Written by the dosing pages and API (dosing may use patients, never the other way round).
+    DOSING = "dosing", "Dosing: slot, doses and checks"
+    PRESCRIPTIONS = "prescriptions", "Prescriptions and missed-dose hold reviews"
 
 
 class AccessLogEntry(models.Model):
