@@ -597,6 +597,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     prescription, settings = context.prescription, context.settings
     if prescription.is_injectable and not injection_site:
         raise ValidationError({"injection_site": "Record the injection site."})
+    _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
     check = slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk").first()
     rules.check_dose_after_pre_dose_check(check=check, dose_mg=dose_mg, zone=zone)
     today = recent.today
@@ -650,6 +651,14 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     status = SlotStatus.GIVEN if dose_mg >= authorised_mg else SlotStatus.PARTIAL
     _set_status(slot, status, by=nurse, now=now)
     return administration
+
+
+def _refuse_ampoules_outside_the_register(drug: str, ampoules) -> None:
+    """Ampoules chosen for a drug no register holds (oral methadone or morphine) are a mistake, not a no-op."""
+    if ampoules is not None and drug not in CdDrug.values:
+        raise ValidationError(
+            {"ampoules": f"Ampoules: {Drug(drug).label.lower()} is not in a controlled-drug register here."}
+        )
 
 
 def _root(administration: Administration) -> Administration:
@@ -716,9 +725,7 @@ def correct_administration(
         )
         if given_at is None or given_at > now:
             raise ValidationError({"given_at": "Give the time the dose was really given (not in the future)."})
-        if ampoules is not None and original.drug not in CdDrug.values:
-            drug = Drug(original.drug).label.lower()
-            raise ValidationError({"ampoules": f"Ampoules: {drug} is not in a controlled-drug register here."})
+        _refuse_ampoules_outside_the_register(original.drug, ampoules)
         settings = DosingSettings.for_clinic(clinic)
         correction = Administration(
             slot=slot,

@@ -143,6 +143,13 @@ def test_a_drug_outside_the_register_takes_no_ampoules(clinic, patient, prescrib
     )  # fmt: skip
     slot = SlotFactory(prescription=oral, date=TODAY)
     check(slot, nurse)
+    with pytest.raises(ValidationError) as refused:  # the dose itself: refused, not silently ignored
+        dose(slot, nurse, second_nurse, dose_mg=Decimal(200), route=Route.ORAL, injection_site="",
+             ampoules=[(register(clinic, 100), 2)])  # fmt: skip
+    assert refused.value.message_dict["ampoules"] == [
+        "Ampoules: oral slow-release morphine is not in a controlled-drug register here."
+    ]
+    assert not Administration.objects.filter(slot=slot).exists()
     given = dose(slot, nurse, second_nurse, dose_mg=Decimal(200), route=Route.ORAL, injection_site="")
     entries_before = RegisterEntry.objects.count()
 
