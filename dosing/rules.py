@@ -1,13 +1,13 @@
 """The clinical safety rules of SPEC section 4, in one place.
 
-Every check here is a plain function of facts (no queries): services.py gathers the facts
+Every check here is a plain function of facts (no queries): the services package gathers the facts
 under lock and calls these, and nothing else in the project decides a dosing rule. A
 refusal is a `RuleViolation`: a Django ValidationError carrying the rule id and one plain
 sentence with the facts, attached to the input field it concerns where there is one, so a
 form shows it next to the field and the API answers 400 naming the field.
 
 S10 (never edit a dose record) is also enforced by the database (migration 0002) and by the
-absence of any update path in services.py.
+absence of any update path in the services package.
 """
 
 from datetime import date, datetime, timedelta

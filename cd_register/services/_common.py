@@ -1,0 +1,88 @@
+"""What every register movement shares: who may do what, the witness (S9), the per-register
+lock and the append that keeps the running balance and the entry numbers.
+
+Here because the entries recorded by hand, the stock checks and the dose draws all need them;
+`verify_witness` and the capability sets are public (the pages and the API use them too).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from clinics.access import may_act
+from clinics.models import Clinic
+from clinics.roles import Capability
+from clinics.services import witness_secret_is_correct
+
+from ..models import Register, RegisterEntry
+
+# Who may do what (the pages and the API check the same before they show a form).
+RECORDERS = (Capability.RECORD_DOSES, Capability.MANAGE_CLINIC)  # waste, stock checks, corrections, witnessing
+
+
+MANAGERS = (Capability.MANAGE_CLINIC,)  # registers, receipts, destruction, returns, discrepancies
+
+
+def _require(user, capabilities, clinic: Clinic, doing: str) -> None:
+    if not may_act(user, *capabilities, clinic=clinic):
+        raise PermissionDenied(f"Only staff of this clinic who may {doing} can do this.")
+
+
+def verify_witness(*, clinic: Clinic, made_by, witness, witness_password: str) -> None:
+    """S9: a second member of staff of this clinic confirms with their own PIN (or password).
+
+    Checked before any lock is taken: the hash is deliberately slow. Wrong tries count
+    towards the witness's lockout (clinics.services.witness_secret_is_correct).
+    """
+    if witness is None:
+        raise ValidationError({"witness": "Witness: every register entry needs a witness."})
+    if witness.pk == made_by.pk:
+        raise ValidationError({"witness": "Witness: must be another member of staff, not the person recording."})
+    if not may_act(witness, *RECORDERS, clinic=clinic):
+        raise ValidationError(
+            {"witness": "Witness: must be an active nurse, prescriber or clinic manager of this clinic."}
+        )
+    if not witness_secret_is_correct(witness=witness, secret=witness_password):
+        raise ValidationError(
+            {"witness_password": "Witness PIN or password: not correct (too many wrong tries lock it for a while)."}
+        )
+
+
+def _lock(register: Register) -> Register:
+    """The per-register lock: every entry of this register waits here for the previous one to commit."""
+    return Register.objects.select_for_update().get(pk=register.pk)
+
+
+def _append(register: Register, *, kind: str, quantity: Decimal, now: datetime, **fields) -> RegisterEntry:
+    """Append one entry to a LOCKED register: next number, new running balance, never below zero."""
+    balance = register.balance + quantity
+    if balance < 0:
+        raise ValidationError({"quantity": _not_enough(register, needed=-quantity)})
+    register.last_sequence += 1
+    register.balance = balance
+    entry = RegisterEntry.objects.create(
+        register=register,
+        sequence=register.last_sequence,
+        kind=kind,
+        quantity=quantity,
+        balance_after=balance,
+        entered_at=now,
+        **fields,
+    )
+    register.save(update_fields=["last_sequence", "balance"])
+    return entry
+
+
+def _not_enough(register: Register, *, needed: Decimal) -> str:
+    product = f"{register.strength_label} {register.get_drug_display().lower()} {register.unit_plural}"
+    if register.balance == 0:
+        return f"No {product} left in stock (balance 0): record the receipt first."
+    return (
+        f"Only {register.units(register.balance)} of {product} in stock, {register.units(needed)} needed: "
+        "record the receipt first."
+    )
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()

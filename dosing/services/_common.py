@@ -1,0 +1,67 @@
+"""Helpers shared by several dosing services: the clock, the patient and slot locks, slot status
+changes, numbers from forms, and the patient's live prescription and open hold.
+
+Here, not in one of the services, because each is needed by more than one of them; none is public
+but `live_prescription`, which the dosing pages use too.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from patients.models import Patient
+
+from ..models import Hold, Prescription, Slot
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _lock_slot(slot: Slot) -> Slot:
+    """Lock the patient, then the slot: every transition of one patient is serialised (S1-S4).
+
+    Always the patient row first (as prescription changes and the hold job do), so two
+    writers never wait on each other in opposite orders. NO KEY UPDATE, not UPDATE: other
+    transactions may still insert rows that refer to the patient (access log, consents).
+    """
+    Patient.objects.select_for_update(no_key=True).filter(pk=slot.patient_id).values_list("pk").get()
+    return (
+        Slot.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("patient", "clinic__dosing_settings", "prescription")
+        .get(pk=slot.pk)
+    )
+
+
+def _lock_patient(patient: Patient) -> Patient:
+    return Patient.objects.select_for_update(no_key=True).select_related("clinic").get(pk=patient.pk)
+
+
+def _set_status(slot: Slot, status: str, *, by, now: datetime, reason: str = "") -> None:
+    slot.status = status
+    slot.status_changed_at = now
+    slot.status_changed_by = by
+    slot.status_reason = reason
+    slot.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_reason"])
+
+
+def live_prescription(patient: Patient, drug: str) -> Prescription | None:
+    return Prescription.objects.live().filter(patient=patient, drug=drug).first()
+
+
+def _open_hold(patient: Patient) -> Hold | None:
+    return Hold.objects.filter(patient=patient, cleared_at__isnull=True).first()
+
+
+def _decimal(value, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite():
+        raise ValidationError({field: "Enter a number."})
+    return number

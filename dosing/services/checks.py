@@ -1,0 +1,179 @@
+"""The patient at the hatch, before a dose: arrival, the pre-dose check (S5), refusal and withholding.
+
+`_check_may_be_dosed_today` (consent, a live prescription for the session and route, no hold:
+S7, S8) is asked by the pre-dose check and again by the dose itself (doses.py).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from clinics.access import may_act, require_capability_at
+from clinics.roles import Capability
+from patients.selectors import has_treatment_consent
+
+from .. import rules
+from ..models import (
+    CheckOutcome,
+    DosingSettings,
+    Hold,
+    PreDoseCheck,
+    Prescription,
+    Slot,
+    SlotStatus,
+)
+from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
+from .holds import _apply_missed_day_hold, _days_without_dose, _missed_day_threshold
+
+
+@transaction.atomic
+def slot_mark_arrived(*, slot: Slot, nurse, now: datetime | None = None) -> Slot:
+    """The patient is here. Idempotent: a slot already past arrival is returned unchanged."""
+    now = _now(now)
+    slot = _lock_slot(slot)
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    if slot.status != SlotStatus.SCHEDULED:
+        if slot.status in (SlotStatus.MISSED, SlotStatus.CANCELLED):
+            rules.check_slot_open_for_update(slot=slot, zone=slot.clinic.zone)
+        return slot
+    if now >= slot.window_end:
+        rules.check_slot_window(slot=slot, now=now, zone=slot.clinic.zone)
+    slot.arrived_at = now
+    slot.save(update_fields=["arrived_at"])
+    _set_status(slot, SlotStatus.ARRIVED, by=nurse, now=now)
+    return slot
+
+
+@dataclass
+class _DoseContext:
+    """The facts the rules need about one slot, gathered under lock."""
+
+    settings: DosingSettings
+    prescription: Prescription | None
+    session_dose_mg: Decimal | None
+
+
+def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = None) -> _DoseContext:
+    """S7, S8 and consent: shared by the pre-dose check (no route yet) and the dose itself."""
+    clinic, patient = slot.clinic, slot.patient
+    settings = DosingSettings.for_clinic(clinic)
+    prescription = live_prescription(patient, slot.prescription.drug)
+    rules.check_treatment_consent(has_consent=has_treatment_consent(patient, at=now))
+    rules.check_prescription_for_dose(
+        prescription=prescription,
+        drug=slot.prescription.drug,
+        day=slot.date,
+        session=slot.session,
+        route=route or (prescription.route if prescription else slot.prescription.route),
+    )
+    hold = _open_hold(patient)
+    if hold is None:
+        # Backstop for S7: the scheduled job normally holds first, but never dose on its timing alone.
+        run = _days_without_dose(patient=patient, up_to=slot.date - timedelta(days=1))
+        if len(run) >= _missed_day_threshold(settings, prescription):
+            rules.check_not_on_hold(hold=Hold(missed_days=len(run), missed_since=run[-1]))
+    rules.check_not_on_hold(hold=hold)
+    return _DoseContext(
+        settings=settings, prescription=prescription, session_dose_mg=prescription.dose_for(slot.session)
+    )
+
+
+@transaction.atomic
+def record_pre_dose_check(
+    *,
+    slot: Slot,
+    checked_by,
+    sedation: str,
+    intoxication_signs: bool,
+    withdrawal_signs: bool,
+    breath_alcohol_ug: Decimal,
+    outcome: str,
+    withhold_reason: str = "",
+    reduced_dose_mg: Decimal | None = None,
+    authorised_by=None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> PreDoseCheck:
+    """S5: record the check; withholding closes the slot, proceed or reduced makes it 'checked'.
+
+    An intoxicated patient (sedation frequent/somnolent, signs of intoxication, or breath
+    alcohol above the clinic's limit) can only be withheld; a reduced dose names the prescriber
+    who authorised it. A later check in the same session replaces an earlier one.
+    """
+    now = _now(now)
+    breath_alcohol_ug = _decimal(breath_alcohol_ug, "breath_alcohol_ug")
+    reduced_dose_mg = _decimal(reduced_dose_mg, "reduced_dose_mg")
+    slot = _lock_slot(slot)
+    zone = slot.clinic.zone
+    require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    rules.check_slot_open_for_update(slot=slot, zone=zone)
+    rules.check_slot_window(slot=slot, now=now, zone=zone)
+    if outcome not in CheckOutcome.values:
+        raise ValidationError({"outcome": "Choose proceed, withhold or reduced dose."})
+    context = _check_may_be_dosed_today(slot, now=now)
+    rules.check_pre_dose_findings(
+        outcome=outcome,
+        sedation=sedation,
+        intoxication_signs=intoxication_signs,
+        breath_alcohol_ug=breath_alcohol_ug,
+        withhold_reason=withhold_reason,
+        reduced_dose_mg=reduced_dose_mg,
+        authoriser_may_prescribe=authorised_by is not None
+        and may_act(authorised_by, Capability.PRESCRIBE, clinic=slot.clinic),
+        session_dose_mg=context.session_dose_mg,
+        settings=context.settings,
+    )
+    check = PreDoseCheck(
+        slot=slot,
+        sedation=sedation,
+        intoxication_signs=intoxication_signs,
+        withdrawal_signs=withdrawal_signs,
+        breath_alcohol_ug=breath_alcohol_ug,
+        notes=notes,
+        outcome=outcome,
+        withhold_reason=withhold_reason.strip() if outcome == CheckOutcome.WITHHOLD else "",
+        reduced_dose_mg=reduced_dose_mg if outcome == CheckOutcome.REDUCED else None,
+        authorised_by=authorised_by if outcome == CheckOutcome.REDUCED else None,
+        checked_by=checked_by,
+        checked_at=now,
+    )
+    check.full_clean(exclude=["slot", "checked_by", "authorised_by"])
+    check.save()
+    if outcome == CheckOutcome.WITHHOLD:
+        _set_status(slot, SlotStatus.WITHHELD, by=checked_by, now=now, reason=check.withhold_reason)
+        _apply_missed_day_hold(patient=slot.patient, now=now)
+    else:
+        if slot.arrived_at is None:
+            slot.arrived_at = now
+            slot.save(update_fields=["arrived_at"])
+        _set_status(slot, SlotStatus.CHECKED, by=checked_by, now=now)
+    return check
+
+
+def _close_slot_by_nurse(*, slot: Slot, nurse, reason: str, status: str, now: datetime | None) -> Slot:
+    now = _now(now)
+    slot = _lock_slot(slot)
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    if slot.status == status:
+        return slot  # a repeated submission: already recorded
+    rules.check_slot_open_for_update(slot=slot, zone=slot.clinic.zone)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Give the reason."})
+    _set_status(slot, status, by=nurse, now=now, reason=reason.strip())
+    _apply_missed_day_hold(patient=slot.patient, now=now)
+    return slot
+
+
+@transaction.atomic
+def record_refusal(*, slot: Slot, nurse, reason: str, now: datetime | None = None) -> Slot:
+    """The patient declined this session's dose. Closes the slot; idempotent."""
+    return _close_slot_by_nurse(slot=slot, nurse=nurse, reason=reason, status=SlotStatus.REFUSED, now=now)
+
+
+@transaction.atomic
+def withhold_dose(*, slot: Slot, nurse, reason: str, now: datetime | None = None) -> Slot:
+    """The nurse withholds this session's dose (without a check, e.g. the patient is on hold). Idempotent."""
+    return _close_slot_by_nurse(slot=slot, nurse=nurse, reason=reason, status=SlotStatus.WITHHELD, now=now)

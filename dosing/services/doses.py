@@ -1,0 +1,330 @@
+"""The witnessed dose (S1-S9, S11), the sign-out after observation (S6) and dose corrections (S10).
+
+A dose of a drug in the controlled-drug register writes its register lines in the same
+transaction (cd_register.services), so the dose and the register commit or roll back together.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+
+from cd_register.models import CdDrug
+from cd_register.services import correct_draw_for_administration, draw_for_administration
+from clinics.access import require_capability_at
+from clinics.models import Clinic, User
+from clinics.roles import Capability
+from clinics.services import witness_secret_is_correct
+
+from .. import rules
+from ..models import (
+    INJECTABLE_DRUGS,
+    Administration,
+    CheckOutcome,
+    DosingSettings,
+    Drug,
+    ObservationSignOut,
+    Route,
+    SignOutState,
+    Slot,
+    SlotStatus,
+)
+from ._common import _decimal, _lock_slot, _now, _set_status
+from .checks import _check_may_be_dosed_today
+
+
+@dataclass
+class _RecentDoses:
+    """The patient's administrations a dose decision needs, read in one query (it runs on every dose)."""
+
+    existing: Administration | None  # this slot's original entry (S1), corrected or not
+    today: list[Administration]  # entries in force on the slot's day (S2, S4)
+    last_injectable_at: datetime | None  # in force, injectable, within the minimum interval (S3)
+
+
+def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _RecentDoses:
+    """Entries of the slot's day, and any given within the minimum interval before `now`.
+
+    A dose older than the interval cannot refuse a dose under S3, so the window changes no decision.
+    """
+    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
+    rows = list(
+        Administration.objects.filter(patient_id=slot.patient_id)
+        .filter(Q(slot__date=slot.date) | Q(given_at__gt=now - settings.minimum_interval))
+        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
+        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id")
+    )
+    in_force = [row for row in rows if row.in_force]
+    injectable = [row.given_at for row in in_force if row.drug in INJECTABLE_DRUGS and row.dose_mg > 0]
+    return _RecentDoses(
+        existing=next((row for row in rows if row.slot_id == slot.pk and row.corrects_id is None), None),
+        today=[row for row in in_force if row.slot_date == slot.date],
+        last_injectable_at=max((at for at in injectable if at > now - settings.minimum_interval), default=None),
+    )
+
+
+def _may_witness(witness, clinic: Clinic) -> bool:
+    """S9: an active member of staff of this clinic whose role records doses. One query: it runs on every dose."""
+    if witness is None or not witness.is_active:
+        return False
+    app_label, codename = Capability.RECORD_DOSES.perm.split(".")
+    return User.objects.filter(
+        pk=witness.pk,
+        is_active=True,
+        clinics=clinic,
+        clinics__is_active=True,
+        groups__permissions__codename=codename,
+        groups__permissions__content_type__app_label=app_label,
+    ).exists()
+
+
+def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) -> None:
+    """S9, checked before any lock is taken: the witness's own PIN (or password) with lockout on guessing."""
+    may_witness = _may_witness(witness, clinic)
+    password_correct = witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
+    rules.check_witness(
+        nurse=nurse, witness=witness, witness_may_witness=may_witness, password_correct=password_correct
+    )
+
+
+def administer_dose(
+    *,
+    slot: Slot,
+    dose_mg: Decimal,
+    route: str,
+    injection_site: str,
+    nurse,
+    witness,
+    witness_password: str,
+    ampoules: list | None = None,
+    now: datetime | None = None,
+) -> Administration:
+    """Record a witnessed dose (S1-S9, S11) and start the observation (S6).
+
+    The controlled-drug register entries for the dose (ampoules drawn and the waste of the
+    part-used one) are written in the same transaction: `ampoules` is the nurse's choice as
+    (register, count) pairs, else the register's least-waste proposal. No stock, no dose.
+
+    The witness's password is verified first, outside the transaction (hashing is slow and
+    must not hold the lock). Then, under the slot+patient lock: S1 (one per slot: lock plus the
+    partial unique constraint, so a concurrent loser is told who gave it and when), S11
+    (inside the window), S8 (consent, active signed prescription, route), S7 (hold), S5 (a
+    check allowing it), S2 (sessions a day), S3 (interval since the last injectable dose), S4
+    (session dose, daily maximum). The slot becomes 'given', or 'partial' below the
+    authorised dose.
+    """
+    now = _now(now)
+    require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    dose_mg = _decimal(dose_mg, "dose_mg")
+    rules.check_dose_amount(dose_mg=dose_mg)
+    _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
+    try:
+        with transaction.atomic():
+            return _administer_locked(
+                slot=slot,
+                dose_mg=dose_mg,
+                route=route,
+                injection_site=injection_site,
+                nurse=nurse,
+                witness=witness,
+                ampoules=ampoules,
+                now=now,
+            )
+    except IntegrityError as error:
+        # The lock makes this unreachable for callers of this function; the constraint is the
+        # last line of defence (S1) against any other writer. Report it, never as a 500.
+        existing = Administration.objects.filter(slot=slot, corrects__isnull=True).select_related("nurse").first()
+        if existing is None:
+            raise
+        rules.check_slot_can_be_dosed(slot=slot, existing=existing, now=now, zone=slot.clinic.zone)
+        raise error from None
+
+
+def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
+    slot = _lock_slot(slot)
+    patient, zone = slot.patient, slot.clinic.zone
+    recent = _recent_doses(slot=slot, now=now, settings=DosingSettings.for_clinic(slot.clinic))
+    rules.check_slot_can_be_dosed(slot=slot, existing=recent.existing, now=now, zone=zone)
+    if route not in Route.values:
+        raise ValidationError({"route": "Choose the route."})
+    context = _check_may_be_dosed_today(slot, now=now, route=route)
+    prescription, settings = context.prescription, context.settings
+    if prescription.is_injectable and not injection_site:
+        raise ValidationError({"injection_site": "Record the injection site."})
+    _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
+    check = slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk").first()
+    rules.check_dose_after_pre_dose_check(check=check, dose_mg=dose_mg, zone=zone)
+    today = recent.today
+    rules.check_sessions_per_day(
+        slot=slot, settings=settings, doses_today=sum(1 for entry in today if entry.dose_mg > 0)
+    )
+    rules.check_minimum_interval(
+        drug=prescription.drug, last_injectable_at=recent.last_injectable_at, now=now, settings=settings, zone=zone
+    )
+    rules.check_dose_within_prescription(
+        dose_mg=dose_mg,
+        session=slot.session,
+        session_dose_mg=context.session_dose_mg,
+        daily_max_mg=rules.daily_maximum(prescription=prescription, settings=settings),
+        given_today_mg=sum((entry.dose_mg for entry in today if entry.drug == prescription.drug), Decimal(0)),
+    )
+    authorised_mg = check.reduced_dose_mg if check.outcome == CheckOutcome.REDUCED else context.session_dose_mg
+    administration = Administration(
+        slot=slot,
+        patient=patient,
+        prescription=prescription,
+        drug=prescription.drug,
+        dose_mg=dose_mg,
+        prescribed_dose_mg=authorised_mg,
+        route=route,
+        injection_site=injection_site if prescription.is_injectable else "",
+        given_at=now,
+        nurse=nurse,
+        witness=witness,
+        observation_ends_at=now + settings.observation,
+        recorded_at=now,
+    )
+    administration.full_clean(
+        exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
+    )
+    administration.save()
+    if prescription.drug in CdDrug.values:
+        # Schedule 2 (SPEC 5): the register is written by the dose itself, never typed twice;
+        # a refusal here (not enough stock) rolls the dose back with it.
+        draw_for_administration(
+            clinic=slot.clinic,
+            drug=prescription.drug,
+            dose_mg=dose_mg,
+            patient=patient,
+            administration_ref=administration.pk,
+            made_by=nurse,
+            witness=witness,
+            ampoules=ampoules,
+            now=now,
+        )
+    status = SlotStatus.GIVEN if dose_mg >= authorised_mg else SlotStatus.PARTIAL
+    _set_status(slot, status, by=nurse, now=now)
+    return administration
+
+
+def _refuse_ampoules_outside_the_register(drug: str, ampoules) -> None:
+    """Ampoules chosen for a drug no register holds (oral methadone or morphine) are a mistake, not a no-op."""
+    if ampoules is not None and drug not in CdDrug.values:
+        raise ValidationError(
+            {"ampoules": f"Ampoules: {Drug(drug).label.lower()} is not in a controlled-drug register here."}
+        )
+
+
+def _root(administration: Administration) -> Administration:
+    while administration.corrects_id is not None:
+        administration = administration.corrects
+    return administration
+
+
+@transaction.atomic
+def sign_out_after_observation(
+    *, administration: Administration, signed_out_by, state: str, notes: str = "", now: datetime | None = None
+) -> ObservationSignOut:
+    """S6: end the observation, not before its end time. Idempotent: a second sign-out returns the first."""
+    now = _now(now)
+    slot = _lock_slot(administration.slot)
+    require_capability_at(signed_out_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    original = _root(Administration.objects.get(pk=administration.pk))
+    existing = ObservationSignOut.objects.filter(administration=original).first()
+    if existing is not None:
+        return existing
+    if state not in SignOutState.values:
+        raise ValidationError({"state": "Choose how the patient is at sign-out."})
+    rules.check_observation_over(administration=original, now=now, zone=slot.clinic.zone)
+    return ObservationSignOut.objects.create(
+        administration=original, state=state, notes=notes, signed_out_by=signed_out_by, signed_out_at=now
+    )
+
+
+def correct_administration(
+    *,
+    administration: Administration,
+    author,
+    reason: str,
+    dose_mg: Decimal,
+    route: str,
+    injection_site: str,
+    given_at: datetime,
+    witness,
+    witness_password: str,
+    ampoules: list | None = None,
+    now: datetime | None = None,
+) -> Administration:
+    """S10: a new, dated, witnessed entry that replaces `administration` (which stays as it was).
+
+    Correct the entry in force: an entry already corrected is refused (stale form). The
+    corrected values record what really happened, so S4 is not applied to them (refusing would
+    hide an error); a dose of 0 means no dose was given, and the slot becomes 'cancelled'.
+
+    The controlled-drug register follows in the same transaction (SPEC 5): without `ampoules`
+    the ampoules recorded were right and only the waste changes; with them (a list of
+    (register, count), empty when nothing was drawn) the register is corrected to that draw.
+    A register refusal (not enough stock for a larger draw) saves no correction either.
+    """
+    now = _now(now)
+    clinic = administration.slot.clinic
+    require_capability_at(author, Capability.RECORD_DOSES, clinic=clinic, doing="record doses")
+    dose_mg = _decimal(dose_mg, "dose_mg")
+    _verify_witness(clinic=clinic, nurse=author, witness=witness, witness_password=witness_password)
+    with transaction.atomic():
+        slot = _lock_slot(administration.slot)
+        original = Administration.objects.select_related("prescription").get(pk=administration.pk)
+        rules.check_correction(
+            already_corrected=Administration.objects.filter(corrects=original).exists(), reason=reason, dose_mg=dose_mg
+        )
+        if given_at is None or given_at > now:
+            raise ValidationError({"given_at": "Give the time the dose was really given (not in the future)."})
+        _refuse_ampoules_outside_the_register(original.drug, ampoules)
+        settings = DosingSettings.for_clinic(clinic)
+        correction = Administration(
+            slot=slot,
+            patient=original.patient,
+            prescription=original.prescription,
+            drug=original.drug,
+            dose_mg=dose_mg,
+            prescribed_dose_mg=original.prescribed_dose_mg,
+            route=route,
+            injection_site=injection_site or "",
+            given_at=given_at,
+            nurse=author,
+            witness=witness,
+            observation_ends_at=given_at + settings.observation,
+            corrects=original,
+            correction_reason=reason.strip(),
+            recorded_at=now,
+        )
+        correction.full_clean(
+            exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
+        )
+        # The slot's records are the dose's history: its register lines reference any of them.
+        dose_records = list(slot.administrations.values_list("pk", flat=True))
+        correction.save()
+        if original.drug in CdDrug.values:
+            # SPEC 5, S10: the register says what really left the cupboard; the witness was verified above.
+            correct_draw_for_administration(
+                clinic=clinic,
+                drug=original.drug,
+                dose_mg=dose_mg,
+                patient=original.patient,
+                corrected_refs=dose_records,
+                administration_ref=correction.pk,
+                made_by=author,
+                witness=witness,
+                reason=correction.correction_reason,
+                ampoules=ampoules,
+                now=now,
+            )
+        if dose_mg == 0:
+            status, why = SlotStatus.CANCELLED, f"Dose record corrected to no dose: {reason.strip()}"
+        else:
+            status, why = (SlotStatus.GIVEN if dose_mg >= original.prescribed_dose_mg else SlotStatus.PARTIAL), ""
+        _set_status(slot, status, by=author, now=now, reason=why)
+        return correction
