@@ -77,37 +77,8 @@ def _query(serializer_class: type[serializers.Serializer], request) -> dict:
 # --- Input: the ampoules drawn -------------------------------------------------------------------
 
 
-def _sentences(detail, prefix: str = ""):
-    """Nested errors of a list of objects as plain sentences ('item 2, count: ...'): a problem body lists strings."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            # DRF keys a list's errors by position (LIST_SERIALIZER_ERRORS_AS_DICT); people count from 1.
-            label = f"item {key + 1}, " if isinstance(key, int) else "" if key == "non_field_errors" else f"{key}: "
-            yield from _sentences(value, prefix + label)
-    elif isinstance(detail, list):
-        for index, item in enumerate(detail, start=1):
-            if isinstance(item, dict | list):
-                yield from _sentences(item, f"{prefix}item {index}, ")
-            else:
-                yield f"{prefix}{item}"
-    else:
-        yield f"{prefix}{detail}"
-
-
-class FlatErrorsList(serializers.ListSerializer):
-    """A list input whose refusals are sentences on the list's own field (`ampoules`), as every other error is."""
-
-    def run_validation(self, data=serializers.empty):
-        try:
-            return super().run_validation(data)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError(
-                [f"Ampoules: {sentence}" for sentence in _sentences(error.detail)]
-            ) from error
-
-
 class AmpouleIn(serializers.Serializer):
-    """One line of the nurse's choice of ampoules."""
+    """One line of the nurse's choice of ampoules (a row's refusal reads "Ampoules: item 2, count: ...")."""
 
     # Bounded like the primary key it names: a larger number would reach the database as an error, not a 400.
     register = serializers.IntegerField(
@@ -116,9 +87,6 @@ class AmpouleIn(serializers.Serializer):
     count = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, help_text="Ampoules or vials drawn (whole), or ml of a solution."
     )
-
-    class Meta:
-        list_serializer_class = FlatErrorsList
 
 
 def _ampoules_of(request, data: dict) -> list | None:

@@ -4,10 +4,13 @@ Called by `manage.py seed_demo` after patients/demo.py. Uses the patients of the
 Middlesbrough clinic (or registers a few demo patients if there are none), gives each a
 treatment consent and a prescription, and fills the board's current (or next) session.
 While a session is running, rows are spread over the states (arrived, checked, under
-observation, signed out, withheld, refused); one patient is on a missed-dose hold. Doses
-in the demo are written directly, because seed_demo cannot know the witness's password.
+observation, signed out, withheld, refused); one patient is on a missed-dose hold. Every
+step goes through the services a nurse's page calls, at a time inside the session window,
+so the rules apply and each dose writes its controlled-drug register lines (cd_register/demo.py,
+which runs first, stocks the cupboard). The witness confirms with a PIN the demo sets and prints.
 """
 
+import secrets
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,18 +18,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.services import witness_pin_set
 from patients.models import ConsentDecision, ConsentKind, Patient
 from patients.selectors import has_treatment_consent
 from patients.services import consent_record, patient_register
 
 from . import selectors, services
 from .models import (
-    Administration,
     CheckOutcome,
     DosingSettings,
     Drug,
     InjectionSite,
-    ObservationSignOut,
     Prescription,
     Route,
     Sedation,
@@ -62,10 +64,17 @@ DOSES = [
 # The state each row is taken to while a session runs, in name order; the rest stay expected.
 PLAN = ["observation", "checked", "withheld", "signed_out", "refused", "arrived", "observation", "partial"]
 
+# How long ago (at most) the dose of each dosed state was given: observation still running, or over.
+DOSED_AGO = {
+    "observation": timedelta(minutes=6),
+    "partial": timedelta(minutes=9),
+    "signed_out": timedelta(minutes=40),
+}
+
 
 def seed(*, clinics, staff, stdout) -> None:
     clinic = clinics["mbro"]
-    nurse, nurse2, prescriber = staff["nurse"], staff["nurse2"], staff["prescriber"]
+    nurse, witness, prescriber = staff["nurse"], staff["nurse2"], staff["prescriber"]
     recorder = staff.get("keyworker", prescriber)
     now = timezone.now()
     today = timezone.localdate(now, clinic.zone)
@@ -112,16 +121,17 @@ def seed(*, clinics, staff, stdout) -> None:
 
     services.create_slots(now=now)
     held = _put_one_on_hold(clinic=clinic, patient=patients[-1], now=now) if len(patients) > 2 else False
-    _fill_board(clinic=clinic, patients=patients, nurse=nurse, nurse2=nurse2, now=now)
+    witness_pin = _fresh_witness_pin(witness)
+    _fill_board(clinic=clinic, patients=patients, nurse=nurse, witness=witness, witness_pin=witness_pin, now=now)
     stdout.write(
         f"Dosing: {len(patients)} patients with prescriptions at {clinic.name}"
-        f"{', one on a missed-dose hold' if held else ''}."
+        f"{', one on a missed-dose hold' if held else ''}. "
+        f"{witness.username} witnesses doses with PIN {witness_pin} (not their password; fresh on every run)."
     )
 
 
-def _fill_board(*, clinic, patients, nurse, nurse2, now) -> None:
+def _fill_board(*, clinic, patients, nurse, witness, witness_pin, now) -> None:
     board_session = selectors.current_session(clinic, now=now)
-    settings = DosingSettings.for_clinic(clinic)
     for patient in patients:
         prescription = Prescription.objects.live().filter(patient=patient).first()
         if prescription is None or prescription.dose_for(board_session.session) is None:
@@ -141,26 +151,43 @@ def _fill_board(*, clinic, patients, nurse, nurse2, now) -> None:
         return  # the next session has not started: everyone is expected
     slots = list(
         Slot.objects.filter(clinic=clinic, date=board_session.date, session=board_session.session)
-        .select_related("patient", "prescription")
+        .select_related("patient", "clinic", "prescription")
         .order_by("patient__family_name", "pk")
     )
     if any(slot.status != SlotStatus.SCHEDULED for slot in slots):
         return  # already seeded (or real work done): leave it as it is
     start = board_session.window_start
-    for slot, plan in zip(slots, PLAN, strict=False):
-        minutes_in = (now - start).total_seconds() / 60
+    planned = [
+        # A dose given some minutes ago, but never before the window opened.
+        (max(start, now - DOSED_AGO.get(plan, timedelta(0))), slot, plan)
+        for slot, plan in zip(slots, PLAN, strict=False)
+    ]
+    # In the order they happened, so the register's entry numbers follow the clock as on a real morning.
+    for happened_at, slot, plan in sorted(planned, key=lambda step: step[0]):
         try:
-            with transaction.atomic():
-                _take_to(slot, plan, settings=settings, nurse=nurse, nurse2=nurse2, now=now, minutes_in=minutes_in)
+            with transaction.atomic():  # one slot's steps together: a refusal leaves its row expected
+                _take_to(
+                    slot,
+                    plan,
+                    nurse=nurse,
+                    witness=witness,
+                    witness_pin=witness_pin,
+                    at=happened_at,
+                    start=start,
+                    now=now,
+                )
         except ValidationError:
-            continue  # a rule refused it (e.g. too early in the window): the row stays expected
+            continue  # a rule refused it (e.g. the patient is on hold): the row stays expected
 
 
-def _take_to(slot, plan, *, settings, nurse, nurse2, now, minutes_in) -> None:
+def _take_to(slot, plan, *, nurse, witness, witness_pin, at, start, now) -> None:
+    """Take one slot to its planned state through the services a nurse uses, so every rule applies."""
     if plan == "refused":
         services.record_refusal(slot=slot, nurse=nurse, reason="Wanted to come back later; declined", now=now)
         return
-    services.slot_mark_arrived(slot=slot, nurse=nurse, now=now)
+    # Arrived and checked a few minutes before the dose.
+    checked_at = max(start, at - timedelta(minutes=4))
+    services.slot_mark_arrived(slot=slot, nurse=nurse, now=checked_at)
     if plan == "arrived":
         return
     if plan == "withheld":
@@ -173,7 +200,7 @@ def _take_to(slot, plan, *, settings, nurse, nurse2, now, minutes_in) -> None:
             breath_alcohol_ug=Decimal("48"),
             outcome=CheckOutcome.WITHHOLD,
             withhold_reason="Smelled of alcohol, breath alcohol over the limit",
-            now=now,
+            now=checked_at,
         )
         return
     services.record_pre_dose_check(
@@ -184,39 +211,38 @@ def _take_to(slot, plan, *, settings, nurse, nurse2, now, minutes_in) -> None:
         withdrawal_signs=True,
         breath_alcohol_ug=Decimal("0"),
         outcome=CheckOutcome.PROCEED,
-        now=now,
+        now=checked_at,
     )
     if plan == "checked":
         return
-    # A dose given some minutes ago (inside the window): observation running, or over and signed out.
-    ago = {"observation": min(6, minutes_in), "partial": min(9, minutes_in), "signed_out": min(40, minutes_in)}[plan]
-    given_at = now - timedelta(minutes=ago)
     dose = slot.prescription.dose_for(slot.session)
-    given = dose if plan != "partial" else dose / 2
-    administration = Administration.objects.create(
+    route = slot.prescription.route
+    # The witnessed dose writes its controlled-drug register lines (ampoules drawn, waste) itself.
+    administration = services.administer_dose(
         slot=slot,
-        patient=slot.patient,
-        prescription=slot.prescription,
-        drug=slot.prescription.drug,
-        dose_mg=given,
-        prescribed_dose_mg=dose,
-        route=slot.prescription.route,
-        injection_site=InjectionSite.LEFT_ARM,
-        given_at=given_at,
+        dose_mg=dose if plan != "partial" else dose / 2,
+        route=route,
+        injection_site=InjectionSite.LEFT_BUTTOCK if route == Route.INTRAMUSCULAR else InjectionSite.LEFT_ARM,
         nurse=nurse,
-        witness=nurse2,
-        observation_ends_at=given_at + settings.observation,
-        recorded_at=now,
-    )
-    Slot.objects.filter(pk=slot.pk).update(
-        status=SlotStatus.GIVEN if plan != "partial" else SlotStatus.PARTIAL,
-        status_changed_at=given_at,
-        status_changed_by=nurse,
+        witness=witness,
+        witness_password=witness_pin,
+        now=at,
     )
     if plan == "signed_out" and administration.observation_ends_at <= now:
-        ObservationSignOut.objects.create(
-            administration=administration, state=SignOutState.WELL, signed_out_by=nurse2, signed_out_at=now
+        services.sign_out_after_observation(
+            administration=administration, signed_out_by=witness, state=SignOutState.WELL, now=now
         )
+
+
+def _fresh_witness_pin(witness) -> str:
+    """A new random PIN for the demo's witness, set as the PIN page would (fresh on every run, like the passwords)."""
+    while True:
+        pin = f"{secrets.randbelow(10**6):06d}"
+        try:
+            witness_pin_set(user=witness, pin=pin)
+        except ValidationError:
+            continue  # too easy to guess (e.g. 111111): draw another
+        return pin
 
 
 def _put_one_on_hold(*, clinic, patient, now) -> bool:

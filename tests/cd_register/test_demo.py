@@ -27,6 +27,13 @@ def test_demo_registers_have_stock_and_seeding_twice_changes_nothing():
     for _ in range(2):
         demo.seed(clinics=clinics, staff=staff, stdout=io.StringIO())
     registers = Register.objects.filter(clinic=clinics["mbro"])
-    assert sorted(int(r.strength_mg) for r in registers) == [10, 30, 100, 500]
+    assert sorted((r.drug, int(r.strength_mg)) for r in registers) == [
+        ("diamorphine_inj", 10),
+        ("diamorphine_inj", 30),
+        ("diamorphine_inj", 100),
+        ("diamorphine_inj", 500),
+        ("hydromorphone_inj", 10),
+        ("hydromorphone_inj", 50),
+    ]
     assert all(r.balance > 0 and r.last_sequence == 1 for r in registers)
-    assert RegisterEntry.objects.count() == 4
+    assert RegisterEntry.objects.count() == 6
