@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, Sum
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
 
@@ -262,6 +263,28 @@ class _TruncQuarter(_DayTrunc, TruncQuarter):
 TRUNC = {Granularity.WEEK: _TruncWeek, Granularity.MONTH: _TruncMonth, Granularity.QUARTER: _TruncQuarter}
 
 
+def _fetched(queryset):
+    """The rows of a values() queryset, as dicts, read straight from the cursor on PostgreSQL.
+
+    The aggregates here come back from psycopg already as Python's int, Decimal and date, so Django's
+    per-value converters and values() iterator (about as costly as the queries themselves for the
+    hundreds of summary rows of a report) change nothing; other databases go through the ORM.
+    """
+    if connection.vendor != "postgresql":
+        yield from queryset
+        return
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # no clinic: the ORM answers no rows without asking the database
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = cursor.fetchall()
+    for row in rows:
+        yield dict(zip(names, row, strict=True))
+
+
 def _bucketed(rows, field: str, starts: list[date]):
     """Rows grouped by the calendar period the database truncated `field` to, with the index of our period.
 
@@ -285,9 +308,9 @@ SESSION_COLUMNS = (
 )
 
 
-def _add(figures: DosingFigures, row: dict) -> None:
-    for column in SESSION_COLUMNS:
-        setattr(figures, column, getattr(figures, column) + (row[column] or 0))
+def _add(counts: list, values: list) -> None:
+    for n, value in enumerate(values):
+        counts[n] += value
 
 
 def _summary_rows(daily, monthly, clinic_ids, start, end, granularity, fields, sums):
@@ -318,15 +341,17 @@ def _summary_rows(daily, monthly, clinic_ids, start, end, granularity, fields, s
             in_days |= Q(date__range=(first_day, last_day))
         querysets.append(daily.objects.filter(in_days, clinic_id__in=clinic_ids).annotate(bucket=trunc("date")))
     for queryset in querysets:
-        yield from queryset.values("bucket", *fields).annotate(**sums).order_by()
+        yield from _fetched(queryset.values("bucket", *fields).annotate(**sums).order_by())
 
 
 def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, DosingFigures, dict]:
     """From the summary tables: sessions by period and clinic (a few hundred rows, added up here both ways),
     and doses by period and drug."""
-    per_period = [DosingFigures() for _ in grid]
-    total = DosingFigures()
-    by_clinic: dict[int, DosingFigures] = defaultdict(DosingFigures)
+    # Added up as plain lists of SESSION_COLUMNS (hundreds of rows, each into three sums), then made figures.
+    zero = [0] * len(SESSION_COLUMNS)
+    period_counts = [zero.copy() for _ in grid]
+    total_counts = zero.copy()
+    clinic_counts: dict[int, list] = {}
     sessions = _summary_rows(
         DailySessionStats,
         MonthlySessionStats,
@@ -338,9 +363,17 @@ def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, Do
         {column: Sum(column) for column in SESSION_COLUMNS},
     )
     for i, row in _bucketed(sessions, "bucket", starts):
-        _add(per_period[i], row)
-        _add(total, row)
-        _add(by_clinic[row["clinic_id"]], row)
+        values = [row[column] or 0 for column in SESSION_COLUMNS]
+        _add(period_counts[i], values)
+        _add(total_counts, values)
+        _add(clinic_counts.setdefault(row["clinic_id"], zero.copy()), values)
+
+    def figures(counts):
+        return DosingFigures(**dict(zip(SESSION_COLUMNS, counts, strict=True)))
+
+    per_period = [figures(counts) for counts in period_counts]
+    total = figures(total_counts)
+    by_clinic = {clinic_id: figures(counts) for clinic_id, counts in clinic_counts.items()}
     doses = _summary_rows(
         DailyDoseStats,
         MonthlyDoseStats,
@@ -359,10 +392,22 @@ def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, Do
     return per_period, total, by_clinic
 
 
+def _stayed(started_on: date, ended_on: date, days: int, months: int) -> bool:
+    """ended_on > add_months(started_on, months), `days` apart: N months are 28 to 31 days each, so the
+    calendar is needed only near the milestone (called for every discharged member of every cohort)."""
+    if days > 31 * months:
+        return True
+    if days <= 28 * months:
+        return False
+    return ended_on > add_months(started_on, months)
+
+
 def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
+    """Episodes (thousands of rows) in one pass of plain Python: local names and counters, one sort."""
     per_period = [PatientFigures() for _ in grid]
     total = PatientFigures()
-    spans = defaultdict(list)  # patient -> [(first period index, last period index)]
+    last_period = len(grid) - 1
+    spans = []  # (patient, first period index, last period index) of each episode
     cohorts = defaultdict(list)  # period index -> [(started_on, ended_on)]
     episodes = (
         Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
@@ -370,42 +415,60 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
         .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
         .order_by()
     )
+    new_starts = 0
+    total_discharges = total.discharges
     for patient_id, started_on, ended_on, reason in episodes:
-        first = _index(starts, started_on)  # -1: started before the range
-        last = len(grid) - 1 if ended_on is None or ended_on > end else _index(starts, ended_on)
-        spans[patient_id].append((max(0, first), last))
         if started_on >= start:
+            first = bisect_right(starts, started_on) - 1
             per_period[first].new_starts += 1
-            total.new_starts += 1
+            new_starts += 1
             cohorts[first].append((started_on, ended_on))
-        if ended_on is not None and ended_on <= end:  # (ended_on >= start: the query)
+        else:  # started before the range: in treatment from its first period
+            first = 0
+        if ended_on is None or ended_on > end:
+            last = last_period
+        else:  # discharged in the range (ended_on >= start: the query)
+            last = bisect_right(starts, ended_on) - 1
             discharges = per_period[last].discharges
             discharges[reason] = discharges.get(reason, 0) + 1
-            total.discharges[reason] = total.discharges.get(reason, 0) + 1
+            total_discharges[reason] = total_discharges.get(reason, 0) + 1
+        spans.append((patient_id, first, last))
+    total.new_starts = new_starts
     # In treatment at any time in the period: each patient once, however many episodes (a difference array
-    # over the patient's merged spans of periods).
+    # over the patient's merged spans of periods; sorted, each patient's spans are together and in order).
     change = [0] * (len(grid) + 1)
-    for patient_spans in spans.values():
-        patient_spans.sort()
-        first, last = patient_spans[0]
-        for next_first, next_last in patient_spans[1:]:
-            if next_first <= last:
-                last = max(last, next_last)
-            else:
-                change[first] += 1
-                change[last + 1] -= 1
-                first, last = next_first, next_last
+    spans.sort()
+    patients = 0
+    current = None
+    for patient_id, next_first, next_last in spans:
+        if patient_id == current and next_first <= last:
+            if next_last > last:
+                last = next_last
+            continue
+        if current is not None:
+            change[first] += 1
+            change[last + 1] -= 1
+        if patient_id != current:
+            patients += 1
+            current = patient_id
+        first, last = next_first, next_last
+    if current is not None:
         change[first] += 1
         change[last + 1] -= 1
     running = 0
     for i, figures in enumerate(per_period):
         running += change[i]
         figures.in_treatment = running
-    total.in_treatment = len(spans)
+    total.in_treatment = patients
 
     result = []
     for i, period in enumerate(grid):
         members = cohorts.get(i, [])
+        # Whoever is still in treatment is retained at every milestone: only the discharged are checked.
+        still_in = sum(1 for _, ended_on in members if ended_on is None)
+        discharged = [
+            (started_on, ended_on, (ended_on - started_on).days) for started_on, ended_on in members if ended_on
+        ]
         retained = {}
         for months in RETENTION_MONTHS:
             # Only once every member of the cohort has reached the milestone (no half-grown cohorts).
@@ -413,19 +476,17 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
                 retained[months] = None
             else:
                 # In treatment on the day N months after the start; discharged that day or before = not retained.
-                retained[months] = sum(
-                    ended_on is None or ended_on > add_months(started_on, months) for started_on, ended_on in members
+                retained[months] = still_in + sum(
+                    _stayed(started_on, ended_on, days, months) for started_on, ended_on, days in discharged
                 )
         result.append(Cohort(period=period, started=len(members), retained=retained))
     return per_period, total, result
 
 
-def _outcome_figures(row: dict) -> OutcomeFigures:
-    if not row["n"]:
+def _outcome_figures(n: int, sums: dict) -> OutcomeFigures:
+    if not n:
         return OutcomeFigures()
-    return OutcomeFigures(
-        n=row["n"], sums={name: [row[f"start_{name}"], row[name]] for name in OutcomeFollowUp.MEASURES}
-    )
+    return OutcomeFigures(n=n, sums={name: [sums[f"start_{name}"], sums[name]] for name in OutcomeFollowUp.MEASURES})
 
 
 def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures]:
@@ -433,27 +494,39 @@ def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, 
 
     From the summary of follow-up interviews (each row carries its episode's start): the latest of an episode
     in a period is the row whose next interview is in a later period or after the range, so the database sums
-    the rows without sorting every interview of every episode.
+    the rows without sorting every interview of every episode. One query for both: grouped also by whether the
+    row is its episode's latest in the whole range, a period adds up both of its groups and the range total
+    the groups of the latest rows (each of them is also the latest of its period).
     """
-    per_period = [OutcomeFigures() for _ in grid]
     follow_ups = OutcomeFollowUp.objects.filter(
         episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end)
     ).filter(Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start))
-    sums = {"n": Count("id")}
-    for name in OutcomeFollowUp.MEASURES:
-        sums[name] = Sum(name)
-        sums[f"start_{name}"] = Sum(f"start_{name}")
+    names = [*OutcomeFollowUp.MEASURES, *(f"start_{name}" for name in OutcomeFollowUp.MEASURES)]
+    sums = {"n": Count("id"), **{name: Sum(name) for name in names}}
     latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
     rows = (
         follow_ups.filter(latest_in_range | Q(**{f"latest_of_{granularity}": True}))
-        .annotate(bucket=TRUNC[granularity]("interviewed_on"))
-        .values("bucket")
+        .annotate(
+            bucket=TRUNC[granularity]("interviewed_on"),
+            in_range_latest=ExpressionWrapper(latest_in_range, output_field=BooleanField()),
+        )
+        .values("bucket", "in_range_latest")
         .annotate(**sums)
         .order_by()
     )
-    for i, row in _bucketed(rows, "bucket", starts):
-        per_period[i] = _outcome_figures(row)
-    return per_period, _outcome_figures(follow_ups.filter(latest_in_range).aggregate(**sums))
+    period_n = [0] * len(grid)
+    period_sums = [dict.fromkeys(names, 0) for _ in grid]
+    total_n, total_sums = 0, dict.fromkeys(names, 0)
+    for i, row in _bucketed(_fetched(rows), "bucket", starts):
+        period_n[i] += row["n"]
+        for name in names:
+            period_sums[i][name] += row[name]
+        if row["in_range_latest"]:
+            total_n += row["n"]
+            for name in names:
+                total_sums[name] += row[name]
+    per_period = [_outcome_figures(n, figures) for n, figures in zip(period_n, period_sums, strict=True)]
+    return per_period, _outcome_figures(total_n, total_sums)
 
 
 def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, ReferralFigures]:
@@ -466,7 +539,7 @@ def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list,
         .annotate(n=Count("id"), started=Count("id", filter=Q(status=ReferralStatus.ACCEPTED)))
         .order_by()
     )
-    for i, row in _bucketed(rows, "bucket", starts):
+    for i, row in _bucketed(_fetched(rows), "bucket", starts):
         for figures in (per_period[i], total):
             figures.by_source[row["source"]] = figures.by_source.get(row["source"], 0) + row["n"]
             figures.started += row["started"]
