@@ -283,6 +283,9 @@ def correct_administration(
         if given_at is None or given_at > now:
             raise ValidationError({"given_at": "Give the time the dose was really given (not in the future)."})
         _refuse_ampoules_outside_the_register(original.drug, ampoules)
+        if original.prescription.is_injectable and dose_mg and not injection_site:
+            # As for the dose itself: an injection given is recorded with where it was given.
+            raise ValidationError({"injection_site": "Record the injection site."})
         settings = DosingSettings.for_clinic(clinic)
         correction = Administration(
             slot=slot,

@@ -459,6 +459,21 @@ def test_s9_the_witness_must_work_at_this_clinic_and_record_doses(slot, nurse, o
 # --- S10 ------------------------------------------------------------------------------------------------
 
 
+def test_s10_a_correction_of_an_injection_given_records_where_it_was_given(slot, nurse, second_nurse):
+    original = check_and_dose(slot, nurse, second_nurse)
+    fields = {"administration": original, "author": nurse, "reason": "Dose was 90 mg", "route": Route.INTRAVENOUS,
+              "injection_site": "", "given_at": original.given_at, "witness": second_nurse,
+              "witness_password": PASSWORD, "now": at(TODAY, 9, 30)}  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused_site:
+        services.correct_administration(dose_mg=Decimal("90"), **fields)
+    assert refused_site.value.message_dict == {"injection_site": ["Record the injection site."]}
+    assert not Administration.objects.filter(corrects=original).exists()
+
+    # No dose given after all: there is no injection site to record.
+    assert services.correct_administration(dose_mg=Decimal("0"), **fields).dose_mg == 0
+
+
 def test_s10_a_correction_is_a_new_entry_pointing_at_the_original(slot, nurse, second_nurse):
     original = check_and_dose(slot, nurse, second_nurse)
 
