@@ -22,6 +22,7 @@ from .models import (
     SignOutState,
     Supply,
 )
+from .services.prescriptions import PRESCRIPTION_FIELDS
 
 MG = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
 
@@ -283,18 +284,7 @@ class PrescriptionForm(ServiceErrorsMixin, forms.Form):
     is_titration = forms.BooleanField(label="Titration step (induction)", required=False)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    SERVICE_FIELDS = (
-        "route",
-        "supply",
-        "morning_dose_mg",
-        "afternoon_dose_mg",
-        "evening_dose_mg",
-        "daily_max_mg",
-        "starts_on",
-        "ends_on",
-        "is_titration",
-        "notes",
-    )
+    SERVICE_FIELDS = PRESCRIPTION_FIELDS  # the fields a prescription version carries (one list)
 
     def __init__(self, *args, change: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
