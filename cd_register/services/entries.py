@@ -16,6 +16,14 @@ from .. import rules
 from ..models import EntryKind, Register, RegisterEntry
 from ._common import MANAGERS, RECORDERS, _append, _lock, _require, _text, verify_witness
 
+
+def _witnessed_append(register: Register, *, made_by, witnessed_by, witness_password: str, **entry) -> RegisterEntry:
+    """Verify the witness first (hashing is slow: never under the lock), then append under the register's lock."""
+    verify_witness(clinic=register.clinic, made_by=made_by, witness=witnessed_by, witness_password=witness_password)
+    with transaction.atomic():
+        return _append(_lock(register), made_by=made_by, witnessed_by=witnessed_by, **entry)
+
+
 # --- Registers -------------------------------------------------------------------------------------
 
 
@@ -86,22 +94,21 @@ def record_receipt(
     if errors:
         raise ValidationError(errors)
     occurred_at = _occurred_at(register, occurred_at, now)
-    verify_witness(clinic=register.clinic, made_by=made_by, witness=witness, witness_password=witness_password)
-    with transaction.atomic():
-        return _append(
-            _lock(register),
-            kind=EntryKind.RECEIPT,
-            quantity=quantity,
-            now=now,
-            occurred_at=occurred_at,
-            made_by=made_by,
-            witnessed_by=witness,
-            supplier_name=_text(supplier_name),
-            supplier_address=_text(supplier_address),
-            batch=_text(batch),
-            expires_on=expires_on,
-            notes=_text(notes),
-        )
+    return _witnessed_append(
+        register,
+        kind=EntryKind.RECEIPT,
+        quantity=quantity,
+        now=now,
+        occurred_at=occurred_at,
+        made_by=made_by,
+        witnessed_by=witness,
+        supplier_name=_text(supplier_name),
+        supplier_address=_text(supplier_address),
+        batch=_text(batch),
+        expires_on=expires_on,
+        notes=_text(notes),
+        witness_password=witness_password,
+    )
 
 
 def record_waste(
@@ -136,21 +143,20 @@ def record_waste(
     if patient is not None and patient.clinic_id != register.clinic_id:
         raise ValidationError({"patient": "Patient: not a patient of this clinic."})
     occurred_at = _occurred_at(register, occurred_at, now)
-    verify_witness(clinic=register.clinic, made_by=made_by, witness=witness, witness_password=witness_password)
-    with transaction.atomic():
-        return _append(
-            _lock(register),
-            kind=EntryKind.WASTE,
-            quantity=-whole_units,
-            waste_mg=waste_mg,
-            now=now,
-            occurred_at=occurred_at,
-            made_by=made_by,
-            witnessed_by=witness,
-            patient=patient,
-            reason=_text(reason),
-            notes=_text(notes),
-        )
+    return _witnessed_append(
+        register,
+        kind=EntryKind.WASTE,
+        quantity=-whole_units,
+        waste_mg=waste_mg,
+        now=now,
+        occurred_at=occurred_at,
+        made_by=made_by,
+        witnessed_by=witness,
+        patient=patient,
+        reason=_text(reason),
+        notes=_text(notes),
+        witness_password=witness_password,
+    )
 
 
 def record_destruction(
@@ -179,20 +185,19 @@ def record_destruction(
     if errors:
         raise ValidationError(errors)
     occurred_at = _occurred_at(register, occurred_at, now)
-    verify_witness(clinic=register.clinic, made_by=made_by, witness=witness, witness_password=witness_password)
-    with transaction.atomic():
-        return _append(
-            _lock(register),
-            kind=EntryKind.DESTRUCTION,
-            quantity=-quantity,
-            now=now,
-            occurred_at=occurred_at,
-            made_by=made_by,
-            witnessed_by=witness,
-            authorised_witness_name=_text(authorised_witness_name),
-            reason=_text(reason),
-            notes=_text(notes),
-        )
+    return _witnessed_append(
+        register,
+        kind=EntryKind.DESTRUCTION,
+        quantity=-quantity,
+        now=now,
+        occurred_at=occurred_at,
+        made_by=made_by,
+        witnessed_by=witness,
+        authorised_witness_name=_text(authorised_witness_name),
+        reason=_text(reason),
+        notes=_text(notes),
+        witness_password=witness_password,
+    )
 
 
 def record_return(
@@ -212,19 +217,18 @@ def record_return(
     _require(made_by, MANAGERS, register.clinic, "manage the clinic's stock")
     quantity = rules.check_quantity(quantity, whole=not register.is_oral_solution)
     occurred_at = _occurred_at(register, occurred_at, now)
-    verify_witness(clinic=register.clinic, made_by=made_by, witness=witness, witness_password=witness_password)
-    with transaction.atomic():
-        return _append(
-            _lock(register),
-            kind=EntryKind.RETURN,
-            quantity=-quantity,
-            now=now,
-            occurred_at=occurred_at,
-            made_by=made_by,
-            witnessed_by=witness,
-            reason=_text(reason),
-            notes=_text(notes),
-        )
+    return _witnessed_append(
+        register,
+        kind=EntryKind.RETURN,
+        quantity=-quantity,
+        now=now,
+        occurred_at=occurred_at,
+        made_by=made_by,
+        witnessed_by=witness,
+        reason=_text(reason),
+        notes=_text(notes),
+        witness_password=witness_password,
+    )
 
 
 def record_correction(
@@ -263,17 +267,16 @@ def record_correction(
             errors["notes"] = "Notes: a correction that does not change the balance says what the right details are."
     if errors:
         raise ValidationError(errors)
-    verify_witness(clinic=register.clinic, made_by=made_by, witness=witness, witness_password=witness_password)
-    with transaction.atomic():
-        return _append(
-            _lock(register),
-            kind=EntryKind.CORRECTION,
-            quantity=quantity,
-            now=now,
-            occurred_at=now,
-            made_by=made_by,
-            witnessed_by=witness,
-            corrects=corrects,
-            reason=_text(reason),
-            notes=_text(notes),
-        )
+    return _witnessed_append(
+        register,
+        kind=EntryKind.CORRECTION,
+        quantity=quantity,
+        now=now,
+        occurred_at=now,
+        made_by=made_by,
+        witnessed_by=witness,
+        corrects=corrects,
+        reason=_text(reason),
+        notes=_text(notes),
+        witness_password=witness_password,
+    )
