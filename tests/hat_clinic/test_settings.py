@@ -90,7 +90,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "makemigrations", "migrate"])
+@pytest.mark.parametrize("command", ["check", "migrate"])
 def test_every_command_names_the_missing_variable_instead_of_a_traceback(command):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SECRET_KEY"}
 
@@ -100,6 +100,23 @@ def test_every_command_names_the_missing_variable_instead_of_a_traceback(command
     assert result.stderr.strip() == (
         "Configuration error: SECRET_KEY must be set when DEBUG is off. (see the configuration table in README.md)"
     )
+
+
+def test_makemigrations_runs_without_production_settings():
+    # No SECRET_KEY, no DEBUG: as on a developer's machine (the database only so no SQLite file is made here).
+    result = manage("makemigrations", "--check", "--dry-run", env={"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"]})
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_makemigrations_still_stops_without_a_secret_key_when_debug_is_off():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SECRET_KEY"}
+
+    result = manage("makemigrations", "--check", "--dry-run", env={**env, "DEBUG": "0"})
+
+    assert result.returncode == 1
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
 def test_production_settings_pass_the_deployment_checklist_with_no_warnings():
