@@ -26,7 +26,7 @@ from clinics.selectors import clinic_list, clinics_for
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import selectors, services
+from . import history, selectors, services
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -34,6 +34,7 @@ from .models import (
     InjectionSite,
     Route,
     Sedation,
+    Session,
     SignOutState,
     Supply,
 )
@@ -630,3 +631,54 @@ class AlertReadView(APIView):
     def post(self, request, pk):
         alert = get_object_or_404(selectors.alerts_for(request.user), pk=pk)
         return Response(AlertOut(services.alert_mark_read(alert=alert, user=request.user)).data)
+
+
+# --- Dose and attendance history -----------------------------------------------------------------
+
+
+class HistoryCellOut(serializers.Serializer):
+    session = serializers.ChoiceField(choices=Session.choices)
+    state = serializers.ChoiceField(choices=list(history.STATES.items()))
+    label = serializers.CharField(help_text="The words the page shows in the cell.")
+    detail = serializers.CharField(help_text="A reason (withheld, refused, hold) or a correction note; may be empty.")
+    dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    prescribed_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    slot_id = serializers.IntegerField(allow_null=True)
+
+
+class HistoryDayOut(serializers.Serializer):
+    date = serializers.DateField()
+    cells = HistoryCellOut(many=True)
+
+
+class HistoryOut(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    sessions = serializers.ListField(child=serializers.ChoiceField(choices=Session.choices))
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Cells of each state in the range.")
+    days = HistoryDayOut(many=True, help_text="Newest first.")
+
+
+class PatientHistoryView(APIView):
+    """A patient's doses and attendance per day and session (given, partial, missed, withheld, refused, held, away)."""
+
+    permission_classes = DOSING
+
+    class HistoryQuery(serializers.Serializer):
+        days = serializers.IntegerField(
+            min_value=1, max_value=history.MAX_DAYS, default=history.DEFAULT_DAYS, help_text="Days up to today."
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "days", OpenApiTypes.INT, description=f"Days up to today (1-{history.MAX_DAYS}, default 28)."
+            )
+        ],
+        responses=HistoryOut,
+    )
+    def get(self, request, pk):
+        days = _query(self.HistoryQuery, request)["days"]
+        patient = get_object_or_404(selectors.dosing_patients_for(request.user), pk=pk)
+        _viewed(request, patient, AccessPart.DOSING)
+        return Response(HistoryOut(history.dose_history(patient, end=timezone.localdate(), days=days)).data)

@@ -19,6 +19,7 @@ urlpatterns = [
         api.AdverseEventView.as_view(),
         name="api-dosing-adverse-event",
     ),
+    path("dosing/patients/<int:pk>/history/", api.PatientHistoryView.as_view(), name="api-dosing-patient-history"),
     path("dosing/holds/", api.HoldListView.as_view(), name="api-dosing-holds"),
     path("dosing/holds/<int:pk>/clear/", api.ClearHoldView.as_view(), name="api-dosing-clear-hold"),
     path("dosing/prescriptions/", api.PrescriptionListView.as_view(), name="api-dosing-prescriptions"),

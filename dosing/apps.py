@@ -19,3 +19,10 @@ class DosingConfig(AppConfig):
         register_record_link(
             RecordLink("Prescriptions", "dosing-patient-prescriptions", Capability.RECORD_DOSES, order=10)
         )
+        register_record_link(RecordLink("Dose history", "dosing-patient-history", Capability.RECORD_DOSES, order=11))
+
+        from patients.record_links import RecordPanel, register_panel
+
+        from .history import render_panel
+
+        register_panel(RecordPanel("dose-history", render_panel, Capability.RECORD_DOSES, order=10))

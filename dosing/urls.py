@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/<int:pk>/prescriptions/new/", views.prescription_new, name="dosing-prescription-new"),
     path("prescriptions/<int:pk>/change/", views.prescription_change, name="dosing-prescription-change"),
     path("prescriptions/<int:pk>/stop/", views.prescription_stop, name="dosing-prescription-stop"),
+    path("patients/<int:pk>/history/", views.patient_history, name="dosing-patient-history"),
     path("holds/", views.holds, name="dosing-holds"),
     path("holds/<int:pk>/", views.hold_clear, name="dosing-hold-clear"),
     path("alerts/", views.alerts, name="dosing-alerts"),

@@ -28,7 +28,7 @@ from clinics.roles import Capability
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import rules, selectors, services
+from . import history, rules, selectors, services
 from .forms import (
     AdministerForm,
     AdverseEventForm,
@@ -431,6 +431,7 @@ def patient_prescriptions(request, pk: int):
             "history": selectors.prescription_history(patient),
             "hold": selectors.holds_for(request.user).filter(patient=patient, cleared_at__isnull=True).first(),
             "can_prescribe": has_capability(request.user, PRESCRIBING),
+            "dose_history": history.dose_history(patient, end=timezone.localdate()),
         },
     )
 
@@ -529,7 +530,15 @@ def hold_clear(request, pk: int):
             messages.success(request, f"Hold cleared for {hold.patient.display_name}; the restart dose is signed.")
             return redirect("dosing-holds")
     return _render_form(
-        request, "dosing/hold_clear.html", {"hold": hold, "patient": hold.patient, "current": current, "form": form}
+        request,
+        "dosing/hold_clear.html",
+        {
+            "hold": hold,
+            "patient": hold.patient,
+            "current": current,
+            "form": form,
+            "dose_history": history.dose_history(hold.patient, end=timezone.localdate()),
+        },
     )
 
 
@@ -546,3 +555,34 @@ def alert_read(request, pk: int):
         raise Http404("No such alert")
     services.alert_mark_read(alert=alert, user=request.user)
     return redirect("dosing-alerts")
+
+
+# --- Dose and attendance history ------------------------------------------------------------------------------------
+
+HISTORY_RANGES = (28, 90, 182, 366)
+
+
+@staff_only(DOSING)
+def patient_history(request, pk: int):
+    """A patient's doses and attendance, 28 days by default (`?days=` up to a year), newest first."""
+    patient = get_object_or_404(selectors.dosing_patients_for(request.user).select_related("clinic"), pk=pk)
+    days = request.GET.get("days", str(history.DEFAULT_DAYS))
+    if days not in {str(choice) for choice in HISTORY_RANGES}:
+        choices = ", ".join(str(choice) for choice in HISTORY_RANGES)
+        return render(
+            request,
+            "dosing/patient_history.html",
+            {"patient": patient, "error": f"The range must be one of {choices} days.", "ranges": HISTORY_RANGES},
+            status=400,
+        )
+    _viewed(request, patient, AccessPart.DOSING)
+    return render(
+        request,
+        "dosing/patient_history.html",
+        {
+            "patient": patient,
+            "dose_history": history.dose_history(patient, end=timezone.localdate(), days=int(days)),
+            "ranges": HISTORY_RANGES,
+            "days": int(days),
+        },
+    )

@@ -105,6 +105,7 @@ def patient_detail(request, pk: int):
             "top": selectors.top_schedule_for(patient, today=_today(request)),
             "changes": selectors.change_history(patient, limit=10),
             "record_links": record_links.links_for(request.user, patient),
+            "record_panels": record_links.panels_for(request.user, patient),
             **_can(request),
         },
     )
