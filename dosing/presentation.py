@@ -43,10 +43,38 @@ def _pattern(name: str) -> str:
     return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
+# The board's filters (board_find.js): each stage belongs to one group; "done" is everything closed.
+FILTER_GROUPS = {
+    Stage.EXPECTED: "expected",
+    Stage.ARRIVED: "arrived",
+    Stage.CHECKED: "arrived",
+    Stage.UNDER_OBSERVATION: "observation",
+    Stage.OBSERVATION_OVER: "sign-out",
+    Stage.ON_HOLD: "hold",
+}
+FILTERS = (
+    ("", "Everyone"),
+    ("expected", "Expected"),
+    ("arrived", "Arrived"),
+    ("observation", "Under observation"),
+    ("sign-out", "To sign out"),
+    ("hold", "On hold"),
+    ("away", "Away"),
+)
+
+
+def _search_words(patient) -> str:
+    """What the board's search box matches: names, preferred name and initials, in lower case."""
+    initials = f"{patient.given_name[:1]}{patient.family_name[:1]}"
+    return " ".join((patient.given_name, patient.family_name, patient.preferred_name or "", initials)).lower()
+
+
 @dataclass
 class RowView:
     id: int
     stage: str
+    group: str
+    search: str
     version: str
     name: str
     initials: str
@@ -103,6 +131,7 @@ def board_view(board: Board) -> dict:
         "rows": rows,
         "time_up": [row for row in rows if row.stage == Stage.OBSERVATION_OVER],
         "counts": [(label, board.count(stage)) for stage, label in COUNTED],
+        "filters": FILTERS,
     }
 
 
@@ -148,6 +177,8 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
     return RowView(
         id=slot.pk,
         stage=stage,
+        group=FILTER_GROUPS.get(stage, "done"),
+        search=_search_words(patient),
         version="|".join(
             str(part)
             for part in (
