@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# `make run` installs what running needs; `make test` (and lint, bench) add the test tools.
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
 # `make test` talks to real PostgreSQL and Redis; a value already in the environment wins.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hat_clinic
@@ -12,20 +14,25 @@ CHECK_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${RE
 
 .PHONY: run test lint format venv clean bench
 
-venv: $(STAMP)
+venv: $(DEV_STAMP)
 
-$(STAMP):
+$(RUN_STAMP):
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-run-* && touch $@
+
+$(DEV_STAMP): $(RUN_STAMP)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-dev-* && touch $@
 
 # Serve the demo at http://127.0.0.1:8000/. Without DATABASE_URL/REDIS_URL: SQLite, no broker,
 # tasks run in-process and scheduled jobs run every minute beside the server.
-run: venv
+run: $(RUN_STAMP)
 	@export DEBUG=$${DEBUG:-1}; \
 	if [ -z "$$DATABASE_URL" ]; then echo ">> Embedded mode: SQLite file db.sqlite3 (set DATABASE_URL for PostgreSQL)."; fi; \
-	$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo || exit 1; \
+	echo ">> Preparing the database and the demo clinic (about a minute the first time)..."; \
+	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py seed_demo --url http://127.0.0.1:8000/ || exit 1; \
 	jobs_pid=""; \
 	if [ -z "$$REDIS_URL" ]; then \
 	  echo ">> No REDIS_URL: no broker. Tasks run in-process; scheduled jobs run every 60 s (log: run-jobs.log)."; \
@@ -34,11 +41,11 @@ run: venv
 	trap '[ -n "$$jobs_pid" ] && kill $$jobs_pid 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-lint: venv
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: venv
+format: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -52,7 +59,7 @@ test: lint
 # with the scale data: on BENCH_SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hat_clinic_scale,
 # loaded by seed_scale) when it exists, else on BENCH_DATABASE_URL (default .../hat_clinic_bench), and says so.
 # Prints a table and writes bench-results/bench-<timestamp>.json. BENCH_ARGS="--requests 500" etc.
-bench: venv
+bench: $(DEV_STAMP)
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hat_clinic_bench} $(PY) -m bench $(BENCH_ARGS)
 
 clean:

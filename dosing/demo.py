@@ -32,6 +32,7 @@ from .models import (
     Prescription,
     Route,
     Sedation,
+    Session,
     SignOutState,
     Slot,
     SlotStatus,
@@ -72,7 +73,7 @@ DOSED_AGO = {
 }
 
 
-def seed(*, clinics, staff, stdout) -> None:
+def seed(*, clinics, staff, stdout) -> list[str]:
     clinic = clinics["mbro"]
     nurse, witness, prescriber = staff["nurse"], staff["nurse2"], staff["prescriber"]
     recorder = staff.get("keyworker", prescriber)
@@ -125,9 +126,19 @@ def seed(*, clinics, staff, stdout) -> None:
     _fill_board(clinic=clinic, patients=patients, nurse=nurse, witness=witness, witness_pin=witness_pin, now=now)
     stdout.write(
         f"Dosing: {len(patients)} patients with prescriptions at {clinic.name}"
-        f"{', one on a missed-dose hold' if held else ''}. "
-        f"{witness.username} witnesses doses with PIN {witness_pin} (not their password; fresh on every run)."
+        f"{', one on a missed-dose hold' if held else ''}."
     )
+    windows = DosingSettings.for_clinic(clinic)
+    session_times = ", ".join(
+        f"{Session(session).label.lower()} {start:%H:%M}-{end:%H:%M}"
+        for session in windows.sessions()
+        for start, end in [windows.local_times(session)]
+    )
+    return [
+        f"Witness PIN of {witness.username}: {witness_pin} (a dose is witnessed by another nurse typing their PIN).",
+        f"The dosing board shows the current or next session ({clinic.name}: {session_times}); "
+        "outside the windows, patients can be marked as arrived for the next one.",
+    ]
 
 
 def _fill_board(*, clinic, patients, nurse, witness, witness_pin, now) -> None:

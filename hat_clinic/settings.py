@@ -220,7 +220,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery --------------------------------------------------------------------
 # Without REDIS_URL there is no broker: tasks run in-process (eager) and scheduled jobs
 # run through `manage.py run_scheduled_jobs` (the README explains).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host named: kombu warns without one
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"

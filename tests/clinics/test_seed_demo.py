@@ -77,5 +77,20 @@ def test_the_demo_doses_are_in_the_controlled_drug_register_and_every_balance_ad
 def test_the_printed_witness_pin_confirms_the_demo_witness():
     output = run_seed()
 
-    pin = re.search(r"nurse2 witnesses doses with PIN (\d+)", output).group(1)
+    pin = re.search(r"Witness PIN of nurse2: (\d+)", output).group(1)
     assert witness_secret_is_correct(witness=User.objects.get(username="nurse2"), secret=pin)
+
+
+def test_the_demo_ends_with_one_clear_block_and_prints_no_email_or_log(capfd):
+    output = run_seed(url="http://127.0.0.1:8000/")
+
+    block = output[output.index("=" * 78) :]
+    nurse_password = re.search(r"^\s+nurse\s+(demo-\S+)", block, flags=re.MULTILINE).group(1)
+    assert "Open http://127.0.0.1:8000/" in block
+    assert f"Sign in as nurse with password {nurse_password}" in block
+    assert "Witness PIN of nurse2:" in block  # beside the table, not lost above it
+    assert "dosing board shows the current or next session" in block
+    assert block.rstrip().endswith("=" * 78)
+    printed = output + capfd.readouterr().err
+    assert "Subject:" not in printed and "MIME-Version" not in printed  # no raw alert email
+    assert " INFO " not in printed and "No hostname was supplied" not in printed

@@ -5,6 +5,7 @@ may add its own demo data in a `demo.py` module with `seed(*, clinics, staff, st
 they run in INSTALLED_APPS order, so clinics never imports the apps that build on it.
 """
 
+import logging
 import secrets
 from importlib import import_module
 from importlib.util import find_spec
@@ -12,6 +13,7 @@ from importlib.util import find_spec
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from clinics.roles import Role
 from clinics.services import clinic_upsert, staff_upsert
@@ -47,10 +49,21 @@ class Command(BaseCommand):
             help="Run even though DEBUG is off (never on a live service: it creates known accounts).",
         )
         parser.add_argument("--password", help="Use this password for every demo user instead of random ones.")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="The address printed to open.")
 
-    def handle(self, *args, allow_production=False, password=None, **options):
+    def handle(self, *args, allow_production=False, password=None, url="", **options):
         if not settings.DEBUG and not allow_production:
             raise CommandError("seed_demo creates accounts with printed passwords; it runs only with DEBUG on.")
+        # The demo's own alert emails and INFO logs would bury the passwords: keep them out of the terminal.
+        logging.disable(logging.INFO)
+        try:
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                rows, notes = self._seed(password)
+        finally:
+            logging.disable(logging.NOTSET)
+        self._print_sign_in(url, rows, notes)
+
+    def _seed(self, password):
         clinics = {
             code: clinic_upsert(code=code, name=name, address=address, phone=phone)
             for code, name, address, phone in CLINICS
@@ -69,12 +82,23 @@ class Command(BaseCommand):
             )
             rows.append((username, secret, ", ".join(role.label for role in roles), ", ".join(codes)))
 
+        notes = []
         for app_config in apps.get_app_configs():
             module_name = f"{app_config.name}.demo"
             if app_config.name != "clinics" and find_spec(module_name) is not None:
-                import_module(module_name).seed(clinics=clinics, staff=staff, stdout=self.stdout)
+                # An app's seed may return lines for the closing block (e.g. the witness PIN).
+                notes += import_module(module_name).seed(clinics=clinics, staff=staff, stdout=self.stdout) or []
+        return rows, notes
 
-        self.stdout.write(self.style.SUCCESS("Demo service loaded. Sign in with:"))
+    def _print_sign_in(self, url, rows, notes):
+        rule = "=" * 78
+        nurse_password = next(secret for username, secret, _, _ in rows if username == "nurse")
+        self.stdout.write(rule)
+        self.stdout.write(self.style.SUCCESS(f"The demo clinic is ready. Open {url}"))
+        self.stdout.write(f"Sign in as nurse with password {nurse_password} (passwords are new on every run):")
         self.stdout.write(f"  {'username':<18} {'password':<20} {'role':<16} clinics")
         for username, secret, roles, codes in rows:
             self.stdout.write(f"  {username:<18} {secret:<20} {roles:<16} {codes}")
+        for note in notes:
+            self.stdout.write(note)
+        self.stdout.write(rule)
