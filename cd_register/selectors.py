@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import Clinic
@@ -215,3 +215,22 @@ def write_csv(out, register: Register, entries: Iterable[RegisterEntry]) -> None
 def csv_filename(register: Register) -> str:
     strength = f"{register.strength_mg.normalize():f}"
     return f"cd-register-{register.clinic.code}-{register.drug}-{strength}-{register.form}.csv"
+
+
+# --- Home page work queues (clinics.work_queues) ---------------------------------------------------
+
+STOCK_CHECK_EVERY = timedelta(days=7)  # a register not counted for a week is due a stock check
+
+
+def open_discrepancies(user, clinic: Clinic) -> int:
+    return discrepancies_for(user, clinic=clinic, status=DiscrepancyStatus.OPEN).count()
+
+
+def stock_checks_due(user, clinic: Clinic, *, now=None) -> int:
+    since = (now or timezone.now()) - STOCK_CHECK_EVERY
+    return (
+        registers_of_clinic(user, clinic)
+        .annotate(last_check=Max("stock_checks__checked_at"))
+        .filter(Q(last_check__isnull=True) | Q(last_check__lt=since))
+        .count()
+    )

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from . import work_queues
 from .access import staff_only
 from .middleware import SESSION_KEY
 from .navigation import links_for_role
@@ -23,7 +24,8 @@ from .services import totp_device_confirm, totp_device_for_setup, totp_verify, w
 def home(request):
     roles = roles_of(request.user)
     links = {role.value: links_for_role(role, request.user) for role in roles}
-    return render(request, "clinics/home.html", {"role_names": set(links), "links": links})
+    queues = work_queues.queues_for(request.user, getattr(request, "clinic", None))
+    return render(request, "clinics/home.html", {"role_names": set(links), "links": links, "queues": queues})
 
 
 @staff_only()

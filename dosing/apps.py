@@ -13,6 +13,22 @@ class DosingConfig(AppConfig):
         register(NavItem("Holds to review", "dosing-holds", Capability.PRESCRIBE, order=30))
         register(NavItem("Alerts", "dosing-alerts", Capability.PRESCRIBE, order=35))
 
+        from clinics.roles import Role
+        from clinics.work_queues import WorkQueue
+        from clinics.work_queues import register as register_queue
+
+        from . import selectors
+
+        for queue in (
+            WorkQueue(Role.NURSE, "expected this session", "dosing-board", Capability.RECORD_DOSES,
+                      selectors.expected_in_session, order=10),
+            WorkQueue(Role.NURSE, "to sign out after observation", "dosing-board", Capability.RECORD_DOSES,
+                      selectors.waiting_to_sign_out, order=11),
+            WorkQueue(Role.PRESCRIBER, "holds to review", "dosing-holds", Capability.PRESCRIBE,
+                      selectors.holds_waiting, order=10),
+        ):  # fmt: skip
+            register_queue(queue)
+
         from patients.record_links import RecordLink
         from patients.record_links import register as register_record_link
 

@@ -6,7 +6,7 @@ of queries whatever the number of patients.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, QuerySet
@@ -351,3 +351,29 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)
+
+
+# --- Home page work queues (clinics.work_queues) ---------------------------------------------------
+
+
+def expected_in_session(user, clinic: Clinic, *, now: datetime | None = None) -> int:
+    """Patients of the current (or next) session who have not arrived yet."""
+    session = current_session(clinic, now=now or timezone.now())
+    return Slot.objects.filter(
+        clinic=clinic, date=session.date, session=session.session, status=SlotStatus.SCHEDULED
+    ).count()
+
+
+def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) -> int:
+    """S6: doses whose observation time is over and whose patient has not been signed out."""
+    return Administration.objects.filter(
+        slot__clinic=clinic,
+        corrects__isnull=True,
+        sign_out__isnull=True,
+        observation_ends_at__lte=now or timezone.now(),
+        slot__date__gte=timezone.localdate(now or timezone.now(), clinic.zone) - timedelta(days=1),
+    ).count()
+
+
+def holds_waiting(user, clinic: Clinic) -> int:
+    return holds_to_review(clinic).count()

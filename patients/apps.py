@@ -11,3 +11,14 @@ class PatientsConfig(AppConfig):
 
         register(NavItem("Patients", "patient-list", Capability.VIEW_PATIENTS, order=20))
         register(NavItem("Outcome interviews due", "outcomes-due", Capability.HANDLE_REFERRALS, order=40))
+
+        from clinics.roles import Role
+        from clinics.work_queues import WorkQueue
+        from clinics.work_queues import register as register_queue
+
+        from . import selectors
+
+        register_queue(
+            WorkQueue(Role.KEYWORKER, "outcome interviews due", "outcomes-due", Capability.HANDLE_REFERRALS,
+                      selectors.outcome_interviews_due, order=21)
+        )  # fmt: skip

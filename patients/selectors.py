@@ -344,3 +344,9 @@ def change_history(patient: Patient, *, limit: int | None = None) -> list[Change
     # Newest first; changes made in the same instant keep the order they were made in.
     changes = [change for _, change in sorted(enumerate(changes), key=lambda pair: (pair[1].at, pair[0]), reverse=True)]
     return changes[:limit] if limit else changes
+
+
+def outcome_interviews_due(user, clinic) -> int:
+    """TOP interviews due or overdue in this clinic (home page work queue)."""
+    today = timezone.localdate(timezone.now(), clinic.zone)
+    return sum(1 for patient in outcomes_due(user, today=today) if patient.clinic_id == clinic.pk)

@@ -17,6 +17,22 @@ class ReferralsConfig(AppConfig):
         register(NavItem("Failed deliveries", "onward-failed-deliveries", Capability.HANDLE_REFERRALS, order=33))
         register(NavItem("Eligibility criteria", "referral-eligibility", Capability.MANAGE_CLINIC, order=80))
 
+        from clinics.roles import Role
+        from clinics.work_queues import WorkQueue
+        from clinics.work_queues import register as register_queue
+
+        from . import onward_selectors, selectors
+
+        for queue in (
+            WorkQueue(Role.KEYWORKER, "referrals awaiting assessment", "referral-list", Capability.HANDLE_REFERRALS,
+                      selectors.referrals_awaiting_assessment, order=20),
+            WorkQueue(Role.KEYWORKER, "onward referrals not acknowledged", "onward-referral-list",
+                      Capability.HANDLE_REFERRALS, onward_selectors.onward_referrals_unacknowledged, order=22),
+            WorkQueue(Role.PRESCRIBER, "referrals to sign off", "referral-sign-off-list", Capability.SIGN_OFF_REFERRALS,
+                      selectors.referrals_awaiting_sign_off, order=20),
+        ):  # fmt: skip
+            register_queue(queue)
+
         from patients.record_links import RecordLink
         from patients.record_links import register as register_record_link
 

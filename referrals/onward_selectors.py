@@ -19,7 +19,7 @@ from partners.models import PartnerOrganisation
 from patients.models import ContactRoute, Patient
 from patients.selectors import has_data_sharing_consent, patients_for, patients_sharing_with
 
-from .models import OnwardReferral, OnwardReferralEvent
+from .models import OnwardReferral, OnwardReferralEvent, OnwardStatus
 from .onward_services import ROUTE_DETAIL_FIELD
 
 
@@ -141,3 +141,8 @@ def timeline_of(referral: OnwardReferral) -> list[TimelineEntry]:
             entries.append(TimelineEntry(at=message.cancelled_at, kind="message", message=message))
     entries.sort(key=lambda entry: entry.at)
     return entries
+
+
+def onward_referrals_unacknowledged(user, clinic) -> int:
+    """Onward referrals the partner has not acknowledged yet (reminders chase them; the keyworker follows up)."""
+    return onward_referral_list(user, clinic=clinic, status=OnwardStatus.SENT).count()

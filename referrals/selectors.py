@@ -13,7 +13,7 @@ from clinics.selectors import clinics_for
 from patients.models import Patient
 from patients.selectors import possible_duplicates, same_person
 
-from .models import OPEN_STATUSES, EligibilityCriteria, Referral
+from .models import OPEN_STATUSES, EligibilityCriteria, Referral, ReferralStatus
 from .rules import Assessment, assess
 
 
@@ -121,3 +121,14 @@ def referral_duplicates(
         patients=list(possible_duplicates(**person)),
         open_referrals=list(open_referrals_for_person(**person)),
     )
+
+
+# --- Home page work queues (clinics.work_queues) ---------------------------------------------------
+
+
+def referrals_awaiting_assessment(user, clinic: Clinic) -> int:
+    return referral_inbox(user, clinic=clinic).filter(status__in=[ReferralStatus.NEW, ReferralStatus.ASSESSING]).count()
+
+
+def referrals_awaiting_sign_off(user, clinic: Clinic) -> int:
+    return referral_inbox(user, clinic=clinic, status=ReferralStatus.AWAITING_PRESCRIBER).count()

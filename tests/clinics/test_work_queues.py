@@ -1,0 +1,83 @@
+"""Home pages as work queues: each role sees what is waiting for it in the clinic it works in, with counts."""
+
+import datetime
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from dosing.models import Hold, Session
+from referrals.models import ReferralStatus
+from tests.factories import PatientFactory, PrescriptionFactory, ReferralFactory, SlotFactory, TreatmentConsentFactory
+from tests.factories.cd_register import stock_cupboard
+
+pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
+MORNING = datetime.datetime(2026, 11, 18, 9, 0, tzinfo=LONDON)
+
+
+def _count(page: str, words: str) -> int:
+    match = re.search(rf'work-queue__count">(\d+)</strong> {re.escape(words)}', page)
+    assert match, f"no queue '{words}' on the page"
+    return int(match.group(1))
+
+
+def _home(client, user) -> str:
+    client.force_login(user)
+    with time_machine.travel(MORNING, tick=False):
+        return client.get("/").content.decode()
+
+
+@pytest.fixture
+def two_expected_one_held(clinic, prescriber, keyworker):
+    slots = []
+    for name in ("Sam", "Alex"):
+        patient = PatientFactory(clinic=clinic, given_name=name)
+        TreatmentConsentFactory(patient=patient, recorded_by=keyworker)
+        prescription = PrescriptionFactory(patient=patient, prescriber=prescriber)
+        slots.append(SlotFactory(prescription=prescription, date=MORNING.date(), session=Session.MORNING))
+    Hold.objects.create(
+        patient=slots[1].patient, prescription=slots[1].prescription, since=MORNING, missed_days=3,
+        missed_since=MORNING.date(), reason="3 days missed",
+    )  # fmt: skip
+    return slots
+
+
+def test_a_nurse_sees_who_is_expected_and_nothing_of_other_roles(client, nurse, two_expected_one_held):
+    page = _home(client, nurse)
+
+    assert _count(page, "expected this session") == 2
+    assert _count(page, "to sign out after observation") == 0
+    assert "holds to review" not in page and "referrals awaiting assessment" not in page
+
+
+def test_a_prescriber_sees_holds_to_review_and_referrals_to_sign_off(client, prescriber, clinic, two_expected_one_held):
+    ReferralFactory(clinic=clinic, status=ReferralStatus.AWAITING_PRESCRIBER)
+
+    page = _home(client, prescriber)
+
+    assert _count(page, "holds to review") == 1
+    assert _count(page, "referrals to sign off") == 1
+
+
+def test_a_keyworker_sees_referrals_awaiting_assessment_of_their_clinic_only(client, keyworker, clinic, other_clinic):
+    ReferralFactory(clinic=clinic, status=ReferralStatus.NEW)
+    ReferralFactory(clinic=clinic, status=ReferralStatus.ASSESSING)
+    ReferralFactory(clinic=clinic, status=ReferralStatus.AWAITING_PRESCRIBER)  # the prescriber's, not the keyworker's
+    ReferralFactory(clinic=other_clinic, status=ReferralStatus.NEW)  # another clinic's: not counted
+
+    page = _home(client, keyworker)
+
+    assert _count(page, "referrals awaiting assessment") == 2
+    assert "expected this session" not in page
+
+
+def test_a_clinic_manager_sees_registers_due_a_stock_check(client, manager, clinic):
+    stock_cupboard(clinic, now=MORNING - datetime.timedelta(days=30))
+
+    page = _home(client, manager)
+
+    assert _count(page, "registers due a stock check (none in 7 days)") >= 1
+    assert _count(page, "controlled-drug discrepancies open") == 0
