@@ -55,9 +55,12 @@ INSTALLED_APPS = [
     "referrals",
     "deliveries",
     "reports",
+    "ops",  # backups, the restore drill and the serving database role (management commands only)
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request caught by a PostgreSQL restart answers a clear 503, reads are tried again.
+    "health.middleware.DatabaseRestartMiddleware",
     "clinics.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
