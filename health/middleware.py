@@ -18,7 +18,7 @@ It must be the outermost middleware: it sees each inner middleware's and the vie
 import logging
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
@@ -81,10 +81,8 @@ class _Writes:
 def _close_broken_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:
-            try:
+            with suppress(DatabaseError):  # already gone; Django opens a new one on the next query
                 connection.close()
-            except DatabaseError:
-                pass  # already gone; Django opens a new one on the next query
 
 
 class DatabaseRestartMiddleware:
