@@ -3,7 +3,8 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+# postgresql-client: pg_dump and pg_restore for `manage.py backup` and `restore_drill` (15, as the server).
+RUN apt-get update && apt-get install -y --no-install-recommends curl postgresql-client-15 && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

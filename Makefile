@@ -52,7 +52,7 @@ format: $(DEV_STAMP)
 test: lint
 	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) $(PY) manage.py check --fail-level WARNING
-	SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check ALLOWED_HOSTS=localhost docker-compose -f docker-compose.yml config -q
+	SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check HAT_OWNER_PASSWORD=compose-check HAT_APP_PASSWORD=compose-check ALLOWED_HOSTS=localhost docker-compose -f docker-compose.yml config -q
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) -m pytest -v
 
 # Speed targets of the issues, measured over real HTTP against gunicorn (DEBUG off, STAFF_2FA_REQUIRED=0)

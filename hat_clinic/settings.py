@@ -55,9 +55,12 @@ INSTALLED_APPS = [
     "referrals",
     "deliveries",
     "reports",
+    "ops",  # backups, the restore drill and the serving database role (management commands only)
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request caught by a PostgreSQL restart answers a clear 503, reads are tried again.
+    "health.middleware.DatabaseRestartMiddleware",
     "clinics.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,8 +106,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
+# Redis is optional at request time (issue 13): while it is unreachable, each process answers cache
+# calls from its own memory (health/cache.py), so throttles count per process instead of failing.
+# Short socket timeouts: a Redis host that does not answer costs a request at most this once.
+REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_MS", 500, minimum=50, maximum=10_000) / 1000
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "health.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -136,7 +149,10 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=5, maximum=720)
 # not on every request: the dosing board polls every few seconds.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL only: signing in must never depend on Redis (issue 13). A session
+# read is one primary-key lookup, which the cache saved little of; cached_db also wrote every
+# session to Redis and failed the request when Redis was down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Login throttling (django-axes): lock a username+address pair after repeated failures.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)

@@ -36,7 +36,9 @@ def check_workers() -> tuple[bool, str]:
     if celery_app.conf.task_always_eager:
         return True, "tasks run in-process (embedded mode)"
     try:
-        replies = celery_app.control.ping(timeout=TIMEOUT_SECONDS)
+        # One connection attempt, no reconnect loop: with Redis down /health/ answers at once.
+        with celery_app.connection_for_write(transport_options={"max_retries": 0}) as connection:
+            replies = celery_app.control.ping(timeout=TIMEOUT_SECONDS, connection=connection)
     except Exception as exc:  # broker down: report it, never raise from a health check
         return False, f"broker unreachable: {exc.__class__.__name__}"
     if not replies:

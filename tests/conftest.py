@@ -9,7 +9,7 @@ from django.db import connection
 
 from tests.factories import ClinicFactory, StaffFactory
 
-pytest_plugins = ["tests.browser", "tests.celery_worker"]
+pytest_plugins = ["tests.browser", "tests.celery_worker", "tests.redis_server"]
 
 
 @pytest.fixture(autouse=True, scope="session")
