@@ -73,4 +73,3 @@ def test_partner_api_answers_are_not_stored(client, clinic, keyworker, patient):
     assert_not_stored(read)
     assert_not_stored(client.get("/api/v1/partner/referrals/", **bearer))
     assert_not_stored(token)
-
