@@ -3,6 +3,16 @@ from django.core.exceptions import ValidationError
 from clinics.parsing import is_ascii_digits
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+# Checked from the file's header before decoding: a 20 kB PNG can claim 13000 x 13000 pixels,
+# half a gigabyte once decoded. 40 megapixels is more than any phone's default photo.
+PHOTO_MAX_PIXELS = 40_000_000
+
+
+def photo_too_many_pixels(width: int, height: int) -> str:
+    return (
+        f"Photo is {width} x {height} pixels; the most is {PHOTO_MAX_PIXELS // 1_000_000} megapixels "
+        "(e.g. 8000 x 5000). Send a smaller one."
+    )
 
 
 def normalise_nhs_number(value: str | None) -> str:
