@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from clinics.access import has_capability
 from clinics.models import Clinic
+from clinics.parsing import query_int
 from clinics.selectors import clinics_for
 
 from . import selectors, services
@@ -259,9 +260,9 @@ class RegisterViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Register.objects.none()
         registers = selectors.registers_for(self.request.user)
-        clinic = self.request.query_params.get("clinic")
-        if self.action == "list" and clinic and clinic.isdigit():
-            registers = registers.filter(clinic_id=int(clinic))
+        clinic = query_int(self.request.query_params, "clinic") if self.action == "list" else None
+        if clinic is not None:
+            registers = registers.filter(clinic_id=clinic)
         return registers
 
     @extend_schema(parameters=[OpenApiParameter("clinic", int, description="Only this clinic's registers.")])
@@ -440,10 +441,8 @@ class ProposalView(APIView):
     def get(self, request):
         params = request.query_params
         clinic = request.clinic
-        if params.get("clinic"):
-            clinic = get_object_or_404(
-                clinics_for(request.user), pk=params["clinic"] if params["clinic"].isdigit() else 0
-            )
+        if (clinic_id := query_int(params, "clinic")) is not None:
+            clinic = get_object_or_404(clinics_for(request.user), pk=clinic_id)
         if clinic is None:
             raise ValidationError({"clinic": "Clinic: you do not work at a clinic."})
         dose = serializers.DecimalField(max_digits=7, decimal_places=2)

@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinics.parsing import AsciiFormIntegerField
+
 from .models import CdDrug, StockForm
 from .selectors import witness_by_username
 
@@ -150,7 +152,7 @@ class WasteForm(EntryForm):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
         help_text="The unused part of an opened ampoule, in mg.",
     )
-    whole_units = forms.IntegerField(
+    whole_units = AsciiFormIntegerField(
         label="Whole ampoules broken or spoiled",
         min_value=0,
         initial=0,
@@ -174,7 +176,7 @@ class ReturnForm(EntryForm):
 
 
 class CorrectionForm(EntryForm):
-    corrects = forms.IntegerField(
+    corrects = AsciiFormIntegerField(
         label="Entry number corrected", min_value=1, help_text="The number in the first column of the register."
     )
     quantity = forms.DecimalField(

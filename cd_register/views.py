@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from clinics.access import has_capability, staff_only
+from clinics.parsing import query_int
 
 from . import selectors, services
 from .forms import (
@@ -130,8 +131,8 @@ def _entry_page(request, pk: int, *, form_class, needs, record, title: str, intr
     """One form per kind of movement: the same shape, a different service."""
     register = _register(request, pk, needs)
     initial = {}
-    if form_class is CorrectionForm and request.GET.get("entry", "").isdigit():
-        initial["corrects"] = int(request.GET["entry"])
+    if form_class is CorrectionForm and (entry := query_int(request.GET, "entry")) is not None:
+        initial["corrects"] = entry
     form = form_class(_posted(request), register=register, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -15,6 +15,7 @@ from . import work_queues
 from .access import staff_only
 from .middleware import SESSION_KEY
 from .navigation import links_for_role
+from .parsing import parse_int
 from .roles import Role
 from .selectors import clinics_for, roles_of, staff_of_clinic
 from .services import totp_device_confirm, totp_device_for_setup, totp_verify, witness_pin_set
@@ -43,7 +44,7 @@ def clinic_detail(request, pk: int):
 @require_POST
 @staff_only()
 def switch_clinic(request):
-    clinic = get_object_or_404(clinics_for(request.user), pk=request.POST.get("clinic"))
+    clinic = get_object_or_404(clinics_for(request.user), pk=parse_int(request.POST.get("clinic"), name="clinic"))
     request.session[SESSION_KEY] = clinic.pk
     messages.success(request, f"You are now working in {clinic.name}.")
     target = request.POST.get("next", "")

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from cd_register import selectors as register_selectors
 from clinics.access import has_capability
 from clinics.models import User
+from clinics.parsing import AsciiIntegerField
 from clinics.roles import Capability
 from clinics.selectors import clinic_list, clinics_for
 from patients.models import AccessLogEntry, AccessPart
@@ -278,7 +279,7 @@ class BoardView(APIView):
     permission_classes = DOSING
 
     class BoardQuery(serializers.Serializer):
-        clinic = serializers.IntegerField(required=False, help_text="Clinic id (default: the current clinic).")
+        clinic = AsciiIntegerField(required=False, min_value=1, help_text="Clinic id (default: the current clinic).")
 
     @extend_schema(
         parameters=[

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "clinics.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files keep their cache lifetimes), before everything that answers.
+    "clinics.caching.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "clinics.middleware.SessionIdleMiddleware",
     "clinics.middleware.CurrentClinicMiddleware",
     "clinics.middleware.TwoFactorRequiredMiddleware",
+    "clinics.parsing.BadParameterMiddleware",
     # django-axes wants to be last so it sees every failed login.
     "axes.middleware.AxesMiddleware",
 ]
@@ -303,6 +306,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON nested too deep is a 400 (clinics/parsers.py); forms and multipart as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "clinics.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clinics.api_errors.problem_exception_handler",

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinics.parsing import AsciiFormIntegerField
 from clinics.roles import Role
 
 from . import rules
@@ -144,7 +145,7 @@ def _top_field(name: str) -> forms.Field:
         )
     low, high = rules.top_bounds(name)
     message = rules.top_bound_message(name)
-    return forms.IntegerField(
+    return AsciiFormIntegerField(
         label=label,
         min_value=low,
         max_value=high,

@@ -31,7 +31,7 @@ from .models import (
     PatientStatus,
 )
 from .selectors import live_consent, possible_duplicates
-from .validators import PHOTO_MAX_BYTES, normalise_nhs_number
+from .validators import PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, normalise_nhs_number, photo_too_many_pixels
 
 # Fields a keyworker may set on registration or edit; clinic, status and photo have their own services.
 DETAIL_FIELDS = (
@@ -165,7 +165,10 @@ def patient_photo_set(*, patient: Patient, upload, set_by) -> Patient:
         raise ValidationError({"photo": f"Photo is too large ({upload.size / 1024 / 1024:.1f} MB); the most is 5 MB."})
     try:
         upload.seek(0)
-        with Image.open(upload) as probe:
+        with Image.open(upload) as probe:  # reads the header only
+            width, height = probe.size
+            if width * height > PHOTO_MAX_PIXELS:  # before anything decodes it: a small file can claim a huge image
+                raise ValidationError({"photo": photo_too_many_pixels(width, height)})
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:

@@ -15,7 +15,7 @@ from rest_framework import exceptions, serializers
 
 from .models import OnwardReferral, OnwardStatus
 
-ETAG_PATTERN = re.compile(r'^(?:W/)?"(?P<reference>[A-Z0-9-]+)\.v(?P<version>\d+)"$')
+ETAG_PATTERN = re.compile(r'^(?:W/)?"(?P<reference>[A-Z0-9-]+)\.v(?P<version>[0-9]+)"$')
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 

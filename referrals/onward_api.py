@@ -295,7 +295,7 @@ class OnwardReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={200: DeliverySerializer, **PROBLEMS, **IDEMPOTENCY_RESPONSES},
     )
-    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<message_id>\d+)/resend", filter_backends=[])
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<message_id>[0-9]+)/resend", filter_backends=[])
     @idempotent
     def resend(self, request, pk=None, message_id=None):
         referral = self.get_object()

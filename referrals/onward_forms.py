@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinics.parsing import AsciiFormIntegerField
 from partners.models import PartnerOrganisation
 from patients.models import ContactRoute
 
@@ -57,7 +58,7 @@ STATUS_CHOICES = [("", "Choose the new status"), *[c for c in OnwardStatus.choic
 
 
 class StatusForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = AsciiFormIntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(
         label="New status", choices=STATUS_CHOICES, error_messages={"required": "Choose the new status."}
     )

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from clinics.access import staff_only
+from clinics.parsing import parse_int
 from clinics.roles import Capability
 from deliveries.models import MessageStatus
 from deliveries.registry import cancel_reason_for
@@ -39,7 +40,7 @@ HANDLE = Capability.HANDLE_REFERRALS
 
 def _patient(request, pk) -> Patient:
     try:
-        return patient_for_onward_referrals(request.user, int(pk))
+        return patient_for_onward_referrals(request.user, parse_int(pk, name="patient"))
     except (Patient.DoesNotExist, TypeError, ValueError):
         raise Http404("No such patient in your clinics.") from None
 

@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
 
-from clinics.models import Clinic
+from clinics.parsing import parse_int
 from clinics.selectors import clinics_for
 from dosing.models import Drug
 from patients.models import DischargeReason, Episode
@@ -219,10 +219,7 @@ def parse_filters(user, *, clinic=None, start=None, end=None, granularity=None, 
             errors["start"] = "Choose a range of at most 10 years."
     covered = clinics_for(user).order_by("name")
     if clinic not in (None, "", "all"):
-        try:
-            chosen = covered.get(pk=int(clinic))
-        except (TypeError, ValueError):
-            raise Clinic.DoesNotExist from None
+        chosen = covered.get(pk=parse_int(clinic, name="clinic"))
         clinics = [chosen]
     else:
         clinics = list(covered)

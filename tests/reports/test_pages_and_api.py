@@ -57,7 +57,8 @@ def test_a_clinic_the_commissioner_does_not_cover_is_not_found(client_for, commi
     assert client.get(reverse("reports-csv"), {"clinic": elsewhere.pk}).status_code == 404
     response = client.get(reverse("api-stats"), {"clinic": elsewhere.pk})
     assert response.status_code == 404
-    assert client.get(reverse("api-stats"), {"clinic": "not-a-number"}).status_code == 404
+    not_a_number = client.get(reverse("api-stats"), {"clinic": "not-a-number"})
+    assert not_a_number.status_code == 400 and "clinic" in not_a_number.json()["errors"]  # issue 11, hole 7
 
 
 @pytest.mark.parametrize(
