@@ -36,7 +36,7 @@ NUMBER_SCHEMA = {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["*"]}
 
 @extend_schema_field(COUNT_SCHEMA)
 class CountField(serializers.Field):
-    """A count: an integer, or "*" when it is from 1 to 4 or would reveal one."""
+    """A count: rounded to the nearest 5, 0, or "*" for a count from 1 to 7."""
 
     def to_representation(self, value):
         return value
