@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from .outcomes import outcomes
+from .presenting import present_outcomes
 from .selectors import statistics
 from .suppression import present
 
@@ -38,9 +40,18 @@ def report_for(*, clinics, start, end, granularity, as_of=None) -> dict:
     """present(statistics(...)), from the cache when nothing it depends on has changed."""
     as_of = as_of or timezone.localdate()
     parts = [",".join(str(c.pk) for c in clinics), start, end, granularity, as_of, data_version()]
-    key = "reports:v2:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    key = "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
     report = cache.get(key)
     if report is None:
-        report = present(statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of))
+        report = build_report(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
         cache.set(key, report, CACHE_SECONDS)
+    return report
+
+
+def build_report(*, clinics, start, end, granularity, as_of) -> dict:
+    """The statistics and the outcome sections of these filters, presented (no cache)."""
+    stats = statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
+    report = present(stats)
+    out = outcomes(clinics=stats.clinics, start=start, end=end, grid=stats.periods, as_of=as_of)
+    report.update(present_outcomes(stats, out, report))
     return report

@@ -104,7 +104,11 @@ def compute_session_rows(**scope) -> list[DailySessionStats]:
     for row in (
         AdverseEvent.objects.filter(_scope("administration__slot__", **scope))
         .values("administration__slot__clinic_id", "administration__slot__date", "administration__slot__session")
-        .annotate(events=Count("id"), naloxone=Count("id", filter=Q(kind=AdverseEventKind.NALOXONE)))
+        .annotate(
+            events=Count("id"),
+            naloxone=Count("id", filter=Q(kind=AdverseEventKind.NALOXONE)),
+            overdoses=Count("id", filter=Q(kind=AdverseEventKind.OVERDOSE)),
+        )
         .order_by()
     ):
         key = (
@@ -114,6 +118,7 @@ def compute_session_rows(**scope) -> list[DailySessionStats]:
         )
         rows[key]["adverse_events"] = row["events"]
         rows[key]["naloxone_uses"] = row["naloxone"]
+        rows[key]["overdoses"] = row["overdoses"]
     now = timezone.now()
     return [
         DailySessionStats(
@@ -164,6 +169,13 @@ TOP_MEASURES = {
     "any_crime": _yes(Q(shoplifting_days__gt=0) | Q(selling_drugs_days__gt=0) | Q(other_theft=True) | Q(assault=True)),
     "housing_problem": _yes(Q(acute_housing_problem=True) | Q(at_risk_of_eviction=True)),
     "in_work_or_education": _yes(Q(paid_work_days__gt=0) | Q(education_days__gt=0)),
+    "other_opiate_days": F("other_opiate_days"),
+    "crack_days": F("crack_days"),
+    "injected_days": F("injected_days"),
+    "shoplifting_days": F("shoplifting_days"),
+    "selling_drugs_days": F("selling_drugs_days"),
+    "other_theft": _yes(Q(other_theft=True)),
+    "assault": _yes(Q(assault=True)),
 }
 
 

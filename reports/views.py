@@ -60,6 +60,22 @@ def _charts(report) -> dict:
                 ("series-3", "Withheld", [row["withheld"] for row in rows]),
             ],
         ),
+        "top_change": charts.change_bars(
+            "chart-top-change",
+            title="How many improved, stayed the same or got worse, first interview to latest review",
+            description="One bar per outcome measure. The table under the chart has the figures.",
+            rows=[(row["label"], row["improved"], row["same"], row["worse"]) for row in report["top_change"]["rows"]],
+        ),
+        "safety": charts.bar_chart(
+            "chart-safety",
+            title="Safety events per 1,000 patient-days by period",
+            description="Bars per period; a star marks a figure hidden to protect patients. The table has the figures.",
+            labels=labels,
+            series=[
+                (f"series-{i + 1}", label, [row[f"{key}_per_1000"] for row in report["safety"]["rows"]])
+                for i, (key, label) in enumerate(report["safety"]["labels"].items())
+            ],
+        ),
         "retention": charts.bar_chart(
             "chart-retention",
             title="Retention of each start cohort at 3, 6 and 12 months",
@@ -92,6 +108,13 @@ def dashboard(request):
         start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
         context["range_label"] = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
         context["csv_query"] = request.GET.urlencode()
+        previous = report["headline"]["previous_period"]
+        before_start, before_end = (date.fromisoformat(previous[k]) for k in ("start", "end"))
+        context["previous_label"] = f"{before_start:%-d %b %Y} to {before_end:%-d %b %Y}"
+        context["sparklines"] = {
+            item["key"]: charts.sparkline(item["trend"], label=f"Trend of {item['label'].lower()} by period")
+            for item in report["headline"]["figures"]
+        }
     return render(request, "reports/dashboard.html", context, status=400 if errors else 200)
 
 

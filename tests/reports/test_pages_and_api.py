@@ -97,6 +97,9 @@ def test_the_api_gives_the_presented_figures(dosing_history, client_for, commiss
     assert body["filters"]["clinics"] == [{"id": clinic.pk, "name": clinic.name}]
     assert set(body) == {
         "filters",
+        "headline",
+        "top_change",
+        "safety",
         "suppression",
         "dosing",
         "patients",
