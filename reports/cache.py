@@ -3,7 +3,8 @@
 A dashboard request then costs one small query (the data version) and a cache read. The version
 is: the summary tables' refresh counter (bumped by every refresh, in its transaction: dosing and
 TOP outcome figures come from them), the count, highest id and change-history position of
-episodes, and the count and latest change of referrals and onward referrals. An entry also
+episodes, the count and latest change of referrals and onward referrals, and the change history of the
+clinics' unit costs. An entry also
 expires after CACHE_SECONDS, as a bound on anything that changes rows without going through the
 models (a raw UPDATE), so figures are never older than that.
 """
@@ -14,6 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from .costs import cost_estimate
 from .outcomes import outcomes
 from .presenting import present_outcomes
 from .selectors import statistics
@@ -26,7 +28,9 @@ VERSION_SQL = """
            (SELECT COUNT(*) FROM patients_episode), (SELECT MAX(id) FROM patients_episode),
            (SELECT MAX(history_id) FROM patients_historicalepisode),
            (SELECT COUNT(*) FROM referrals_referral), (SELECT MAX(updated_at) FROM referrals_referral),
-           (SELECT COUNT(*) FROM referrals_onwardreferral), (SELECT MAX(updated_at) FROM referrals_onwardreferral)
+           (SELECT COUNT(*) FROM referrals_onwardreferral), (SELECT MAX(updated_at) FROM referrals_onwardreferral),
+           (SELECT MAX(history_id) FROM reports_historicalcliniccosts),
+           (SELECT MAX(history_id) FROM reports_historicaloffenceunitcost)
 """
 
 
@@ -54,4 +58,5 @@ def build_report(*, clinics, start, end, granularity, as_of) -> dict:
     report = present(stats)
     out = outcomes(clinics=stats.clinics, start=start, end=end, grid=stats.periods, as_of=as_of)
     report.update(present_outcomes(stats, out, report))
+    report["costs"] = cost_estimate(clinics=stats.clinics, start=start, end=end, as_of=as_of)
     return report

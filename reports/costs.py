@@ -6,11 +6,13 @@ to the latest review (the follow-up summary). Nothing is shown for a clinic whos
 and no figure for a set of clinics unless every one of them has them.
 
 The arithmetic, printed beside the figures as assumptions:
-- treatment cost = patient-days in treatment in the range x the clinic's cost per patient-day;
+- treatment cost = patient-days in treatment in the range (rounded to the nearest 5, as shown) x the clinic's
+  cost per patient-day;
 - for each offence type, the fall per person per 28 days = (sum at first interview - sum at latest review) / n
   (days for shoplifting and selling drugs; one offence per 28 days for a "yes" to other theft or assault);
 - crime avoided = that fall x patient-days / 28 x the unit cost, added up over offence types and clinics.
-Figures are rounded to the nearest 100 and hidden for a clinic with fewer than 8 people with a review.
+Figures are rounded to the nearest 100; the crime figure is hidden when a clinic has fewer than 8 people with
+a review (or fewer than 8 patient-days).
 """
 
 from collections import Counter, defaultdict
@@ -23,7 +25,7 @@ from django.db.models import Count, Q, Sum
 from patients.models import Episode
 
 from .models import ClinicCosts, OffenceType, OutcomeFollowUp
-from .suppression import SMALLEST_SHOWN
+from .suppression import SMALLEST_SHOWN, SUPPRESSED, disclose
 
 OFFENCE_MEASURE = {
     OffenceType.SHOPLIFTING: "shoplifting_days",
@@ -104,23 +106,28 @@ def cost_estimate(*, clinics, start: date, end: date, as_of: date) -> dict:
     units = defaultdict(list)
     for clinic in clinics:
         clinic_costs = costs[clinic.pk]
-        patient_days = days.get(clinic.pk, 0)
+        # The patient-days as shown elsewhere (rounded): priced exactly, two ranges' costs would give away
+        # the difference in patient-days, which can be a count from 1 to 7 (the patients of one day).
+        patient_days = disclose(days.get(clinic.pk, 0))
+        if patient_days == SUPPRESSED:
+            too_few.append(clinic.name)
+            patient_days = 0
         treatment += patient_days * clinic_costs.cost_per_patient_day
         sums = top.get(clinic.pk, {"n": 0})
-        if sums["n"] < SMALLEST_SHOWN:
+        if sums["n"] < SMALLEST_SHOWN and clinic.name not in too_few:
             too_few.append(clinic.name)
         for unit in clinic_costs.offences.all():
             units[unit.offence].append(
                 {"clinic": clinic.name, "unit_cost": float(unit.unit_cost), "source": unit.source}
             )
-            if sums["n"] >= SMALLEST_SHOWN:
+            if clinic.name not in too_few:
                 measure = OFFENCE_MEASURE[unit.offence]
                 fall = Decimal(sums[f"entry_{measure}"] - sums[f"latest_{measure}"]) / sums["n"]
                 avoided += fall * patient_days / 28 * unit.unit_cost
     return {
         "available": True,
         "treatment_cost": _money(treatment),
-        "crime_avoided": None if too_few else _money(avoided),
+        "crime_avoided": None if too_few else _money(avoided),  # treatment cost alone is still shown
         "too_few_reviews": too_few,
         "unit_costs": {
             "patient_day": [

@@ -34,6 +34,7 @@ from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
 from django.utils import timezone
@@ -43,10 +44,13 @@ from dosing.models import OPEN_SLOT_STATUSES, Administration, AdverseEvent, Adve
 from patients.models import Episode, OutcomeInterview
 
 from .models import (
+    ClinicCosts,
     DailyDoseStats,
     DailySessionStats,
     MonthlyDoseStats,
     MonthlySessionStats,
+    OffenceType,
+    OffenceUnitCost,
     OutcomeFollowUp,
     RefreshState,
 )
@@ -433,3 +437,43 @@ def mark_refreshed(*, now: datetime | None = None) -> None:
             last_run_at=now,
             last_full_run_at=now,
         )
+
+
+def set_clinic_costs(
+    *, clinic: Clinic, by, cost_per_patient_day, cost_source: str, offences: dict, now: datetime | None = None
+) -> ClinicCosts:
+    """Set a clinic's cost per patient-day and the unit cost of each offence type, each with its source.
+
+    `offences`: {OffenceType value: (unit cost, source)} for every offence type. Refuses (ValidationError
+    naming the field) a cost that is not positive or a figure without a source; writes nothing then.
+    """
+    now = _now(now)
+    errors = {}
+    if cost_per_patient_day is None or Decimal(cost_per_patient_day) <= 0:
+        errors["cost_per_patient_day"] = "Enter the cost of one patient-day of treatment, more than 0."
+    if not (cost_source or "").strip():
+        errors["cost_source"] = "Say where the cost per patient-day comes from."
+    for offence in OffenceType.values:
+        unit_cost, source = offences.get(offence, (None, ""))
+        if unit_cost is None or Decimal(unit_cost) < 0:
+            errors[f"unit_cost_{offence}"] = "Enter the unit cost of this offence (0 or more)."
+        if not (source or "").strip():
+            errors[f"source_{offence}"] = "Say where the unit cost of this offence comes from."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        costs, _ = ClinicCosts.objects.select_for_update().update_or_create(
+            clinic=clinic,
+            defaults={
+                "cost_per_patient_day": cost_per_patient_day,
+                "cost_source": cost_source.strip(),
+                "updated_by": by,
+                "updated_at": now,
+            },
+        )
+        for offence in OffenceType.values:
+            unit_cost, source = offences[offence]
+            OffenceUnitCost.objects.update_or_create(
+                costs=costs, offence=offence, defaults={"unit_cost": unit_cost, "source": source.strip()}
+            )
+    return costs
