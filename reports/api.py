@@ -36,7 +36,7 @@ NUMBER_SCHEMA = {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["*"]}
 
 @extend_schema_field(COUNT_SCHEMA)
 class CountField(serializers.Field):
-    """A count: an integer, or "*" when it is from 1 to 4 or would reveal one."""
+    """A count: rounded to the nearest 5, 0, or "*" for a count from 1 to 7."""
 
     def to_representation(self, value):
         return value
@@ -216,8 +216,66 @@ class FiltersSerializer(serializers.Serializer):
     as_of = serializers.DateField()
 
 
+class HeadlineFigureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=[("count", "count"), ("rate", "rate (0 to 1)")])
+    value = NumberField()
+    previous = NumberField(help_text="The same figure over the previous period of the same length.")
+    change = NumberField(help_text="value - previous, from the figures as shown.")
+    trend = serializers.ListField(child=NumberField(), help_text="The figure in each period of the range.")
+
+
+class HeadlineSerializer(serializers.Serializer):
+    previous_period = serializers.DictField(child=serializers.DateField())
+    figures = HeadlineFigureSerializer(many=True)
+
+
+class TopChangeRowSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=[("days", "days of 28"), ("score", "0-20"), ("flag", "share saying yes")])
+    lower_is_better = serializers.BooleanField()
+    people = CountField()
+    entry = NumberField()
+    latest = NumberField()
+    change = NumberField()
+    improved = CountField()
+    same = CountField()
+    worse = CountField()
+
+
+class TopChangeSerializer(serializers.Serializer):
+    people = CountField(help_text="People with a first TOP interview and a review in the range.")
+    rows = TopChangeRowSerializer(many=True)
+
+
+class SafetyFiguresSerializer(serializers.Serializer):
+    patient_days = CountField()
+    adverse_events = CountField()
+    adverse_events_per_1000 = NumberField()
+    overdoses = CountField()
+    overdoses_per_1000 = NumberField()
+    naloxone_uses = CountField()
+    naloxone_uses_per_1000 = NumberField()
+    deaths = CountField()
+    deaths_per_1000 = NumberField()
+
+
+class SafetyRowSerializer(SafetyFiguresSerializer):
+    period = PeriodSerializer()
+
+
+class SafetySerializer(serializers.Serializer):
+    rows = SafetyRowSerializer(many=True)
+    total = SafetyFiguresSerializer()
+
+
 class StatisticsSerializer(serializers.Serializer):
     filters = FiltersSerializer()
+    headline = HeadlineSerializer()
+    top_change = TopChangeSerializer()
+    safety = SafetySerializer()
     suppression = serializers.CharField()
     dosing = DosingSerializer()
     patients = PatientsSerializer()

@@ -3,7 +3,8 @@
 A dashboard request then costs one small query (the data version) and a cache read. The version
 is: the summary tables' refresh counter (bumped by every refresh, in its transaction: dosing and
 TOP outcome figures come from them), the count, highest id and change-history position of
-episodes, and the count and latest change of referrals and onward referrals. An entry also
+episodes, the count and latest change of referrals and onward referrals, and the change history of the
+clinics' unit costs. An entry also
 expires after CACHE_SECONDS, as a bound on anything that changes rows without going through the
 models (a raw UPDATE), so figures are never older than that.
 """
@@ -14,6 +15,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from .costs import cost_estimate
+from .outcomes import outcomes
+from .presenting import present_outcomes
 from .selectors import statistics
 from .suppression import present
 
@@ -24,7 +28,9 @@ VERSION_SQL = """
            (SELECT COUNT(*) FROM patients_episode), (SELECT MAX(id) FROM patients_episode),
            (SELECT MAX(history_id) FROM patients_historicalepisode),
            (SELECT COUNT(*) FROM referrals_referral), (SELECT MAX(updated_at) FROM referrals_referral),
-           (SELECT COUNT(*) FROM referrals_onwardreferral), (SELECT MAX(updated_at) FROM referrals_onwardreferral)
+           (SELECT COUNT(*) FROM referrals_onwardreferral), (SELECT MAX(updated_at) FROM referrals_onwardreferral),
+           (SELECT MAX(history_id) FROM reports_historicalcliniccosts),
+           (SELECT MAX(history_id) FROM reports_historicaloffenceunitcost)
 """
 
 
@@ -38,9 +44,19 @@ def report_for(*, clinics, start, end, granularity, as_of=None) -> dict:
     """present(statistics(...)), from the cache when nothing it depends on has changed."""
     as_of = as_of or timezone.localdate()
     parts = [",".join(str(c.pk) for c in clinics), start, end, granularity, as_of, data_version()]
-    key = "reports:v2:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    key = "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
     report = cache.get(key)
     if report is None:
-        report = present(statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of))
+        report = build_report(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
         cache.set(key, report, CACHE_SECONDS)
+    return report
+
+
+def build_report(*, clinics, start, end, granularity, as_of) -> dict:
+    """The statistics and the outcome sections of these filters, presented (no cache)."""
+    stats = statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
+    report = present(stats)
+    out = outcomes(clinics=stats.clinics, start=start, end=end, grid=stats.periods, as_of=as_of)
+    report.update(present_outcomes(stats, out, report))
+    report["costs"] = cost_estimate(clinics=stats.clinics, start=start, end=end, as_of=as_of)
     return report

@@ -5,10 +5,13 @@ so a chart can never show more than its table. Each chart is an <svg role="img">
 and a description; the table beneath it carries the same numbers for screen readers.
 """
 
+import math
+
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 WIDTH, HEIGHT = 900, 260
+SPARK_W, SPARK_H = 120, 28
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 54
 
 
@@ -48,17 +51,32 @@ def _frame(chart_id: str, title: str, description: str, body: list[str], legend:
     )
 
 
-def _axis(max_value: float, *, percent: bool) -> tuple[list[str], callable]:
+def nice_top(max_value: float) -> tuple[float, float]:
+    """(top, step): the axis runs 0, step, 2 step, ... top, with step 1, 2, 2.5 or 5 x 10^k and 2 to 5 steps."""
+    if max_value <= 0:
+        return 1.0, 0.25
+    magnitude = 10 ** math.floor(math.log10(max_value / 4))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        if max_value <= step * 5:
+            return step * math.ceil(max_value / step), step
+    return max_value, max_value / 4  # pragma: no cover (10 x magnitude always fits)
+
+
+def _axis(max_value: float, *, percent: bool, step: float | None = None) -> tuple[list[str], callable]:
+    """Horizontal grid lines and labels at regular ticks (0, step, 2 step, ... max_value)."""
     plot_h = HEIGHT - TOP - BOTTOM
+    step = step or max_value / 4
 
     def y_of(value):
         return TOP + plot_h * (1 - (value / max_value if max_value else 0))
 
     parts = []
-    for k in range(5):
-        value = max_value * k / 4
+    ticks = round(max_value / step) if step else 0
+    for k in range(ticks + 1):
+        value = step * k
         y = y_of(value)
-        text = f"{value * 100:.0f}%" if percent else f"{value:,.0f}"
+        text = f"{value * 100:.0f}%" if percent else f"{value:,.0f}" if float(step).is_integer() else f"{value:,.1f}"
         parts.append(
             f'<line class="chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"></line>'
             f'<text class="chart__label" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{text}</text>'
@@ -107,11 +125,11 @@ def bar_chart(chart_id: str, *, title: str, description: str, labels: list[str],
     n, k = len(labels), max(1, len(series))
     plot_w = WIDTH - LEFT - RIGHT
     numbers = [_number(v) for _, _, values in series for v in values]
-    top = 1.0 if percent else max([v for v in numbers if v is not None] + [1])
-    if not percent:
-        magnitude = 10 ** max(0, len(str(int(top))) - 1)
-        top = ((int(top) // magnitude) + 1) * magnitude
-    grid, y_of = _axis(top, percent=percent)
+    if percent:
+        top, step = 1.0, 0.25
+    else:
+        top, step = nice_top(max([v for v in numbers if v is not None] + [0]))
+    grid, y_of = _axis(top, percent=percent, step=step)
     group_w = plot_w / n if n else plot_w
     bar_w = max(1.0, group_w * 0.8 / k)
 
@@ -136,3 +154,92 @@ def bar_chart(chart_id: str, *, title: str, description: str, labels: list[str],
                 f'height="{max(0.0, HEIGHT - BOTTOM - y):.1f}"></rect>'
             )
     return mark_safe(_frame(chart_id, title, description, body, [(css, name) for css, name, _ in series]))  # noqa: S308 (every text is escaped above)
+
+
+def sparkline(values: list, *, label: str) -> str:
+    """A small trend line of one headline figure over the report's periods: gaps where a value is hidden."""
+    numbers = [_number(v) for v in values]
+    known = [v for v in numbers if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1
+    n = len(values)
+
+    def point(i, v):
+        x = 2 + (SPARK_W - 4) * (i / (n - 1) if n > 1 else 0.5)
+        y = SPARK_H - 3 - (SPARK_H - 6) * ((v - low) / span)
+        return f"{x:.1f},{y:.1f}"
+
+    runs, run = [], []
+    for i, v in enumerate(numbers):
+        if v is None:
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(point(i, v))
+    if run:
+        runs.append(run)
+    lines = "".join(
+        f'<polyline class="sparkline__line" fill="none" points="{" ".join(points)}"></polyline>'
+        if len(points) > 1
+        else f'<circle class="sparkline__dot" cx="{points[0].split(",")[0]}" cy="{points[0].split(",")[1]}" r="1.5">'
+        "</circle>"
+        for points in runs
+    )
+    return mark_safe(  # noqa: S308 (the label is escaped; the rest are numbers)
+        f'<svg class="sparkline" viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" aria-label="{escape(label)}" '
+        f'focusable="false">{lines}</svg>'
+    )
+
+
+def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple]) -> str:
+    """Horizontal stacked bars, one per measure: how many improved, stayed the same and got worse.
+
+    rows: [(label, improved, same, worse)] of presented counts; a row with a hidden count shows '*' only.
+    """
+    left, right, row_h, top_pad = 260, 16, 26, 8
+    height = top_pad + row_h * len(rows) + 50
+    numbers = [sum(r[1:]) for r in rows if all(_number(v) is not None for v in r[1:])]
+    top, step = nice_top(max([*numbers, 0]))
+    plot_w = WIDTH - left - right
+
+    def x_of(value):
+        return left + plot_w * value / top
+
+    body = []
+    for k in range(round(top / step) + 1):
+        x = x_of(step * k)
+        body.append(
+            f'<line class="chart__grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 42}"></line>'
+            f'<text class="chart__label" x="{x:.1f}" y="{height - 28}" text-anchor="middle">{step * k:,.0f}</text>'
+        )
+    for i, (label, *counts) in enumerate(rows):
+        y = top_pad + row_h * i + 4
+        body.append(f'<text class="chart__label" x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>')
+        if any(_number(v) is None for v in counts):
+            body.append(f'<text class="chart__suppressed" x="{left + 6}" y="{y + 14}">*</text>')
+            continue
+        x = left
+        for css, value in zip(("change-better", "change-same", "change-worse"), counts, strict=True):
+            width = plot_w * value / top
+            body.append(f'<rect class="{css}" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{row_h - 8}"></rect>')
+            x += width
+    legend_y = height - 16
+    legend = []
+    x = left
+    for css, name in (("change-better", "Improved"), ("change-same", "Same"), ("change-worse", "Worse")):
+        legend.append(
+            f'<rect class="{css}" x="{x}" y="{legend_y - 10}" width="12" height="12"></rect>'
+            f'<text class="chart__label" x="{x + 16}" y="{legend_y}">{name}</text>'
+        )
+        x += 90
+    return mark_safe(  # noqa: S308 (every text is escaped above)
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{chart_id}-title '
+        f'{chart_id}-desc" preserveAspectRatio="xMinYMin meet" focusable="false">'
+        f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(description)}</desc>'
+        + "".join(body)
+        + "".join(legend)
+        + "</svg>"
+    )

@@ -12,6 +12,7 @@ Small tables (episodes, referrals) are aggregated directly by the selectors.
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
 from patients.models import Episode, OutcomeInterview
@@ -34,6 +35,7 @@ class SessionCounts(models.Model):
     cancelled = models.PositiveIntegerField(default=0)
     adverse_events = models.PositiveIntegerField(default=0)
     naloxone_uses = models.PositiveIntegerField(default=0)
+    overdoses = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -155,8 +157,8 @@ class MonthlyDoseStats(DoseCounts):
         return f"Dose stats {self.clinic_id} {self.month:%Y-%m} {self.drug}"
 
 
-def _measure():
-    return models.PositiveSmallIntegerField()
+def _measure(default=models.NOT_PROVIDED):
+    return models.PositiveSmallIntegerField(default=default)
 
 
 class OutcomeFollowUp(models.Model):
@@ -180,6 +182,13 @@ class OutcomeFollowUp(models.Model):
         "any_crime",
         "housing_problem",
         "in_work_or_education",
+        "other_opiate_days",
+        "crack_days",
+        "injected_days",
+        "shoplifting_days",
+        "selling_drugs_days",
+        "other_theft",
+        "assault",
     )
 
     interview = models.OneToOneField(OutcomeInterview, on_delete=models.CASCADE, related_name="+")
@@ -211,6 +220,22 @@ class OutcomeFollowUp(models.Model):
     start_any_crime = _measure()
     start_housing_problem = _measure()
     start_in_work_or_education = _measure()
+    # Issue 15: the paired change of each TOP measure (0 for rows written before these columns existed,
+    # until the refresh job's nightly run rewrites every episode's rows).
+    other_opiate_days = _measure(0)
+    crack_days = _measure(0)
+    injected_days = _measure(0)
+    shoplifting_days = _measure(0)
+    selling_drugs_days = _measure(0)
+    other_theft = _measure(0)
+    assault = _measure(0)
+    start_other_opiate_days = _measure(0)
+    start_crack_days = _measure(0)
+    start_injected_days = _measure(0)
+    start_shoplifting_days = _measure(0)
+    start_selling_drugs_days = _measure(0)
+    start_other_theft = _measure(0)
+    start_assault = _measure(0)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -242,3 +267,54 @@ class RefreshState(models.Model):
 
     def __str__(self) -> str:
         return f"Refresh state {self.name}"
+
+
+class OffenceType(models.TextChoices):
+    """The offences TOP asks about (days of the last 28, or yes/no), priced for the cost estimate."""
+
+    SHOPLIFTING = "shoplifting", "Shoplifting (per day)"
+    SELLING_DRUGS = "selling_drugs", "Selling drugs (per day)"
+    OTHER_THEFT = "other_theft", "Other theft (per 28 days reported)"
+    ASSAULT = "assault", "Assault or violence (per 28 days reported)"
+
+
+class ClinicCosts(models.Model):
+    """What a clinic's treatment costs and what the crime it prevents would cost, set by the clinic manager.
+
+    The dashboard's cost view (issue 15, item 4) is an estimate built only from these figures and the TOP
+    change; with nothing set it shows no figure. Each figure carries the source it was taken from.
+    """
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="+")
+    cost_per_patient_day = models.DecimalField(max_digits=9, decimal_places=2)
+    cost_source = models.CharField("source of the treatment cost", max_length=300)
+    updated_by = models.ForeignKey("clinics.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(cost_per_patient_day__gt=0), name="clinic_costs_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Costs of clinic {self.clinic_id}"
+
+
+class OffenceUnitCost(models.Model):
+    """The unit cost of one offence type for one clinic, with its source (e.g. Home Office, 2018)."""
+
+    costs = models.ForeignKey(ClinicCosts, on_delete=models.CASCADE, related_name="offences")
+    offence = models.CharField(max_length=20, choices=OffenceType.choices)
+    unit_cost = models.DecimalField(max_digits=9, decimal_places=2)
+    source = models.CharField(max_length=300)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["costs", "offence"], name="offence_unit_cost_unique"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="offence_unit_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offence} for clinic costs {self.costs_id}"

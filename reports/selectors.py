@@ -66,6 +66,7 @@ class DosingFigures:
     cancelled: int = 0
     adverse_events: int = 0
     naloxone_uses: int = 0
+    overdoses: int = 0
     # drug -> [total mg, patient-days]
     doses: dict = field(default_factory=dict)
 
@@ -302,6 +303,7 @@ SESSION_COLUMNS = (
     "cancelled",
     "adverse_events",
     "naloxone_uses",
+    "overdoses",
 )
 
 

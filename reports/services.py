@@ -34,6 +34,7 @@ from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
 from django.utils import timezone
@@ -43,10 +44,13 @@ from dosing.models import OPEN_SLOT_STATUSES, Administration, AdverseEvent, Adve
 from patients.models import Episode, OutcomeInterview
 
 from .models import (
+    ClinicCosts,
     DailyDoseStats,
     DailySessionStats,
     MonthlyDoseStats,
     MonthlySessionStats,
+    OffenceType,
+    OffenceUnitCost,
     OutcomeFollowUp,
     RefreshState,
 )
@@ -104,7 +108,11 @@ def compute_session_rows(**scope) -> list[DailySessionStats]:
     for row in (
         AdverseEvent.objects.filter(_scope("administration__slot__", **scope))
         .values("administration__slot__clinic_id", "administration__slot__date", "administration__slot__session")
-        .annotate(events=Count("id"), naloxone=Count("id", filter=Q(kind=AdverseEventKind.NALOXONE)))
+        .annotate(
+            events=Count("id"),
+            naloxone=Count("id", filter=Q(kind=AdverseEventKind.NALOXONE)),
+            overdoses=Count("id", filter=Q(kind=AdverseEventKind.OVERDOSE)),
+        )
         .order_by()
     ):
         key = (
@@ -114,6 +122,7 @@ def compute_session_rows(**scope) -> list[DailySessionStats]:
         )
         rows[key]["adverse_events"] = row["events"]
         rows[key]["naloxone_uses"] = row["naloxone"]
+        rows[key]["overdoses"] = row["overdoses"]
     now = timezone.now()
     return [
         DailySessionStats(
@@ -164,6 +173,13 @@ TOP_MEASURES = {
     "any_crime": _yes(Q(shoplifting_days__gt=0) | Q(selling_drugs_days__gt=0) | Q(other_theft=True) | Q(assault=True)),
     "housing_problem": _yes(Q(acute_housing_problem=True) | Q(at_risk_of_eviction=True)),
     "in_work_or_education": _yes(Q(paid_work_days__gt=0) | Q(education_days__gt=0)),
+    "other_opiate_days": F("other_opiate_days"),
+    "crack_days": F("crack_days"),
+    "injected_days": F("injected_days"),
+    "shoplifting_days": F("shoplifting_days"),
+    "selling_drugs_days": F("selling_drugs_days"),
+    "other_theft": _yes(Q(other_theft=True)),
+    "assault": _yes(Q(assault=True)),
 }
 
 
@@ -421,3 +437,43 @@ def mark_refreshed(*, now: datetime | None = None) -> None:
             last_run_at=now,
             last_full_run_at=now,
         )
+
+
+def set_clinic_costs(
+    *, clinic: Clinic, by, cost_per_patient_day, cost_source: str, offences: dict, now: datetime | None = None
+) -> ClinicCosts:
+    """Set a clinic's cost per patient-day and the unit cost of each offence type, each with its source.
+
+    `offences`: {OffenceType value: (unit cost, source)} for every offence type. Refuses (ValidationError
+    naming the field) a cost that is not positive or a figure without a source; writes nothing then.
+    """
+    now = _now(now)
+    errors = {}
+    if cost_per_patient_day is None or Decimal(cost_per_patient_day) <= 0:
+        errors["cost_per_patient_day"] = "Enter the cost of one patient-day of treatment, more than 0."
+    if not (cost_source or "").strip():
+        errors["cost_source"] = "Say where the cost per patient-day comes from."
+    for offence in OffenceType.values:
+        unit_cost, source = offences.get(offence, (None, ""))
+        if unit_cost is None or Decimal(unit_cost) < 0:
+            errors[f"unit_cost_{offence}"] = "Enter the unit cost of this offence (0 or more)."
+        if not (source or "").strip():
+            errors[f"source_{offence}"] = "Say where the unit cost of this offence comes from."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        costs, _ = ClinicCosts.objects.select_for_update().update_or_create(
+            clinic=clinic,
+            defaults={
+                "cost_per_patient_day": cost_per_patient_day,
+                "cost_source": cost_source.strip(),
+                "updated_by": by,
+                "updated_at": now,
+            },
+        )
+        for offence in OffenceType.values:
+            unit_cost, source = offences[offence]
+            OffenceUnitCost.objects.update_or_create(
+                costs=costs, offence=offence, defaults={"unit_cost": unit_cost, "source": source.strip()}
+            )
+    return costs

@@ -1,19 +1,17 @@
-"""Small-number suppression (SPEC 7, NDTMS practice), in one place for the pages, the CSV and the API.
+"""Disclosure control (SPEC 7, issue 15): one rule, in one place, for the pages, the CSV and the API.
 
-- Primary: a count from 1 to 4 shows as "*"; zero shows as 0.
-- Secondary: a hidden count must not be derivable from the figures shown. The report is a set
-  of additive relations (a total and its parts: scheduled = given + missed + withheld + refused
-  + pending; a range total = the sum of its periods and of its clinics; discharges = the sum of
-  the reasons; a cohort = retained + not retained; ...). Counts nobody sees (not retained, other
-  adverse events) take part as unseen cells. Whenever the figures shown would pin down a count
-  from 1 to 4, the smallest non-zero shown count of that relation is hidden too, until nothing
-  small can be worked out.
-- Rates, means and differences: hidden when a count they are made of is hidden, when a count
-  they are made of is from 1 to 4, or when the complement (denominator minus numerator) is from
-  1 to 4; means over fewer than 5 people are hidden.
+The rule English health statistics use, and the reason it survives differencing:
+- a count from 1 to 7 is shown as "*"; 0 is 0; every other count is rounded to the nearest 5.
+  Subtracting one answer from another (all my clinics minus one of them; the range ending today
+  minus the range ending yesterday) then gives a difference of two rounded figures, each only known
+  to within 2 either way, never a count from 1 to 7 exactly (tests/reports/test_differencing.py).
+  The old rule (exact counts from 5 up, plus secondary suppression within one answer) could not
+  stop that: each answer was safe alone, two answers together were not.
+- a rate is worked out from the unrounded counts, and hidden when its numerator or denominator is
+  hidden or when the complement is from 1 to 7; a mean over fewer than 8 people is hidden.
 
 `present(statistics)` returns plain data (str, int, float, None) that the template, the CSV and
-the API serializer all read: suppression is applied here once, never in a view.
+the API serializer all read: the rule is applied here once, never in a view.
 """
 
 from collections import Counter
@@ -27,134 +25,61 @@ from referrals.models import OnwardOutcome, ReferralSource
 from .selectors import ONWARD_CANCELLED, ONWARD_OPEN, RETENTION_MONTHS, TOP_FLAGS, TOP_MEANS, Statistics
 
 SUPPRESSED = "*"
-SMALLEST_SHOWN = 5
+SMALLEST_SHOWN = 8  # counts from 1 to 7 are never shown
+ROUND_TO = 5
+RULE = (
+    "Counts from 1 to 7 are shown as *, every other count is rounded to the nearest 5 (0 stays 0). Rates are worked "
+    "out from the unrounded figures and hidden when their numerator or denominator is hidden, or when they would "
+    "reveal a hidden count; averages over fewer than 8 people are hidden. No patient is named."
+)
 
 
 def is_small(value) -> bool:
     return value is not None and 1 <= value < SMALLEST_SHOWN
 
 
+def disclose(count: int):
+    """A count as it may be shown: 0 is 0, 1 to 7 is '*', anything else to the nearest 5 (halves up)."""
+    if count == 0:
+        return 0
+    if is_small(count):
+        return SUPPRESSED
+    return (count + ROUND_TO // 2) // ROUND_TO * ROUND_TO
+
+
+def rate(numerator: int, denominator: int):
+    """numerator / denominator (0 to 1, two decimals: whole per cent), '*', or None when the denominator is 0.
+
+    Worked out from the unrounded counts. Hidden when either count is hidden, and when the complement
+    (denominator - numerator) is from 1 to 7: 18 of 20 shown as 90% beside a rounded 20 would give
+    away the 2 missed.
+    """
+    if denominator == 0:
+        return None
+    if is_small(numerator) or is_small(denominator) or is_small(denominator - numerator):
+        return SUPPRESSED
+    return round(numerator / denominator, 2)
+
+
 class Cells:
-    """Counts of one report and the additive relations between them; decides which to hide."""
+    """The raw counts of one report by key; `show` is what may be shown of each (disclose())."""
 
     def __init__(self):
         self.values: dict = {}
-        self.unseen: set = set()
-        self.groups: list[list] = []
-        self.hidden: set = set()
 
-    def add(self, key, value: int, *, unseen: bool = False):
-        if key in self.values:
-            assert self.values[key] == value, f"two values for {key}"  # noqa: S101 (a programming error)
+    def add(self, key, value: int):
         self.values[key] = value
-        if unseen:
-            self.unseen.add(key)
         return key
 
-    def relation(self, total, parts) -> None:
-        """total = sum(parts): each a key already added."""
-        self.groups.append([total, *parts])
-
-    def solve(self) -> None:
-        """Hide counts until no count from 1 to 4 can be worked out from the shown ones (see the module doc).
-
-        Works on cell numbers rather than keys (nested tuples, hashed anew at every lookup): a five-year
-        weekly report has tens of thousands of lookups per pass.
-        """
-        keys = list(self.values)
-        number = {key: n for n, key in enumerate(keys)}
-        values = list(self.values.values())
-        groups = [[number[key] for key in group] for group in self.groups]
-        sensitive = {n for n, value in enumerate(values) if is_small(value)}
-        hidden = sensitive | {number[key] for key in self.unseen}
-        member_of = [[] for _ in keys]
-        for index, group in enumerate(groups):
-            for n in group:
-                member_of[n].append(index)
-        solver = _Solver(keys, values, groups, member_of, sensitive, hidden)
-        # Fast passes hide a cover for every leak found; a pass that outran itself (a cover already hidden
-        # was used further on) finds no cover: from then on each pass stops at its first leak.
-        strict = False
-        while True:
-            covered, stuck = solver.one_pass(strict=strict)
-            if stuck:
-                strict = True
-            elif not covered:
-                break
-        self.hidden = {keys[n] for n in hidden}
-
     def show(self, key):
-        return SUPPRESSED if key in self.hidden else self.values[key]
+        return disclose(self.values[key])
 
     def shown(self, key) -> bool:
-        return key not in self.hidden
-
-
-class _Solver:
-    """Cells.solve() on cell numbers: `groups` are the relations (total first); covers are added to `hidden`."""
-
-    def __init__(self, keys, values, groups, member_of, sensitive, hidden):
-        self.keys, self.values, self.groups, self.member_of = keys, values, groups, member_of
-        self.sensitive, self.hidden = sensitive, hidden
-
-    def one_pass(self, *, strict: bool) -> tuple[bool, bool]:
-        """Propagate what the shown counts give away; hide a cover for each small count reached.
-
-        Returns (hid something, found a leak without a cover).
-        """
-        hidden, groups, member_of = self.hidden, self.groups, self.member_of
-        known = [n not in hidden for n in range(len(self.values))]
-        unknown_count = [sum(1 for n in group if not known[n]) for group in groups]
-        work = [index for index, count in enumerate(unknown_count) if count == 1]
-        covered = False
-        source: dict = {}
-        while work:
-            index = work.pop()
-            if unknown_count[index] != 1:
-                continue
-            derived = next(n for n in groups[index] if not known[n])
-            if derived in self.sensitive:
-                cover = self._cover(index, derived, source, set())
-                if cover is None:
-                    return covered, True
-                hidden.add(cover)
-                covered = True
-                if strict:
-                    return True, False
-                unknown_count[index] = 2  # stop deriving here in this pass; the next pass starts afresh
-                continue
-            known[derived] = True
-            source[derived] = index
-            for other in member_of[derived]:
-                unknown_count[other] -= 1
-                if unknown_count[other] == 1:
-                    work.append(other)
-        return covered, False
-
-    def _cover(self, index, derived, source, seen):
-        """The smallest shown count (non-zero first) of the relation that gave `derived` away, else upstream."""
-        seen.add(index)
-        group = self.groups[index]
-        shown = [n for n in group if n != derived and n not in self.hidden]
-        nonzero = [n for n in shown if self.values[n] != 0]
-        if nonzero or shown:
-            return min(nonzero or shown, key=lambda n: (self.values[n], str(self.keys[n])))
-        for n in group:
-            if n != derived and n in source and source[n] not in seen:
-                found = self._cover(source[n], n, source, seen)
-                if found is not None:
-                    return found
-        return None
+        return not is_small(self.values[key])
 
 
 def _rate(cells: Cells, numerator, denominator):
-    """numerator / denominator as a fraction (0 to 1), or '*', or None when the denominator is 0."""
-    n, d = cells.values[numerator], cells.values[denominator]
-    if d == 0:
-        return None
-    if not (cells.shown(numerator) and cells.shown(denominator)) or is_small(n) or is_small(d) or is_small(d - n):
-        return SUPPRESSED
-    return round(n / d, 4)
+    return rate(cells.values[numerator], cells.values[denominator])
 
 
 def _mean(total, count, *, people: int):
@@ -185,7 +110,7 @@ def _dosing_values(figures) -> dict:
 
 
 def present(stats: Statistics) -> dict:
-    """The report as it may be shown: counts 1-4 and everything that would reveal them are '*'."""
+    """The report as it may be shown: every count through disclose(), every rate through rate()."""
     cells = Cells()
     periods = [("p", i) for i in range(len(stats.periods))]
     clinic_rows = [("c", clinic.pk) for clinic, _ in stats.dosing_by_clinic]
@@ -198,18 +123,9 @@ def present(stats: Statistics) -> dict:
     for row, figures in dosing_rows:
         values = _dosing_values(figures)
         for name, value in values.items():
-            cells.add(("dosing", row, name), value, unseen=name == "other_adverse_events")
-        cells.relation(("dosing", row, "scheduled"), [("dosing", row, name) for name in DOSING_PARTS])
-        cells.relation(
-            ("dosing", row, "adverse_events"),
-            [("dosing", row, "naloxone_uses"), ("dosing", row, "other_adverse_events")],
-        )
-    for name in (*DOSING_COUNTS, "other_adverse_events"):
-        cells.relation(("dosing", total, name), [("dosing", row, name) for row in periods])
-        if len(clinic_rows) > 1:
-            cells.relation(("dosing", total, name), [("dosing", row, name) for row in clinic_rows])
+            cells.add(("dosing", row, name), value)
 
-    # --- patients: new starts and discharges by reason are additive; in treatment is a distinct count ---
+    # --- patients ---
     reasons = list(DischargeReason.values)
     for row, figures in [*zip(periods, stats.patients, strict=True), (total, stats.patients_total)]:
         cells.add(("patients", row, "in_treatment"), figures.in_treatment)
@@ -217,20 +133,13 @@ def present(stats: Statistics) -> dict:
         for reason in reasons:
             cells.add(("patients", row, reason), figures.discharges.get(reason, 0))
         cells.add(("patients", row, "discharges"), sum(figures.discharges.values()))
-        cells.relation(("patients", row, "discharges"), [("patients", row, reason) for reason in reasons])
-    for name in ("new_starts", "discharges", *reasons):
-        cells.relation(("patients", total, name), [("patients", row, name) for row in periods])
 
-    # --- retention: a cohort is the period's new starts = retained + not retained ---
+    # --- retention: a cohort is the period's new starts ---
     for row, cohort in zip(periods, stats.cohorts, strict=True):
         for months, retained in cohort.retained.items():
             if retained is None:
                 continue
             cells.add(("retention", row, months), retained)
-            cells.add(("retention", row, months, "lost"), cohort.started - retained, unseen=True)
-            cells.relation(
-                ("patients", row, "new_starts"), [("retention", row, months), ("retention", row, months, "lost")]
-            )
 
     # --- referrals ---
     sources = list(ReferralSource.values)
@@ -239,13 +148,6 @@ def present(stats: Statistics) -> dict:
             cells.add(("referrals", row, source), figures.by_source.get(source, 0))
         cells.add(("referrals", row, "received"), figures.received)
         cells.add(("referrals", row, "started"), figures.started)
-        cells.add(("referrals", row, "not_started"), figures.received - figures.started, unseen=True)
-        cells.relation(("referrals", row, "received"), [("referrals", row, source) for source in sources])
-        cells.relation(
-            ("referrals", row, "received"), [("referrals", row, "started"), ("referrals", row, "not_started")]
-        )
-    for name in ("received", "started", "not_started", *sources):
-        cells.relation(("referrals", total, name), [("referrals", row, name) for row in periods])
 
     # --- outcomes (TOP): n people; flags are counts of n ---
     for row, figures in [*zip(periods, stats.outcomes, strict=True), (total, stats.outcomes_total)]:
@@ -254,8 +156,6 @@ def present(stats: Statistics) -> dict:
             for when, index in (("start", 0), ("latest", 1)):
                 count = figures.sums.get(flag, [0, 0])[index]
                 cells.add(("top", row, flag, when), count)
-                cells.add(("top", row, flag, when, "no"), figures.n - count, unseen=True)
-                cells.relation(("top", row, "n"), [("top", row, flag, when), ("top", row, flag, when, "no")])
 
     # --- onward referrals: sent per period by partner kind; where the range's referrals stand, by kind ---
     kinds = list(PartnerKind.values)
@@ -265,22 +165,15 @@ def present(stats: Statistics) -> dict:
         for kind in kinds:
             cells.add(("onward", row, kind), counts.get(kind, 0))
         cells.add(("onward", row, "all"), sent)
-        cells.relation(("onward", row, "all"), [("onward", row, kind) for kind in kinds])
     for kind in [*kinds, "all"]:
         if kind == "all":
             figures = sum(stats.onward_by_kind.values(), Counter())
         else:
             figures = stats.onward_by_kind.get(kind, Counter())
         cells.add(("onward", total, kind), figures.get("sent", 0))
-        cells.relation(("onward", total, kind), [("onward", row, kind) for row in periods])
         for place in places:
             cells.add(("onward_place", kind, place), figures.get(place, 0))
-        cells.relation(("onward", total, kind), [("onward_place", kind, place) for place in places])
-    cells.relation(("onward", total, "all"), [("onward", total, kind) for kind in kinds])
-    for place in places:
-        cells.relation(("onward_place", "all", place), [("onward_place", kind, place) for kind in kinds])
 
-    cells.solve()
     return _render(stats, cells, periods, clinic_rows, total)
 
 
@@ -318,8 +211,7 @@ def _render(stats, cells, periods, clinic_rows, total) -> dict:
             "top_means": TOP_MEANS,
             "top_flags": TOP_FLAGS,
         },
-        "suppression": f"Counts from 1 to {SMALLEST_SHOWN - 1} are shown as {SUPPRESSED}, and so is any figure "
-        "from which one could be worked out.",
+        "suppression": RULE,
     }
     out["dosing"] = {
         "rows": [

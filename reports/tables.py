@@ -100,6 +100,16 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 pct(row["conversion_rate"]),
             ],
         ),
+        "safety": _body(
+            report["safety"]["rows"],
+            _period,
+            lambda row: [
+                figure(row["patient_days"]),
+                *chain.from_iterable(
+                    (figure(row[key]), figure(row[f"{key}_per_1000"])) for key in report["safety"]["labels"]
+                ),
+            ],
+        ),
         "onward": _body(
             report["onward_referrals"]["rows"],
             _period,

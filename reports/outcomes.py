@@ -1,0 +1,226 @@
+"""What commissioners fund HAT for (issue 15): headline figures against the previous period, the paired TOP
+change from entry to latest review, and safety per 1,000 patient-days. Raw numbers, before disclosure control.
+
+Read by `reports.cache.report_for` beside `selectors.statistics()` and presented by `reports.suppression`.
+The previous period is the range of the same length that ends the day before the range starts. Everything
+comes from the records staff write: episodes (small: read directly), and the summary tables the refresh job
+keeps (sessions, adverse events, TOP follow-ups), never a hand-kept copy.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+
+from patients.models import DischargeReason, Episode
+
+from .models import DailySessionStats, MonthlySessionStats, OutcomeFollowUp
+from .selectors import RETENTION_MONTHS, SESSION_COLUMNS, Granularity, _summary_rows, add_months
+
+# The discharge reasons a commissioner asks about, grouped (issue 15: completed, dropped out, transferred,
+# prison, died); the rest of the controlled list is "other".
+DISCHARGE_GROUPS = {
+    "completed": ("Completed", (DischargeReason.COMPLETED,)),
+    "dropped_out": ("Dropped out", (DischargeReason.DROPPED_OUT,)),
+    "transferred": ("Transferred", (DischargeReason.TO_ORAL, DischargeReason.TO_OTHER_SERVICE)),
+    "custody": ("Prison", (DischargeReason.CUSTODY,)),
+    "died": ("Died", (DischargeReason.DIED,)),
+    "other": ("Other", (DischargeReason.MOVED_AWAY, DischargeReason.WITHDRAWN, DischargeReason.OTHER)),
+}
+GROUP_OF = {reason: group for group, (_, reasons) in DISCHARGE_GROUPS.items() for reason in reasons}
+
+# TOP measures compared entry against latest review: (label, kind, a fall is an improvement).
+# kind "days" (of the last 28), "score" (0-20) or "flag" (how many said yes).
+TOP_CHANGE = {
+    "heroin_days": ("Days of street heroin use", "days", True),
+    "other_opiate_days": ("Days of other opiate use", "days", True),
+    "crack_days": ("Days of crack use", "days", True),
+    "injected_days": ("Days injected", "days", True),
+    "shoplifting_days": ("Days shoplifting", "days", True),
+    "selling_drugs_days": ("Days selling drugs", "days", True),
+    "other_theft": ("Committed other theft", "flag", True),
+    "assault": ("Committed assault or violence", "flag", True),
+    "housing_problem": ("Housing problem", "flag", True),
+    "in_work_or_education": ("In paid work or training", "flag", False),
+    "physical_health": ("Physical health (0-20)", "score", False),
+    "psychological_health": ("Psychological health (0-20)", "score", False),
+}
+
+
+@dataclass
+class RangeFigures:
+    """The headline figures of one date range (raw)."""
+
+    start: date
+    end: date
+    caseload: int = 0
+    new_starts: int = 0
+    discharges: Counter = field(default_factory=Counter)  # group -> count
+    patient_days: int = 0
+    retention: dict = field(default_factory=dict)  # months -> (cohort, retained), or None before it is reached
+    scheduled: int = 0
+    given: int = 0
+    adverse_events: int = 0
+    overdoses: int = 0
+    naloxone_uses: int = 0
+
+    @property
+    def deaths(self) -> int:
+        return self.discharges.get("died", 0)
+
+
+@dataclass
+class PairedChange:
+    """One TOP measure over n people: sums at entry and at the latest review, and how many improved or worsened."""
+
+    n: int = 0
+    entry: int = 0
+    latest: int = 0
+    improved: int = 0
+    worse: int = 0
+
+    @property
+    def same(self) -> int:
+        return self.n - self.improved - self.worse
+
+
+@dataclass
+class Outcomes:
+    current: RangeFigures
+    previous: RangeFigures
+    patient_days: list  # per period of the report's grid
+    top: dict  # measure -> PairedChange
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def _days(first: date, last: date) -> int:
+    return max(0, (last - first).days + 1)
+
+
+def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> None:
+    start, end = figures.start, figures.end
+    counted_to = min(end, as_of)
+    patients = set()
+    for patient_id, started_on, ended_on, reason in episodes:
+        if started_on <= end and (ended_on is None or ended_on >= start):
+            patients.add(patient_id)
+            figures.patient_days += _days(max(started_on, start), min(ended_on or counted_to, counted_to))
+            if started_on >= start:
+                figures.new_starts += 1
+            if ended_on is not None and ended_on <= end:
+                figures.discharges[GROUP_OF.get(reason, "other")] += 1
+    figures.caseload = len(patients)
+    for months in RETENTION_MONTHS:
+        # The patients who started N months before the range: still in treatment N months after starting?
+        first, last = add_months(start, -months), add_months(end, -months)
+        if add_months(last, months) > as_of:
+            figures.retention[months] = None
+            continue
+        cohort = retained = 0
+        for _, started_on, ended_on, _ in episodes:
+            if first <= started_on <= last:
+                cohort += 1
+                retained += ended_on is None or ended_on > add_months(started_on, months)
+        figures.retention[months] = (cohort, retained)
+
+
+def _patient_days_by_period(episodes, start: date, end: date, starts: list[date], as_of: date) -> list[int]:
+    """Patient-days in treatment in each period: a difference array over the range's days."""
+    counted_to = min(end, as_of)
+    length = (end - start).days + 2
+    change = [0] * length
+    for _, started_on, ended_on, _ in episodes:
+        first, last = max(started_on, start), min(ended_on or counted_to, counted_to)
+        if first <= last:
+            change[(first - start).days] += 1
+            change[(last - start).days + 1] -= 1
+    per_period = [0] * len(starts)
+    period = 0
+    running = 0
+    for offset in range(length - 1):
+        day = start + timedelta(days=offset)
+        while period + 1 < len(starts) and starts[period + 1] <= day:
+            period += 1
+        running += change[offset]
+        per_period[period] += running
+    return per_period
+
+
+def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
+    sums = {column: Sum(column) for column in SESSION_COLUMNS}
+    rows = _summary_rows(
+        DailySessionStats, MonthlySessionStats, clinic_ids, figures.start, figures.end, Granularity.QUARTER, (), sums
+    )
+    totals = Counter()
+    for row in rows:
+        for column in SESSION_COLUMNS:
+            totals[column] += row[column] or 0
+    figures.scheduled = totals["slots"] - totals["cancelled"]
+    figures.given = totals["given"] + totals["partial"]
+    figures.adverse_events = totals["adverse_events"]
+    figures.overdoses = totals["overdoses"]
+    figures.naloxone_uses = totals["naloxone_uses"]
+
+
+def _direction(name: str, lower_is_better: bool) -> tuple[Q, Q]:
+    fell, rose = Q(**{f"{name}__lt": F(f"start_{name}")}), Q(**{f"{name}__gt": F(f"start_{name}")})
+    return (fell, rose) if lower_is_better else (rose, fell)
+
+
+def _one_if(condition: Q):
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def paired_top_change(clinic_ids, start: date, end: date) -> dict[str, PairedChange]:
+    """Each episode's first TOP interview against its latest review in the range, for episodes with both.
+
+    From the follow-up summary: the latest review of an episode in the range is the row whose next interview
+    is after the range (or there is none). One query, one row.
+    """
+    sums = {"n": Count("id")}
+    for name, (_, _, lower_is_better) in TOP_CHANGE.items():
+        better, worse = _direction(name, lower_is_better)
+        sums[f"{name}__entry"] = Sum(f"start_{name}")
+        sums[f"{name}__latest"] = Sum(name)
+        sums[f"{name}__improved"] = Sum(_one_if(better))
+        sums[f"{name}__worse"] = Sum(_one_if(worse))
+    total = (
+        OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end))
+        .filter(Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end))
+        .aggregate(**sums)
+    )
+    total = {key: value or 0 for key, value in total.items()}
+    return {
+        name: PairedChange(
+            n=total["n"],
+            entry=total[f"{name}__entry"],
+            latest=total[f"{name}__latest"],
+            improved=total[f"{name}__improved"],
+            worse=total[f"{name}__worse"],
+        )
+        for name in TOP_CHANGE
+    }
+
+
+def outcomes(*, clinics, start: date, end: date, grid: list, as_of: date) -> Outcomes:
+    """The headline figures of the range and of the previous one, patient-days per period, and the TOP change."""
+    clinic_ids = [clinic.pk for clinic in clinics]
+    before_start, before_end = previous_range(start, end)
+    earliest = add_months(before_start, -max(RETENTION_MONTHS))
+    episodes = list(
+        Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
+        .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
+        .order_by()
+    )
+    current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
+    for figures in (current, previous):
+        _episode_figures(episodes, figures, as_of)
+        _dosing_totals(clinic_ids, figures)
+    per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
+    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end))
