@@ -301,7 +301,9 @@ def partner_with_referrals(site: Site, *, stamp: str, now: datetime, referrals: 
         name=f"Bench Employment {stamp}", kind=PartnerKind.EMPLOYMENT, contact_email="jobs@example.org",
         clinics=[clinic],
     )  # fmt: skip
-    client_id, client_secret = partner_client_create(partner=partner, scopes=[PartnerScope.READ], label="bench")
+    client_id, client_secret = partner_client_create(
+        partner=partner, clinic=clinic, scopes=[PartnerScope.READ], label="bench"
+    )
     patients = list(Patient.objects.filter(clinic=clinic).order_by("pk"))
     withdrawn = patients[::10]
     sharing = [p for i, p in enumerate(patients) if i % 10]

@@ -39,16 +39,18 @@ def seed(*, clinics, staff, stdout):
         )
         partner.clinics.add(*clinics.values())
         created += was_created
-        existing = PartnerClient.objects.active().filter(partner=partner).first()
-        if existing is not None:
+        # An API client belongs to one clinic (SPEC 6): the demo gives each partner one for each clinic.
+        for clinic in clinics.values():
+            existing = PartnerClient.objects.active().filter(partner=partner, clinic=clinic).first()
+            if existing is not None:
+                stdout.write(
+                    f"  {name} ({clinic.code}): API client {existing.client_id} exists (its secret was shown when "
+                    f"it was made). For a new one: python manage.py partner_client create --partner {partner.pk} "
+                    f"--clinic {clinic.code} --scopes {' '.join(scopes)}"
+                )
+                continue
+            client_id, secret = partner_client_create(partner=partner, clinic=clinic, scopes=scopes, label=DEMO_LABEL)
             stdout.write(
-                f"  {name}: API client {existing.client_id} exists (its secret was shown when it was made). "
-                f"For a new one: python manage.py partner_client create --partner {partner.pk} "
-                f"--scopes {' '.join(scopes)}"
+                f"  {name} ({clinic.code}): API client id {client_id}  secret {secret}  scopes {' '.join(scopes)}"
             )
-            continue
-        client_id, secret = partner_client_create(
-            partner=partner, scopes=scopes, created_by=staff.get("manager"), label=DEMO_LABEL
-        )
-        stdout.write(f"  {name}: API client id {client_id}  secret {secret}  scopes {' '.join(scopes)}")
     stdout.write(f"Partner agencies: {created} created, {len(PARTNERS) - created} already there.")

@@ -57,6 +57,17 @@ class PartnerEditForm(PartnerForm):
 
 
 class PartnerClientForm(ServiceErrorsMixin, forms.Form):
+    clinic = forms.ModelChoiceField(
+        label="For which clinic",
+        queryset=None,
+        empty_label=None,
+        widget=forms.RadioSelect,
+        help_text="The client reads only this clinic's referrals.",
+        error_messages={
+            "required": "Choose the clinic this client is for.",
+            "invalid_choice": "Choose one of your clinics that works with this partner.",
+        },
+    )
     label = forms.CharField(
         label="Which system uses it", max_length=100, required=False, help_text="For example: case management system."
     )
@@ -67,3 +78,16 @@ class PartnerClientForm(ServiceErrorsMixin, forms.Form):
         error_messages={"required": "Choose at least one scope."},
         help_text="Submitting referrals is for police and probation partners only.",
     )
+
+    def __init__(self, *args, clinics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = clinics
+        self.only_clinic = clinics[0] if len(clinics) == 1 else None
+        if self.only_clinic is not None:
+            # One clinic to choose from: it is the answer, and the form does not ask.
+            self.fields["clinic"].initial = self.only_clinic
+            self.fields["clinic"].widget = forms.HiddenInput()
+            self.fields["clinic"].required = False
+
+    def clean_clinic(self):
+        return self.cleaned_data.get("clinic") or self.only_clinic

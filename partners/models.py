@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from oauth2_provider.models import Application
 
 from clinics.models import Clinic
@@ -53,8 +53,18 @@ class PartnerOrganisation(models.Model):
 
 class PartnerClientQuerySet(models.QuerySet):
     def active(self):
-        """Clients that may get and use tokens: not revoked, of an active partner organisation."""
-        return self.filter(revoked_at__isnull=True, application__isnull=False, partner__is_active=True)
+        """Clients that may get and use tokens: not revoked, of an active partner organisation that still
+        works with the clinic the client was issued for (unlinking the clinic stops its clients at once)."""
+        return self.filter(
+            revoked_at__isnull=True,
+            application__isnull=False,
+            partner__is_active=True,
+            clinic__is_active=True,
+            clinic__partners=F("partner"),
+        )
+
+    def of_clinics(self, clinics):
+        return self.filter(clinic__in=clinics)
 
 
 class PartnerClient(models.Model):
@@ -62,9 +72,18 @@ class PartnerClient(models.Model):
 
     The django-oauth-toolkit Application holds the hashed secret and owns the tokens; revoking
     deletes it (and so every token at once) and keeps this row, with who revoked it and when.
+
+    A client belongs to one clinic (SPEC 6): it sees only that clinic's onward referrals and only
+    that clinic's managers see, make and revoke it, even when the partner works with several clinics.
     """
 
     partner = models.ForeignKey(PartnerOrganisation, on_delete=models.PROTECT, related_name="clients")
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        related_name="partner_clients",
+        help_text="The clinic this client was issued for: it reads that clinic's referrals only.",
+    )
     application = models.OneToOneField(
         Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="partner_client"
     )
@@ -108,4 +127,9 @@ class PartnerClient(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.application_id is not None and self.partner.is_active
+        return (
+            self.revoked_at is None
+            and self.application_id is not None
+            and self.partner.is_active
+            and self.partner.clinics.filter(pk=self.clinic_id, is_active=True).exists()
+        )

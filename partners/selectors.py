@@ -18,8 +18,18 @@ def partners_for(user) -> QuerySet[PartnerOrganisation]:
     )
 
 
-def clients_of(partner: PartnerOrganisation) -> QuerySet[PartnerClient]:
-    return partner.clients.select_related("created_by", "revoked_by").order_by("revoked_at", "-created_at")
+def clients_of(partner: PartnerOrganisation, user) -> QuerySet[PartnerClient]:
+    """The partner's clients issued for this user's clinics: another clinic's clients are not theirs to see."""
+    return (
+        partner.clients.filter(clinic__in=clinics_for(user))
+        .select_related("clinic", "created_by", "revoked_by")
+        .order_by("revoked_at", "-created_at")
+    )
+
+
+def client_clinics_for(user, partner: PartnerOrganisation):
+    """The clinics this user may issue the partner's clients for: theirs that work with the partner."""
+    return clinics_for(user).filter(partners=partner).order_by("name")
 
 
 def granted_scopes(application) -> list[str]:

@@ -6,18 +6,21 @@ readable because we sign with it.
 """
 
 import logging
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import Application
 
+from clinics.access import has_capability
+from clinics.roles import Capability
+from clinics.selectors import clinics_for
+
 from .models import PartnerClient, PartnerKind, PartnerOrganisation, PartnerScope
 from .webhook_secrets import new_webhook_secret
+from .webhook_urls import UnsafeWebhookAddress, check_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +50,10 @@ def _clean_fields(*, name: str, kind: str, contact_email: str, webhook_url: str)
         except ValidationError:
             errors.setdefault("webhook_url", []).append("Enter a web address such as https://example.org/hooks.")
         else:
-            if settings.HTTPS and urlsplit(webhook_url).scheme != "https":
-                # Reminders name a referral: they travel encrypted or not at all.
-                errors.setdefault("webhook_url", []).append("The webhook address must start with https://.")
+            try:
+                check_webhook_url(webhook_url)  # SSRF: never the clinic's own network; https under HTTPS
+            except UnsafeWebhookAddress as error:
+                errors.setdefault("webhook_url", []).append(str(error))
     if errors:
         raise ValidationError(errors)
     return {"name": name, "kind": kind, "contact_email": contact_email, "webhook_url": webhook_url}
@@ -60,6 +64,33 @@ def _check_clinics(clinics) -> list:
     if not clinics:
         raise ValidationError({"clinics": "Choose at least one clinic that works with this partner."})
     return clinics
+
+
+# A partner's own details are shared by every clinic it works with (issue 11): a manager of only
+# some of those clinics changes only their clinics' links and clients, not these.
+SHARED_FIELDS = ("name", "kind", "contact_email", "webhook_url", "is_active")
+SHARED_REFUSED = (
+    "{partner} also works with another clinic, so its name, kind, contact email, webhook address and "
+    "active state can be changed only by a manager of every clinic it works with (or an administrator)."
+)
+
+
+def manages_every_clinic_of(user, partner: PartnerOrganisation) -> bool:
+    """May `user` change what all of the partner's clinics share? None is the operator (command line)."""
+    if user is None:
+        return True
+    if not has_capability(user, Capability.MANAGE_CLINIC):
+        return False
+    mine = set(clinics_for(user).values_list("pk", flat=True))
+    return set(partner.clinics.values_list("pk", flat=True)) <= mine
+
+
+def _check_manages_clinic(user, clinic) -> None:
+    """A member of staff issues and revokes clients only for a clinic they manage (None: the operator)."""
+    if user is None:
+        return
+    if not has_capability(user, Capability.MANAGE_CLINIC) or not clinics_for(user).filter(pk=clinic.pk).exists():
+        raise ValidationError({"clinic": "Choose one of the clinics you manage."})
 
 
 def _name_taken(name: str, *, exclude_pk=None) -> bool:
@@ -114,6 +145,15 @@ def partner_update(
         clinics = _check_clinics(clinics)
     if _name_taken(fields["name"], exclude_pk=partner.pk):
         raise ValidationError({"name": NAME_TAKEN})
+    wanted = {**fields, "is_active": partner.is_active if is_active is None else is_active}
+    if any(getattr(partner, name) != wanted[name] for name in SHARED_FIELDS) and not manages_every_clinic_of(
+        updated_by, partner
+    ):
+        raise ValidationError(SHARED_REFUSED.format(partner=partner.name))
+    if clinics is not None and updated_by is not None:
+        changed = {c.pk for c in clinics} ^ set(partner.clinics.values_list("pk", flat=True))
+        if changed - set(clinics_for(updated_by).values_list("pk", flat=True)):
+            raise ValidationError({"clinics": "You can link or unlink only the clinics you manage."})
     for field, value in fields.items():
         setattr(partner, field, value)
     if is_active is not None:
@@ -142,6 +182,8 @@ def _set_new_secret(partner: PartnerOrganisation, *, now=None) -> str:
 def partner_webhook_secret_rotate(*, partner: PartnerOrganisation, rotated_by=None, now=None) -> str:
     """Replace the webhook signing secret; returns the new one, to show once. The old one stops at once."""
     partner = PartnerOrganisation.objects.select_for_update().get(pk=partner.pk)
+    if not manages_every_clinic_of(rotated_by, partner):
+        raise PermissionDenied(SHARED_REFUSED.format(partner=partner.name))
     secret = _set_new_secret(partner, now=now)
     partner.save(update_fields=["webhook_secret", "webhook_secret_created_at", "updated_at"])
     logger.info("partner %s webhook secret rotated by user %s", partner.pk, getattr(rotated_by, "pk", None))
@@ -168,15 +210,23 @@ def _clean_scopes(partner: PartnerOrganisation, scopes) -> list[str]:
 
 
 @transaction.atomic
-def partner_client_create(*, partner: PartnerOrganisation, scopes, created_by=None, label: str = "") -> tuple[str, str]:
-    """Give a partner a new API client. Returns (client_id, client_secret); the secret is never shown again.
+def partner_client_create(
+    *, partner: PartnerOrganisation, clinic, scopes, created_by=None, label: str = ""
+) -> tuple[str, str]:
+    """Give a partner a new API client for one clinic. Returns (client_id, client_secret), the secret shown once.
 
+    The client reads only `clinic`'s referrals (SPEC 6); `created_by` must manage that clinic.
     The secret is stored hashed (django-oauth-toolkit, hash_client_secret=True), so a lost
     secret means a new client, not a look-up.
     """
     partner = PartnerOrganisation.objects.select_for_update().get(pk=partner.pk)
     if not partner.is_active:
         raise ValidationError({"partner": "This partner organisation is inactive: reactivate it first."})
+    if clinic is None:
+        raise ValidationError({"clinic": "Choose the clinic this client is for."})
+    _check_manages_clinic(created_by, clinic)
+    if not clinic.is_active or not partner.clinics.filter(pk=clinic.pk).exists():
+        raise ValidationError({"clinic": f"{partner.name} does not work with {clinic.name}."})
     scope_list = _clean_scopes(partner, scopes)
     label = (label or "").strip()
     if len(label) > 100:
@@ -193,23 +243,33 @@ def partner_client_create(*, partner: PartnerOrganisation, scopes, created_by=No
     )
     client = PartnerClient.objects.create(
         partner=partner,
+        clinic=clinic,
         application=application,
         client_id=application.client_id,
         label=label,
         scope=" ".join(scope_list),
         created_by=created_by,
     )
-    logger.info("partner client %s created for partner %s", client.pk, partner.pk)
+    logger.info("partner client %s created for partner %s, clinic %s", client.pk, partner.pk, clinic.pk)
     return application.client_id, secret
 
 
 @transaction.atomic
 def partner_client_revoke(*, client_id: str, revoked_by=None, now=None) -> PartnerClient:
-    """Revoke a client at once: its application and every token go; the record stays. Idempotent."""
+    """Revoke a client at once: its application and every token go; the record stays. Idempotent.
+
+    A member of staff revokes only clients of a clinic they manage; another clinic's client is
+    answered as unknown. `revoked_by=None` is the operator (command line).
+    """
+    unknown = ValidationError({"client_id": "There is no partner client with this client id."})
     try:
-        client = PartnerClient.objects.select_for_update().get(client_id=client_id)
+        client = PartnerClient.objects.select_for_update().select_related("clinic").get(client_id=client_id)
     except PartnerClient.DoesNotExist:
-        raise ValidationError({"client_id": "There is no partner client with this client id."}) from None
+        raise unknown from None
+    try:
+        _check_manages_clinic(revoked_by, client.clinic)
+    except ValidationError:
+        raise unknown from None
     if client.revoked_at is not None:
         return client  # already revoked: nothing more to do
     application = client.application

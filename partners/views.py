@@ -18,7 +18,7 @@ from clinics.selectors import clinics_for
 from . import services
 from .forms import PartnerClientForm, PartnerEditForm, PartnerForm
 from .models import PartnerClient
-from .selectors import clients_of, partners_for
+from .selectors import client_clinics_for, clients_of, partners_for
 
 manager_only = staff_only(Capability.MANAGE_CLINIC)
 
@@ -56,7 +56,8 @@ def partner_detail(request, pk: int):
     partner = _partner(request, pk)
     context = {
         "partner": partner,
-        "clients": clients_of(partner),
+        "clients": clients_of(partner, request.user),
+        "may_change_shared": services.manages_every_clinic_of(request.user, partner),
         "my_clinics": set(clinics_for(request.user).values_list("pk", flat=True)),
     }
     return render(request, "partners/partner_detail.html", context)
@@ -99,7 +100,7 @@ def partner_edit(request, pk: int):
 @manager_only
 def partner_webhook_secret(request, pk: int):
     partner = _partner(request, pk)
-    secret = services.partner_webhook_secret_rotate(partner=partner, rotated_by=request.user)
+    secret = services.partner_webhook_secret_rotate(partner=partner, rotated_by=request.user)  # 403 if shared
     messages.success(request, "A new webhook signing secret has been made; the old one no longer works.")
     return _show_webhook_secret(request, partner, secret)
 
@@ -112,11 +113,12 @@ def _show_webhook_secret(request, partner, secret):
 @manager_only
 def client_create(request, pk: int):
     partner = _partner(request, pk)
-    form = PartnerClientForm(request.POST or None)
+    form = PartnerClientForm(request.POST or None, clinics=client_clinics_for(request.user, partner))
     if request.method == "POST" and form.is_valid():
         try:
             client_id, secret = services.partner_client_create(
                 partner=partner,
+                clinic=form.cleaned_data["clinic"],
                 scopes=form.cleaned_data["scopes"],
                 label=form.cleaned_data["label"],
                 created_by=request.user,
@@ -133,7 +135,7 @@ def client_create(request, pk: int):
 @manager_only
 def client_revoke(request, pk: int, client_pk: int):
     partner = _partner(request, pk)
-    client = get_object_or_404(partner.clients.all(), pk=client_pk)
+    client = get_object_or_404(clients_of(partner, request.user), pk=client_pk)
     if request.method == "POST":
         services.partner_client_revoke(client_id=client.client_id, revoked_by=request.user)
         messages.success(request, "The client has been revoked: its tokens stopped working at once.")

@@ -18,6 +18,8 @@ def test_the_command_creates_a_client_and_prints_its_secret_once(clinic):
         "create",
         "--partner",
         str(partner.pk),
+        "--clinic",
+        clinic.code,
         "--scopes",
         "referrals:read",
         "referrals:write",
@@ -27,7 +29,7 @@ def test_the_command_creates_a_client_and_prints_its_secret_once(clinic):
 
     lines = dict(line.split(": ", 1) for line in out.getvalue().splitlines())
     client = PartnerClient.objects.get(client_id=lines["client_id"])
-    assert client.partner == partner
+    assert (client.partner, client.clinic) == (partner, clinic)
     assert client.scopes == ["referrals:read", "referrals:write"]
     assert client.application.client_secret != lines["client_secret"]  # only the hash is kept
 
@@ -40,6 +42,8 @@ def test_the_command_revokes_a_client(clinic):
         "create",
         "--partner",
         str(partner.pk),
+        "--clinic",
+        clinic.code,
         "--scopes",
         "referrals:read",
         stdout=out,
@@ -56,8 +60,12 @@ def test_the_command_explains_bad_input(clinic):
     partner = PartnerFactory(clinics=[clinic])
 
     with pytest.raises(CommandError, match="no partner organisation with id 999999"):
-        call_command("partner_client", "create", "--partner", "999999", "--scopes", "referrals:read")
+        call_command(
+            "partner_client", "create", "--partner", "999999", "--clinic", "mbro", "--scopes", "referrals:read"
+        )
     with pytest.raises(CommandError, match="Only police and probation"):
-        call_command("partner_client", "create", "--partner", str(partner.pk), "--scopes", "referrals:submit")
+        call_command(
+            "partner_client", "create", "--partner", str(partner.pk), "--clinic", "mbro", "--scopes", "referrals:submit"
+        )
     with pytest.raises(CommandError, match="no partner client with this client id"):
         call_command("partner_client", "revoke", "unknown")

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from partners.models import PartnerClient, PartnerOrganisation
-from tests.factories import PartnerClientFactory, PartnerFactory, StaffFactory
+from tests.factories import ClinicFactory, PartnerClientFactory, PartnerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,16 +80,37 @@ def test_bad_partner_input_is_shown_on_the_form_and_nothing_is_saved(client_for,
     assert PartnerOrganisation.objects.count() == 1
 
 
-def test_editing_keeps_the_links_to_clinics_the_manager_does_not_run(client_for, manager, clinic, other_clinic):
-    shared = PartnerFactory(name="Shared Housing", clinics=[clinic, other_clinic])
+def test_editing_keeps_the_links_to_clinics_the_manager_does_not_run(client_for, clinic, other_clinic):
+    third = ClinicFactory(name="Stockton HAT Clinic", code="stock")
+    shared = PartnerFactory(name="Shared Housing", contact_email="a@b.example", clinics=[clinic, other_clinic])
+    regional = StaffFactory(username="rhea.manager", roles=["clinic_manager"], clinics=[clinic, third])
 
-    response = client_for(manager).post(
+    response = client_for(regional).post(
+        reverse("partner-edit", args=[shared.pk]),
+        {
+            "name": "Shared Housing",
+            "kind": "housing",
+            "contact_email": "a@b.example",
+            "clinics": [clinic.pk, third.pk],
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    assert set(shared.clinics.all()) == {clinic, other_clinic, third}
+
+
+def test_a_manager_of_every_clinic_of_a_partner_renames_it(client_for, clinic, other_clinic):
+    shared = PartnerFactory(name="Shared Housing", clinics=[clinic, other_clinic])
+    regional = StaffFactory(username="rhea.manager", roles=["clinic_manager"], clinics=[clinic, other_clinic])
+
+    response = client_for(regional).post(
         reverse("partner-edit", args=[shared.pk]),
         {
             "name": "Shared Housing Ltd",
             "kind": "housing",
             "contact_email": "a@b.example",
-            "clinics": [clinic.pk],
+            "clinics": [clinic.pk, other_clinic.pk],
             "is_active": "on",
         },
     )
@@ -97,7 +118,6 @@ def test_editing_keeps_the_links_to_clinics_the_manager_does_not_run(client_for,
     assert response.status_code == 302
     shared.refresh_from_db()
     assert shared.name == "Shared Housing Ltd"
-    assert set(shared.clinics.all()) == {clinic, other_clinic}
 
 
 def test_a_manager_creates_a_client_and_sees_its_secret_once(client_for, manager, partner):

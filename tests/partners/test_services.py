@@ -99,7 +99,9 @@ def test_webhooks_must_use_https_when_the_site_does(clinic, settings):
 def test_a_client_secret_is_returned_once_and_stored_hashed(clinic, manager):
     partner = PartnerFactory(clinics=[clinic])
 
-    client_id, secret = partner_client_create(partner=partner, scopes=["referrals:read"], created_by=manager)
+    client_id, secret = partner_client_create(
+        partner=partner, clinic=clinic, scopes=["referrals:read"], created_by=manager
+    )
 
     application = Application.objects.get(client_id=client_id)
     assert application.hash_client_secret is True
@@ -117,7 +119,7 @@ def test_scopes_must_be_known_and_at_least_one(clinic):
 
     for scopes in ([], ["referrals:delete"]):
         with pytest.raises(ValidationError) as caught:
-            partner_client_create(partner=partner, scopes=scopes)
+            partner_client_create(partner=partner, clinic=clinic, scopes=scopes)
         assert "scopes" in caught.value.message_dict
     assert not PartnerClient.objects.exists()
 
@@ -127,8 +129,8 @@ def test_only_police_and_probation_may_submit_referrals(clinic):
     police = PartnerFactory(clinics=[clinic], kind=PartnerKind.POLICE)
 
     with pytest.raises(ValidationError):
-        partner_client_create(partner=housing, scopes=["referrals:read", "referrals:submit"])
-    client_id, _ = partner_client_create(partner=police, scopes=["referrals:submit", "referrals:read"])
+        partner_client_create(partner=housing, clinic=clinic, scopes=["referrals:read", "referrals:submit"])
+    client_id, _ = partner_client_create(partner=police, clinic=clinic, scopes=["referrals:submit", "referrals:read"])
 
     assert PartnerClient.objects.get(client_id=client_id).scope == "referrals:read referrals:submit"
 
@@ -137,7 +139,7 @@ def test_an_inactive_partner_gets_no_new_client(clinic):
     partner = PartnerFactory(clinics=[clinic], is_active=False)
 
     with pytest.raises(ValidationError) as caught:
-        partner_client_create(partner=partner, scopes=["referrals:read"])
+        partner_client_create(partner=partner, clinic=clinic, scopes=["referrals:read"])
 
     assert "partner" in caught.value.message_dict
 

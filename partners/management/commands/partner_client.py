@@ -1,12 +1,13 @@
 """Create or revoke a partner's API client from the command line.
 
-python manage.py partner_client create --partner 3 --scopes referrals:read referrals:write
+python manage.py partner_client create --partner 3 --clinic mbro --scopes referrals:read referrals:write
 python manage.py partner_client revoke <client id>
 """
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from clinics.models import Clinic
 from partners.models import PartnerOrganisation, PartnerScope
 from partners.services import partner_client_create, partner_client_revoke
 
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{create,revoke}")
         create = actions.add_parser("create", help="Create a client for a partner organisation.")
         create.add_argument("--partner", type=int, required=True, help="The partner organisation's id.")
+        create.add_argument(
+            "--clinic",
+            required=True,
+            help="The code of the clinic the client is for (e.g. mbro): it reads only that clinic's referrals.",
+        )
         create.add_argument(
             "--scopes", nargs="+", required=True, choices=PartnerScope.values, help="One or more scopes."
         )
@@ -45,7 +51,13 @@ class Command(BaseCommand):
             partner = PartnerOrganisation.objects.get(pk=options["partner"])
         except PartnerOrganisation.DoesNotExist:
             raise CommandError(f"There is no partner organisation with id {options['partner']}.") from None
-        client_id, secret = partner_client_create(partner=partner, scopes=options["scopes"], label=options["label"])
+        try:
+            clinic = Clinic.objects.get(code=options["clinic"])
+        except Clinic.DoesNotExist:
+            raise CommandError(f"There is no clinic with the code {options['clinic']!r}.") from None
+        client_id, secret = partner_client_create(
+            partner=partner, clinic=clinic, scopes=options["scopes"], label=options["label"]
+        )
         self.stdout.write(f"client_id: {client_id}")
         self.stdout.write(f"client_secret: {secret}")
         self.stderr.write("The secret is shown only now; it is stored hashed. Keep it somewhere safe.")
