@@ -41,20 +41,32 @@ class SessionIdleMiddleware:
 
     Saving the session on every request (SESSION_SAVE_EVERY_REQUEST) would write to the
     database on every board poll of every tablet; a minute's slack on a 30-minute idle
-    timeout costs nothing.
+    timeout costs nothing. A request marked `X-Background-Poll` (the dosing board's refresh)
+    is not use: it never renews, so an unattended board signs out like any page. Every answer
+    to a signed-in request says how many seconds of idleness are left (`Session-Idle-Seconds`),
+    for the board's warning two minutes before.
     """
 
     RENEW_AFTER_SECONDS = 60
+    POLL_HEADER = "X-Background-Poll"
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        left = None
         if request.user.is_authenticated:
             now = int(time.time())
-            if now - request.session.get("_renewed_at", 0) >= self.RENEW_AFTER_SECONDS:
-                request.session["_renewed_at"] = now  # marks the session modified: saved with a new expiry
-        return self.get_response(request)
+            renewed_at = request.session.get("_renewed_at", 0)
+            in_use = request.headers.get(self.POLL_HEADER) != "1"
+            if in_use and now - renewed_at >= self.RENEW_AFTER_SECONDS:
+                request.session["_renewed_at"] = renewed_at = now  # marks the session modified: saved with a new expiry
+            if renewed_at:
+                left = max(0, renewed_at + settings.SESSION_COOKIE_AGE - now)
+        response = self.get_response(request)
+        if left is not None:
+            response["Session-Idle-Seconds"] = str(left)
+        return response
 
 
 class CurrentClinicMiddleware:
@@ -77,14 +89,23 @@ class CurrentClinicMiddleware:
             timezone.deactivate()
 
 
-# Paths a signed-in member of staff may reach before giving their second factor.
-TWO_FACTOR_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/health/", "/o/", "/api/v1/partner/")
+def _exempt_paths() -> set[str]:
+    return {reverse("login"), reverse("logout"), reverse("two_factor:setup")}
+
+
+# Reachable without signing in at all, so nothing to protect by asking for a second factor:
+# static files (WhiteNoise answers them before this middleware anyway) and the load balancer's health check.
+PUBLIC_PREFIXES = ("/static/", "/health/")
 
 
 class TwoFactorRequiredMiddleware:
-    """With STAFF_2FA_REQUIRED, a password alone is not enough: staff enrol a TOTP device, then verify.
+    """With STAFF_2FA_REQUIRED, a password alone opens nothing but the second-factor step.
 
-    Partner API paths are exempt: partners authenticate with OAuth2 client credentials, not sessions.
+    The exempt list is exactly: sign-in (whose wizard asks for the code), enrolment (which the
+    view allows only while the account has no device) and sign-out, plus the public prefixes.
+    Everything else, staff API included, needs a verified session. Partner API calls carry an
+    OAuth2 token and no session, so they never meet this check. /admin/ asks for the second factor
+    whatever this setting says (hat_clinic/urls.py).
     """
 
     def __init__(self, get_response):
@@ -96,7 +117,8 @@ class TwoFactorRequiredMiddleware:
             settings.STAFF_2FA_REQUIRED
             and user.is_authenticated
             and not user.is_verified()
-            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+            and request.path not in _exempt_paths()
+            and not request.path.startswith(PUBLIC_PREFIXES)
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
@@ -109,6 +131,7 @@ class TwoFactorRequiredMiddleware:
                     status=403,
                     content_type="application/problem+json",
                 )
-            step = "two-factor-verify" if user_has_device(user) else "two-factor-setup"
+            # With a device: the sign-in asks for its code. Without: enrol one first.
+            step = "login" if user_has_device(user, confirmed=True) else "two_factor:setup"
             return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -72,6 +72,9 @@ class User(AbstractUser):
     clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
     # Hashed with clinics.hashers.WitnessPinHasher; set by the user on their PIN page.
     witness_pin = models.CharField(max_length=128, blank=True)
+    # The witness lockout (clinics.security.witness_secret_is_correct): guesses counted under a row lock.
+    witness_pin_failures = models.PositiveSmallIntegerField(default=0)
+    witness_pin_locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -111,3 +114,32 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key {self.pk}"
+
+
+class SecurityEvent(models.Model):
+    """An audited security action or alarm about one member of staff (append-only).
+
+    Resets and unlocks record who did it (`actor`); a witness PIN lockout has no actor and is
+    shown to the managers of the clinic on their home page.
+    """
+
+    class Kind(models.TextChoices):
+        TWO_FACTOR_RESET = "two_factor_reset", "Two-factor sign-in reset"
+        SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in lock lifted"
+        WITNESS_PIN_LOCKED = "witness_pin_locked", "Witness PIN locked after wrong tries"
+        WITNESS_PIN_UNLOCKED = "witness_pin_unlocked", "Witness PIN lock lifted"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.ForeignKey(User, on_delete=models.PROTECT, related_name="security_events")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        # Serves the managers' list: WHERE clinic_id = ... ORDER BY at DESC.
+        indexes = [models.Index(fields=["clinic", "-at"], name="security_event_clinic_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject} at {self.at:%Y-%m-%d %H:%M}"

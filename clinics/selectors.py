@@ -1,8 +1,13 @@
 """Reads about clinics and staff. Every clinic-scoped query in the project starts from `clinics_for`."""
 
-from django.db.models import QuerySet
+from datetime import datetime
 
-from .models import Clinic, User
+from axes.models import AccessAttempt
+from django.db.models import QuerySet
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import Clinic, SecurityEvent, User
 from .roles import Role
 
 
@@ -44,3 +49,36 @@ def roles_of(user) -> set[Role]:
 
 def staff_of_clinic(clinic: Clinic) -> QuerySet[User]:
     return clinic.staff.filter(is_active=True).prefetch_related("groups").order_by("last_name", "first_name")
+
+
+def staff_security(clinic: Clinic, *, failure_limit: int, since: datetime, now: datetime) -> list[dict]:
+    """For the manager's page: each member of staff with their two-factor set-up and any lock now."""
+    staff = list(staff_of_clinic(clinic))
+    ids = [member.pk for member in staff]
+    with_app = set(TOTPDevice.objects.filter(user__in=ids, confirmed=True).values_list("user_id", flat=True))
+    with_codes = set(
+        StaticDevice.objects.filter(user__in=ids, token_set__isnull=False).values_list("user_id", flat=True)
+    )
+    paused = set(
+        AccessAttempt.objects.filter(
+            username__in=[member.username for member in staff],
+            failures_since_start__gte=failure_limit,
+            attempt_time__gte=since,
+        ).values_list("username", flat=True)
+    )
+    return [
+        {
+            "member": member,
+            "has_app": member.pk in with_app,
+            "has_codes": member.pk in with_codes,
+            "sign_in_paused": member.username in paused,
+            "pin_locked_until": member.witness_pin_locked_until
+            if member.witness_pin_locked_until and member.witness_pin_locked_until > now
+            else None,
+        }
+        for member in staff
+    ]
+
+
+def security_events_for(clinic: Clinic, *, limit: int = 20) -> QuerySet[SecurityEvent]:
+    return SecurityEvent.objects.filter(clinic=clinic).select_related("subject", "actor")[:limit]

@@ -1,17 +1,18 @@
 """Writes about clinics and staff, as keyword-only functions."""
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.utils import timezone
 
 from .models import Clinic, User
 from .roles import Role
+from .security import record_witness_pin_locked
 
 
 def clinic_upsert(
@@ -47,33 +48,6 @@ def staff_upsert(
     return user
 
 
-def totp_device_for_setup(*, user) -> TOTPDevice:
-    """The user's unconfirmed authenticator device, created on first use (one at a time)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-    return device
-
-
-@transaction.atomic
-def totp_device_confirm(*, user, token: str) -> TOTPDevice | None:
-    """Confirm the pending device with a code from the app; None when the code is wrong."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-    if device is None or not device.verify_token(token):
-        return None
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    return device
-
-
-def totp_verify(*, user, token: str) -> TOTPDevice | None:
-    """The confirmed device that accepts this code (throttled by django-otp after failures), else None."""
-    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
-        if device.verify_is_allowed()[0] and device.verify_token(token):
-            return device
-    return None
-
-
 PIN_HASHER = "pbkdf2_sha256_pin"
 
 
@@ -87,28 +61,68 @@ def witness_pin_set(*, user: User, pin: str) -> None:
     user.save(update_fields=["witness_pin"])
 
 
-def _failures_key(user: User) -> str:
-    return f"witness-failures:{user.pk}"
+class WitnessLocked(ValidationError):
+    """The witness's PIN is locked after too many wrong tries: no guess is checked until `until`."""
+
+    def __init__(self, until: datetime):
+        self.until = until
+        super().__init__(
+            {
+                "witness_password": (
+                    f"Witness PIN: locked until {timezone.localtime(until):%H:%M} after too many wrong tries. "
+                    "Ask another colleague to witness; the clinic manager has been told."
+                )
+            }
+        )
 
 
-def witness_secret_is_correct(*, witness: User, secret: str) -> bool:
+def _reserve_guess(*, witness: User, now: datetime) -> int | None:
+    """Count this guess before it is checked, under the witness's row lock; None when locked.
+
+    Concurrent guesses queue on the row: at most WITNESS_PIN_MAX_FAILURES of them are ever checked
+    in a lockout window, however many arrive at once. The guess that reaches the limit locks
+    provisionally; a right PIN lifts the lock again.
+    """
+    with transaction.atomic():
+        row = (
+            User.objects.select_for_update().only("witness_pin_failures", "witness_pin_locked_until").get(pk=witness.pk)
+        )
+        lock_over = row.witness_pin_locked_until is not None and row.witness_pin_locked_until <= now
+        if row.witness_pin_locked_until is not None and not lock_over:
+            return None
+        attempt = 1 if lock_over else row.witness_pin_failures + 1
+        locked_until = now + timedelta(minutes=settings.WITNESS_PIN_LOCKOUT_MINUTES)
+        row.witness_pin_failures = attempt
+        row.witness_pin_locked_until = locked_until if attempt >= settings.WITNESS_PIN_MAX_FAILURES else None
+        row.save(update_fields=["witness_pin_failures", "witness_pin_locked_until"])
+        return attempt
+
+
+def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | None = None) -> bool:
     """S9: the witness confirms with their own PIN (or, if they have none, their password).
 
-    After WITNESS_PIN_MAX_FAILURES wrong tries the witness is refused for WITNESS_PIN_LOCKOUT_MINUTES,
-    so a short PIN cannot be guessed at the hatch.
+    Every guess is counted before it is checked (see `_reserve_guess`); after WITNESS_PIN_MAX_FAILURES
+    wrong tries the witness is locked for WITNESS_PIN_LOCKOUT_MINUTES: `WitnessLocked` (a
+    ValidationError naming `witness_password` and the time) instead of checking, and the managers
+    of the witness's clinics see it on their home page. Call it outside a transaction: a rollback
+    would forget the counted guess (every caller checks the witness before taking its locks).
     """
     if not secret or not witness.is_active:
         return False
-    key = _failures_key(witness)
-    if cache.get(key, 0) >= settings.WITNESS_PIN_MAX_FAILURES:
-        return False
+    now = now or timezone.now()
+    attempt = _reserve_guess(witness=witness, now=now)
+    if attempt is None:
+        until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
+        raise WitnessLocked(until or now)
     if witness.witness_pin:
         correct = check_password(secret, witness.witness_pin, preferred=PIN_HASHER)
     else:
         correct = witness.check_password(secret)
     if correct:
-        cache.delete(key)
+        User.objects.filter(pk=witness.pk).update(witness_pin_failures=0, witness_pin_locked_until=None)
         return True
-    cache.add(key, 0, timeout=settings.WITNESS_PIN_LOCKOUT_MINUTES * 60)
-    cache.incr(key)
+    if attempt == settings.WITNESS_PIN_MAX_FAILURES:
+        until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
+        if until is not None:  # still locked (a right PIN at the same moment would have lifted it)
+            record_witness_pin_locked(witness=witness, until=until, now=now)
     return False

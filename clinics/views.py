@@ -1,24 +1,20 @@
-import base64
-from io import BytesIO
-
-import qrcode
-import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
+from django_otp import user_has_device
 
 from . import work_queues
 from .access import staff_only
 from .middleware import SESSION_KEY
 from .navigation import links_for_role
 from .parsing import parse_int
-from .roles import Role
-from .selectors import clinics_for, roles_of, staff_of_clinic
-from .services import totp_device_confirm, totp_device_for_setup, totp_verify, witness_pin_set
+from .roles import Capability, Role
+from .selectors import clinics_for, roles_of, security_events_for, staff_of_clinic
+from .services import witness_pin_set
 
 
 @staff_only()
@@ -26,7 +22,10 @@ def home(request):
     roles = roles_of(request.user)
     links = {role.value: links_for_role(role, request.user) for role in roles}
     queues = work_queues.queues_for(request.user, getattr(request, "clinic", None))
-    return render(request, "clinics/home.html", {"role_names": set(links), "links": links, "queues": queues})
+    context = {"role_names": set(links), "links": links, "queues": queues}
+    if request.clinic is not None and request.user.has_perm(Capability.MANAGE_CLINIC.perm):
+        context["security_events"] = security_events_for(request.clinic, limit=5)
+    return render(request, "clinics/home.html", context)
 
 
 @staff_only()
@@ -55,66 +54,16 @@ def switch_clinic(request):
     return redirect(target)
 
 
-def _safe_next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return "/"
-
-
-def _qr_code_data_uri(text: str) -> str:
-    buffer = BytesIO()
-    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12).save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-@login_required
-def two_factor_setup(request):
-    """Enrol an authenticator app: scan the code (or type the key), then confirm with one code."""
-    if request.user.is_verified():
-        return redirect(_safe_next(request))
-    device = totp_device_for_setup(user=request.user)
-    error = ""
-    if request.method == "POST":
-        confirmed = totp_device_confirm(user=request.user, token=request.POST.get("token", "").strip())
-        if confirmed is not None:
-            otp_login(request, confirmed)
-            messages.success(request, "Two-factor sign-in is set up. You will be asked for a code each time.")
-            return redirect(_safe_next(request))
-        error = "That code is not right. Check the time on your phone and try the newest code."
-    secret = base64.b32encode(device.bin_key).decode()
-    context = {
-        "qr_code": _qr_code_data_uri(device.config_url),
-        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-        "error": error,
-        "next": _safe_next(request),
-    }
-    return render(request, "clinics/two_factor_setup.html", context, status=400 if error else 200)
-
-
-@login_required
-def two_factor_verify(request):
-    """The second step of signing in: a code from the authenticator app."""
-    if request.user.is_verified():
-        return redirect(_safe_next(request))
-    error = ""
-    if request.method == "POST":
-        device = totp_verify(user=request.user, token=request.POST.get("token", "").strip())
-        if device is not None:
-            otp_login(request, device)
-            return redirect(_safe_next(request))
-        error = "That code is not right. Try the newest code from your authenticator app."
-    return render(
-        request,
-        "clinics/two_factor_verify.html",
-        {"error": error, "next": _safe_next(request)},
-        status=400 if error else 200,
-    )
-
-
 @staff_only()
 def witness_pin(request):
-    """Set the PIN used to confirm witnessing a dose or a register entry (S9)."""
+    """Set the PIN used to confirm witnessing a dose or a register entry (S9).
+
+    It is a signature: it needs the second factor (for anyone who has one, and for everyone when
+    STAFF_2FA_REQUIRED) and the account password typed again.
+    """
+    user = request.user
+    if not user.is_verified() and (settings.STAFF_2FA_REQUIRED or user_has_device(user, confirmed=True)):
+        return redirect_to_login(request.get_full_path())
     errors: dict[str, str] = {}
     if request.method == "POST":
         pin, again = request.POST.get("pin", ""), request.POST.get("pin_again", "")

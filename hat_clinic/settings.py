@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-time recovery codes
     "simple_history",
     "oauth2_provider",
     # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing; patients <- referrals.
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "deliveries",
     "reports",
     "ops",  # backups, the restore drill and the serving database role (management commands only)
+    # After ours: clinics/templates/two_factor/ overrides its pages.
+    "two_factor",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +146,7 @@ PASSWORD_HASHERS = [
 WITNESS_PIN_MAX_FAILURES = env_int("WITNESS_PIN_MAX_FAILURES", 5, minimum=1)
 WITNESS_PIN_LOCKOUT_MINUTES = env_int("WITNESS_PIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "login"
+OTP_LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -157,18 +161,28 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # session to Redis and failed the request when Redis was down.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Login throttling (django-axes): lock a username+address pair after repeated failures.
+# Login throttling (django-axes): lock the pair (username, client address), never the username
+# alone, so nobody can lock a colleague out from elsewhere. Behind a reverse proxy every request
+# comes from the proxy: TRUSTED_PROXY_COUNT says how many proxies of ours append to
+# X-Forwarded-For, and the client is the address the outermost of them saw (clinics/client_ip.py).
+# 0 (the default) ignores X-Forwarded-For, which a client can forge.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "clinics.client_ip.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "clinics.lockout.lockout_response"  # says until when the pause lasts
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# Staff two-factor authentication (TOTP authenticator app, django-otp). On by default when
-# DEBUG is off: after the password, staff enrol a device once, then give a code at each sign-in.
+# Staff two-factor authentication (django-two-factor-auth on django-otp: an authenticator app,
+# plus one-time recovery codes). On by default when DEBUG is off: after the password, staff
+# enrol a device once (only while they have none), then give a code at each sign-in. A lost
+# phone is reset by their clinic manager or an administrator (audited). /admin/ always needs it.
 STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEBUG)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "HAT Clinic")
+TWO_FACTOR_REMEMBER_COOKIE_AGE = None  # never "remember this browser": tablets are shared
+TWO_FACTOR_LOGIN_TIMEOUT = 300  # seconds between the password and the code
 
 # --- Security ----------------------------------------------------------------
 HTTPS = env_bool("HTTPS", False)

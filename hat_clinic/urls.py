@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from two_factor.admin import AdminSiteOTPRequired
+
+# The admin needs a verified second factor, always (django-two-factor-auth's OTP admin site); its
+# sign-in page is ours, with the code step.
+admin.site.__class__ = AdminSiteOTPRequired
 
 api_v1 = [
     path("", include("clinics.api_urls")),

@@ -72,3 +72,51 @@ def test_an_idle_session_is_renewed_at_most_once_a_minute(client_for, nurse, tim
     time_machine.move_to("2026-11-18 09:02:00+00:00", tick=False)
     client.get("/")
     assert stored_expiry(client).isoformat() == "2026-11-18T09:32:00+00:00"  # in use: the idle clock restarts
+
+
+def test_the_clinic_manager_lifts_a_sign_in_pause_and_it_is_recorded(client, client_for, nurse, manager, settings):
+    from clinics.models import SecurityEvent
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": nurse.username, "password": "wrong-password"})
+    manager_client = client_for(manager)
+    assert "Paused" in manager_client.get(reverse("staff-security")).content.decode()
+
+    lifted = manager_client.post(f"/clinic/security/{nurse.pk}/lift-sign-in-pause/", follow=True)
+
+    assert "Nia" in lifted.content.decode() and "can sign in again" in lifted.content.decode()
+    event = SecurityEvent.objects.get()
+    assert (event.kind, event.subject, event.actor) == ("sign_in_unlocked", nurse, manager)
+    manager_client.post(reverse("logout"))
+    response = client.post(reverse("login"), {"username": nurse.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_a_manager_cannot_lift_the_pause_of_staff_of_another_clinic(client_for, manager, other_nurse):
+    response = client_for(manager).post(f"/clinic/security/{other_nurse.pk}/lift-sign-in-pause/")
+
+    assert response.status_code == 404
+
+
+def test_an_administrator_resets_two_factor_through_the_admin_action_and_it_is_recorded(client, clinic, nurse):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinics.models import SecurityEvent
+    from tests.factories import StaffFactory
+
+    from .test_two_factor import code_for
+
+    admin = StaffFactory(username="ada.admin", is_staff=True, is_superuser=True, clinics=[clinic])
+    device = TOTPDevice.objects.create(user=admin, name="default", confirmed=True)
+    TOTPDevice.objects.create(user=nurse, name="default", confirmed=True)
+    client.post("/accounts/login/", {"username": admin.username, "password": PASSWORD})
+    client.post("/accounts/login/", {"staff_login_view-current_step": "token", "token-otp_token": code_for(device)})
+
+    response = client.post(
+        "/admin/clinics/user/", {"action": "reset_two_factor", "_selected_action": [nurse.pk]}, follow=True
+    )
+
+    assert "two-factor sign-in reset" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=nurse).exists()
+    assert SecurityEvent.objects.get().actor == admin
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404  # no unaudited way round

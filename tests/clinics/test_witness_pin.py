@@ -33,12 +33,47 @@ def test_a_short_guessable_or_non_digit_pin_is_refused_naming_the_field(second_n
     assert "pin" in refused.value.message_dict
 
 
-def test_after_five_wrong_tries_even_the_right_pin_is_refused(second_nurse, settings):
+def test_after_five_wrong_tries_even_the_right_pin_is_refused_saying_until_when(second_nurse, settings, time_machine):
+    from clinics.services import WitnessLocked
+
+    time_machine.move_to("2026-07-01 09:00:00+00:00", tick=False)
+    witness_pin_set(user=second_nurse, pin="482916")
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        assert not witness_secret_is_correct(witness=second_nurse, secret="000001")
+
+    with pytest.raises(WitnessLocked) as refused:
+        witness_secret_is_correct(witness=second_nurse, secret="482916")
+
+    # Clinic local time: 09:00 UTC is 10:00 in London in July; the lock lasts 15 minutes.
+    assert refused.value.message_dict == {
+        "witness_password": [
+            "Witness PIN: locked until 10:15 after too many wrong tries. "
+            "Ask another colleague to witness; the clinic manager has been told."
+        ]
+    }
+
+
+def test_the_lock_ends_after_its_time_and_a_right_pin_clears_the_count(second_nurse, settings, time_machine):
+    time_machine.move_to("2026-07-01 09:00:00+00:00", tick=False)
     witness_pin_set(user=second_nurse, pin="482916")
     for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
         witness_secret_is_correct(witness=second_nurse, secret="000001")
 
-    assert not witness_secret_is_correct(witness=second_nurse, secret="482916")
+    time_machine.move_to("2026-07-01 09:15:00+00:00", tick=False)
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    second_nurse.refresh_from_db()
+    assert (second_nurse.witness_pin_failures, second_nurse.witness_pin_locked_until) == (0, None)
+
+
+def test_the_clinic_manager_sees_a_witness_pin_lockout_on_their_home_page(client_for, manager, second_nurse, settings):
+    witness_pin_set(user=second_nurse, pin="482916")
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        witness_secret_is_correct(witness=second_nurse, secret="000001")
+
+    page = client_for(manager).get("/").content.decode()
+
+    assert "Witness PIN locked after wrong tries: Tom" in page
+    assert "locked until" in page
 
 
 def test_an_inactive_witness_never_confirms(second_nurse):

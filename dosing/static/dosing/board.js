@@ -146,8 +146,9 @@
       return;
     }
     busy = true;
-    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" }, cache: "no-store" })
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch", "X-Background-Poll": "1" }, cache: "no-store" })
       .then(function (response) {
+        idle.heard(response);
         if (!response.ok || response.redirected) {
           throw new Error(response.redirected ? "signed out" : "status " + response.status);
         }
@@ -170,6 +171,10 @@
         failing = false;
       })
       .catch(function (error) {
+        if (error.message === "signed out") {
+          window.location.reload(); // signed out (idle): show the sign-in page, not patients' names
+          return;
+        }
         var when = live().getAttribute("data-updated");
         var text = error.message === "signed out"
           ? "Not updating: you are signed out. Reload the page to sign in."
@@ -213,6 +218,53 @@
       }
     });
   }
+
+  // Idle sign-out: polls do not count as use (the server does not renew the session for them), so
+  // an unattended board signs out. Two minutes before, it says so; any tap or key keeps the session.
+  var idle = (function () {
+    var WARN_MS = 120000;
+    var warning = document.getElementById("idle-warning");
+    var endsAt = null;
+    var lastKeepAlive = 0;
+
+    function heard(response) {
+      var left = parseInt(response.headers.get("Session-Idle-Seconds"), 10);
+      if (!isNaN(left)) {
+        endsAt = Date.now() + left * 1000;
+      }
+    }
+
+    function check() {
+      if (!warning || endsAt === null) {
+        return;
+      }
+      var show = endsAt - Date.now() <= WARN_MS;
+      if (show && warning.hidden) {
+        announce(warning.textContent.replace(/\s+/g, " ").trim());
+      }
+      warning.hidden = !show;
+    }
+
+    function keepAlive() {
+      if (Date.now() - lastKeepAlive < 60000) {
+        return; // the server renews at most once a minute anyway
+      }
+      lastKeepAlive = Date.now();
+      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" }, cache: "no-store" })
+        .then(function (response) {
+          if (response.ok && !response.redirected) {
+            heard(response);
+            check();
+          }
+        })
+        .catch(function () {});
+    }
+
+    document.addEventListener("pointerdown", keepAlive);
+    document.addEventListener("keydown", keepAlive);
+    window.setInterval(check, 5000);
+    return { heard: heard };
+  })();
 
   syncClock(live());
   tick();
