@@ -19,3 +19,10 @@ class DosingConfig(AppConfig):
         register_record_link(
             RecordLink("Prescriptions", "dosing-patient-prescriptions", Capability.RECORD_DOSES, order=10)
         )
+
+        # S13: ending a treatment episode stops the prescriptions and cancels the slots, in the same transaction.
+        from patients.episode_hooks import on_episode_end
+
+        from .services.episodes import end_treatment_with_episode
+
+        on_episode_end(end_treatment_with_episode)
