@@ -182,6 +182,17 @@ def hold_after_missed_days(*, patient: Patient, now: datetime | None = None) -> 
         return _apply_missed_day_hold(patient=patient, now=now)
 
 
+def _live_prescription_to_restart(patient: Patient) -> Prescription | None:
+    """The held prescription was stopped (or ended with a discharge) and a new one written: restart on that one,
+    the injectable first, so a hold never outlives the prescription it was about."""
+    return (
+        Prescription.objects.live()
+        .filter(patient=patient)
+        .order_by(Case(When(drug__in=INJECTABLE_DRUGS, then=0), default=1), "signed_at")
+        .first()
+    )
+
+
 def hold_on_s7_refusal(service):
     """Decorate a dose-time service: after an S7 refusal decided from the facts (its transaction rolled
     back), record the hold in its own transaction, so the prescriber is alerted and can review it
@@ -222,7 +233,7 @@ def clear_hold(
     require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
     if hold.cleared_at is not None:
         return hold
-    current = live_prescription(patient, hold.prescription.drug)
+    current = live_prescription(patient, hold.prescription.drug) or _live_prescription_to_restart(patient)
     if current is None:
         raise ValidationError("The held prescription has been stopped; write a new prescription instead.")
     restart = prescription_change(
