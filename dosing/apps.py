@@ -42,3 +42,10 @@ class DosingConfig(AppConfig):
         from .history import render_panel
 
         register_panel(RecordPanel("dose-history", render_panel, Capability.RECORD_DOSES, order=10))
+
+        # S13: ending a treatment episode stops the prescriptions and cancels the slots, in the same transaction.
+        from patients.episode_hooks import on_episode_end
+
+        from .services.episodes import end_treatment_with_episode
+
+        on_episode_end(end_treatment_with_episode)

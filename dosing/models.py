@@ -105,6 +105,10 @@ class DosingSettings(models.Model):
     missed_days_threshold_titration = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(14)]
     )
+    # S7: a return from a planned absence of at least this many days needs a prescriber's review.
+    absence_review_days = models.PositiveSmallIntegerField(
+        "review after an absence of (days)", default=3, validators=[MinValueValidator(1), MaxValueValidator(14)]
+    )
     # S4: service-wide ceilings above which no prescription may go.
     max_daily_diamorphine_mg = models.DecimalField(**MG, default=Decimal("1000"))
     max_daily_hydromorphone_mg = models.DecimalField(**MG, default=Decimal("500"))
@@ -619,3 +623,55 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert {self.pk} for user {self.recipient_id}"
+
+
+class AbsenceReason(models.TextChoices):
+    HOSPITAL = "hospital", "Hospital admission"
+    CUSTODY = "custody", "Custody"
+    COURT = "court", "Court"
+    HOLIDAY = "holiday", "Holiday"
+    OTHER = "other", "Other"
+
+
+class PlannedAbsence(models.Model):
+    """A planned absence (S7): its slots are cancelled and its days are not counted as missed.
+
+    A return after `DosingSettings.absence_review_days` days or more away needs a prescriber's
+    review and restart dose, as after missed days (tolerance is lost either way). Withdrawn, not
+    deleted, when recorded in error.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="planned_absences")
+    starts_on = models.DateField(help_text="First clinic-local day away.")
+    ends_on = models.DateField(help_text="Last clinic-local day away.")
+    reason = models.CharField(max_length=10, choices=AbsenceReason.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")),
+                name="absence_ends_after_it_starts",
+                violation_error_message="An absence cannot end before it starts.",
+            ),
+        ]
+        indexes = [
+            # S7 at dose time and the slot job: a patient's absences ending within the look-back
+            models.Index(
+                fields=["patient", "ends_on"], condition=Q(withdrawn_at__isnull=True), name="absence_patient_recent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Planned absence {self.pk} of patient {self.patient_id}"
+
+    @property
+    def days(self) -> int:
+        return (self.ends_on - self.starts_on).days + 1

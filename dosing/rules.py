@@ -341,13 +341,17 @@ def check_not_on_hold(*, hold) -> None:
         raise RuleViolation("S7", hold_sentence(missed_days=hold.missed_days, missed_since=hold.missed_since))
 
 
-def consecutive_days_without_dose(days: list[tuple[date, list[str]]]) -> list[date]:
+def consecutive_days_without_dose(days: list[tuple[date, list[str]]], away=frozenset()) -> list[date]:
     """S7: the run of most recent complete days on which no dose was given.
 
     `days` is a list of (clinic-local date, statuses of that day's slots, cancelled ones left
     out), newest first. A day still in progress (an open slot) is skipped; a day counts when
     all its slots are closed and none was given, whether missed, refused or withheld, because
-    what matters for safety is lost opioid tolerance. The run stops at a dosed day or a gap.
+    what matters for safety is lost opioid tolerance. The run stops at a dosed day or a gap, except
+    a gap of days in `away` (a planned absence: neither counted nor breaking the run).
+
+    The caller passes a slot whose window has ended as missed, whether or not the missed-slot job
+    has closed it: S7 is decided from the facts at dose time, never from the job's timing.
     """
     run: list[date] = []
     for day, statuses in days:
@@ -359,10 +363,14 @@ def consecutive_days_without_dose(days: list[tuple[date, list[str]]]) -> list[da
             continue
         if any(status in (SlotStatus.GIVEN, SlotStatus.PARTIAL) for status in statuses):
             break
-        if run and (run[-1] - day).days != 1:
+        if run and (run[-1] - day).days != 1 and not _bridged_by_absence(run[-1], day, away):
             break
         run.append(day)
     return run
+
+
+def _bridged_by_absence(later: date, earlier: date, away) -> bool:
+    return all(earlier + timedelta(days=offset) in away for offset in range(1, (later - earlier).days))
 
 
 # --- S8: prescription and consent ---------------------------------------------------------------------
@@ -435,3 +443,74 @@ def check_adverse_event(*, kind: str, naloxone_dose_mg, naloxone_given_at, occur
         raise RuleViolation(
             "S12", "The adverse event is recorded against a dose; it cannot be before it", field="occurred_at"
         )
+
+
+# --- S13: dosing only inside an open treatment episode ---------------------------------------------------------
+
+
+def check_open_episode(
+    *, open_since: date | None, day: date, last_ended_on: date | None = None, last_reason: str = "", for_what="dose"
+) -> None:
+    """S13: no dose, pre-dose check or slot outside an open treatment episode.
+
+    `open_since` is the start of the patient's open episode (None: discharged); `last_ended_on` and
+    `last_reason` describe the last episode that ended, for the sentence.
+    """
+    if open_since is None:
+        if last_ended_on is not None:
+            why = f" ({last_reason})" if last_reason else ""
+            raise RuleViolation(
+                "S13",
+                f"No {for_what}: the treatment episode ended on {day_month(last_ended_on)}{why}; "
+                "re-admit the patient and write a new prescription first",
+            )
+        raise RuleViolation("S13", f"No {for_what}: the patient has no open treatment episode")
+    if day < open_since:
+        raise RuleViolation(
+            "S13", f"No {for_what}: the treatment episode starts on {day_month(open_since)}, after {day_month(day)}"
+        )
+
+
+def check_no_dose_after_discharge(*, last_dosed_day: date | None, ended_on: date) -> None:
+    """S13: an episode cannot be ended before a dose already recorded in it (the dose would be outside it)."""
+    if last_dosed_day is not None and last_dosed_day > ended_on:
+        raise RuleViolation(
+            "S13",
+            f"The discharge date cannot be before the last dose given, on {day_month(last_dosed_day)}",
+            field="ended_on",
+        )
+
+
+# --- S7: planned absences -------------------------------------------------------------------------------------------
+
+
+def check_absence_dates(*, starts_on: date, ends_on: date, today: date, max_days: int, overlaps=None) -> None:
+    """A planned absence starts today or later (it never excuses days already missed) and ends after it starts."""
+    if starts_on is None:
+        raise RuleViolation("S7", "Give the first day away", field="starts_on")
+    if ends_on is None:
+        raise RuleViolation("S7", "Give the last day away", field="ends_on")
+    if starts_on < today:
+        raise RuleViolation(
+            "S7",
+            f"A planned absence starts today ({day_month(today)}) or later; days already missed count as missed",
+            field="starts_on",
+        )
+    if ends_on < starts_on:
+        raise RuleViolation("S7", "The last day away cannot be before the first", field="ends_on")
+    if (ends_on - starts_on).days + 1 > max_days:
+        raise RuleViolation("S7", f"A planned absence lasts at most {max_days} days", field="ends_on")
+    if overlaps is not None:
+        raise RuleViolation(
+            "S7",
+            f"The patient is already away from {day_month(overlaps.starts_on)} to {day_month(overlaps.ends_on)} "
+            f"({overlaps.get_reason_display().lower()})",
+            field="starts_on",
+        )
+
+
+def absence_sentence(*, days: int, reason: str, starts_on: date, ends_on: date) -> str:
+    return (
+        f"No dose: back after {days} days away ({reason}, {day_month(starts_on)} to {day_month(ends_on)}); "
+        "prescriber review required"
+    )

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from clinics.models import Clinic
 from clinics.roles import Capability
 
-from . import rules
+from . import episode_hooks, rules
 from .models import (
     AccessLogEntry,
     AccessPart,
@@ -190,7 +190,12 @@ def patient_photo_set(*, patient: Patient, upload, set_by) -> Patient:
 def patient_discharge(
     *, patient: Patient, reason: str, discharged_by, ended_on: date | None = None, notes: str = "", now=None
 ) -> Episode:
-    """SPEC 3.8: close the open episode with a reason from the controlled list; the patient is discharged."""
+    """SPEC 3.8: close the open episode with a reason from the controlled list; the patient is discharged.
+
+    S13: what treats the patient ends with the episode, in this same transaction (the handlers of
+    `episode_hooks`: dosing stops the prescriptions and cancels the future slots).
+    """
+    now = now or timezone.now()
     patient = _locked(patient)
     episode = patient.episodes.filter(ended_on__isnull=True).first()
     if episode is None:
@@ -222,6 +227,7 @@ def patient_discharge(
     patient.status = PatientStatus.DISCHARGED
     patient._history_user = discharged_by
     patient.save(update_fields=["status", "updated_at"])
+    episode_hooks.episode_ended(episode=episode, by=discharged_by, now=now)
     return episode
 
 

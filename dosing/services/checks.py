@@ -19,14 +19,14 @@ from .. import rules
 from ..models import (
     CheckOutcome,
     DosingSettings,
-    Hold,
     PreDoseCheck,
     Prescription,
     Slot,
     SlotStatus,
 )
 from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
-from .holds import _apply_missed_day_hold, _days_without_dose, _missed_day_threshold
+from .episodes import check_in_open_episode
+from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
 
 
 @transaction.atomic
@@ -71,16 +71,19 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
     )
     hold = _open_hold(patient)
     if hold is None:
-        # Backstop for S7: the scheduled job normally holds first, but never dose on its timing alone.
-        run = _days_without_dose(patient=patient, up_to=slot.date - timedelta(days=1))
-        if len(run) >= _missed_day_threshold(settings, prescription):
-            rules.check_not_on_hold(hold=Hold(missed_days=len(run), missed_since=run[-1]))
+        # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.
+        due = hold_due(
+            patient=patient, prescription=prescription, settings=settings, up_to=slot.date - timedelta(days=1), now=now
+        )
+        if due is not None:
+            raise rules.RuleViolation("S7", due.sentence)
     rules.check_not_on_hold(hold=hold)
     return _DoseContext(
         settings=settings, prescription=prescription, session_dose_mg=prescription.dose_for(slot.session)
     )
 
 
+@hold_on_s7_refusal
 @transaction.atomic
 def record_pre_dose_check(
     *,
@@ -109,6 +112,7 @@ def record_pre_dose_check(
     slot = _lock_slot(slot)
     zone = slot.clinic.zone
     require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+    check_in_open_episode(slot, for_what="pre-dose check")  # S13
     rules.check_slot_open_for_update(slot=slot, zone=zone)
     rules.check_slot_window(slot=slot, now=now, zone=zone)
     if outcome not in CheckOutcome.values:

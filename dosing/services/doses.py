@@ -34,6 +34,8 @@ from ..models import (
 )
 from ._common import _decimal, _lock_slot, _now, _set_status
 from .checks import _check_may_be_dosed_today
+from .episodes import check_in_open_episode
+from .holds import hold_on_s7_refusal
 
 
 @dataclass
@@ -90,6 +92,7 @@ def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) ->
     )
 
 
+@hold_on_s7_refusal
 def administer_dose(
     *,
     slot: Slot,
@@ -145,6 +148,7 @@ def administer_dose(
 
 def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
     slot = _lock_slot(slot)
+    check_in_open_episode(slot)  # S13
     patient, zone = slot.patient, slot.clinic.zone
     recent = _recent_doses(slot=slot, now=now, settings=DosingSettings.for_clinic(slot.clinic))
     rules.check_slot_can_be_dosed(slot=slot, existing=recent.existing, now=now, zone=zone)

@@ -11,13 +11,14 @@ slots is what starts a hold; and this module needs prescriptions.py (the restart
 needs slots.py, so slots.py cannot need this one.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import wraps
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DateTimeField, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from clinics.access import require_capability_at
@@ -36,6 +37,7 @@ from ..models import (
     SlotStatus,
 )
 from ._common import _lock_patient, _now, _open_hold, live_prescription
+from .absences import absences_overlapping, days_of
 from .alerts import _alert, _prescribers_to_alert
 from .prescriptions import prescription_change
 
@@ -46,27 +48,78 @@ def _missed_day_threshold(settings: DosingSettings, prescription: Prescription |
     return settings.missed_days_threshold
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# S7 looks back this many days (the largest threshold is 14): every dose-time read is bounded by it.
+S7_LOOK_BACK_DAYS = 21
 
 
-def _days_without_dose(*, patient: Patient, up_to: date) -> list[date]:
+@dataclass(frozen=True)
+class HoldDue:
+    """S7 decided from the facts: the patient must not be dosed until a prescriber reviews them."""
+
+    missed_since: date
+    days: int
+    sentence: str
+
+
+def _days_without_dose(
+    *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date]
+) -> list[date]:
     """S7: the current run of complete clinic-local days without a dose, up to `up_to`, newest first.
 
-    Only slots whose window started after the last hold was cleared count: a review resets the run.
+    Only slots of the open episode, and only those whose window started after the last hold was
+    cleared (a review resets the run), count. A slot still open whose window has ended counts as
+    missed whether or not the missed-slot job has closed it. One query on slot_patient_recent.
+    """
+    slots = (
+        Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
+        .exclude(status=SlotStatus.CANCELLED)
+        # S13: the open episode only (a re-admission starts afresh with a new prescription)
+        .filter(patient__episodes__ended_on__isnull=True, patient__episodes__started_on__lte=F("date"))
+    )
+    if last_cleared is not None:
+        slots = slots.filter(window_start__gte=last_cleared)
+    by_day: dict[date, list[str]] = {}
+    for day, status, window_end in slots.order_by("-date").values_list("date", "status", "window_end"):
+        if status in OPEN_SLOT_STATUSES and window_end <= now:
+            status = SlotStatus.MISSED  # the job has not closed it yet; safety does not wait for it
+        by_day.setdefault(day, []).append(status)
+    return rules.consecutive_days_without_dose(list(by_day.items()), away=away)
+
+
+def hold_due(
+    *, patient: Patient, prescription: Prescription | None, settings: DosingSettings, up_to: date, now: datetime
+) -> HoldDue | None:
+    """S7 from the facts at `now`, for days up to `up_to`: a run of missed days, or a return from a long absence.
+
+    Three bounded queries (the last review, the absences and the slots of the look-back), whatever
+    the patient's history.
     """
     last_cleared = (
-        Hold.objects.filter(patient=patient, cleared_at__isnull=False).order_by("-cleared_at").values("cleared_at")[:1]
+        Hold.objects.filter(patient=patient, cleared_at__isnull=False)
+        .order_by("-cleared_at")
+        .values_list("cleared_at", flat=True)
+        .first()
     )
-    slots = (
-        Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=21))
-        .exclude(status=SlotStatus.CANCELLED)
-        # one query (it runs on every dose): the run restarts at the last review, if any
-        .filter(window_start__gte=Coalesce(Subquery(last_cleared), Value(_EPOCH, output_field=DateTimeField())))
-    )
-    by_day: dict[date, list[str]] = {}
-    for day, status in slots.order_by("-date").values_list("date", "status"):
-        by_day.setdefault(day, []).append(status)
-    return rules.consecutive_days_without_dose(list(by_day.items()))
+    absences = absences_overlapping(patient_id=patient.pk, first=up_to - timedelta(days=S7_LOOK_BACK_DAYS), last=up_to)
+    run = _days_without_dose(patient=patient, up_to=up_to, now=now, last_cleared=last_cleared, away=days_of(absences))
+    if len(run) >= _missed_day_threshold(settings, prescription):
+        sentence = rules.hold_sentence(missed_days=len(run), missed_since=run[-1])
+        return HoldDue(missed_since=run[-1], days=len(run), sentence=sentence)
+    zone = settings.clinic.zone
+    for absence in sorted(absences, key=lambda a: a.ends_on, reverse=True):
+        if absence.ends_on > up_to:
+            continue  # still away
+        left = datetime.combine(absence.starts_on, time(0, 0), tzinfo=zone)
+        if absence.days >= settings.absence_review_days and (last_cleared is None or last_cleared < left):
+            sentence = rules.absence_sentence(
+                days=absence.days,
+                reason=absence.get_reason_display().lower(),
+                starts_on=absence.starts_on,
+                ends_on=absence.ends_on,
+            )
+            return HoldDue(missed_since=absence.starts_on, days=absence.days, sentence=sentence)
+        break  # only the latest return matters
+    return None
 
 
 def _apply_missed_day_hold(*, patient: Patient, now: datetime) -> Hold | None:
@@ -92,16 +145,22 @@ def _apply_missed_day_hold(*, patient: Patient, now: datetime) -> Hold | None:
         return None
     clinic = prescription.patient.clinic
     settings = DosingSettings.for_clinic(clinic)
-    run = _days_without_dose(patient=patient, up_to=timezone.localdate(now, clinic.zone))
-    if len(run) < _missed_day_threshold(settings, prescription):
+    due = hold_due(
+        patient=patient,
+        prescription=prescription,
+        settings=settings,
+        up_to=timezone.localdate(now, clinic.zone),
+        now=now,
+    )
+    if due is None:
         return None
-    sentence = rules.hold_sentence(missed_days=len(run), missed_since=run[-1])
+    sentence = due.sentence
     hold = Hold.objects.create(
         patient=patient,
         prescription=prescription,
         since=now,
-        missed_since=run[-1],
-        missed_days=len(run),
+        missed_since=due.missed_since,
+        missed_days=due.days,
         reason=f"S7 · {sentence}",
     )
     _alert(
@@ -121,6 +180,36 @@ def hold_after_missed_days(*, patient: Patient, now: datetime | None = None) -> 
     with transaction.atomic():
         patient = _lock_patient(patient)
         return _apply_missed_day_hold(patient=patient, now=now)
+
+
+def _live_prescription_to_restart(patient: Patient) -> Prescription | None:
+    """The held prescription was stopped (or ended with a discharge) and a new one written: restart on that one,
+    the injectable first, so a hold never outlives the prescription it was about."""
+    return (
+        Prescription.objects.live()
+        .filter(patient=patient)
+        .order_by(Case(When(drug__in=INJECTABLE_DRUGS, then=0), default=1), "signed_at")
+        .first()
+    )
+
+
+def hold_on_s7_refusal(service):
+    """Decorate a dose-time service: after an S7 refusal decided from the facts (its transaction rolled
+    back), record the hold in its own transaction, so the prescriber is alerted and can review it
+    at once whether or not the scheduled job ever runs. Idempotent (one open hold per patient).
+    """
+
+    @wraps(service)
+    def wrapper(*, slot, now: datetime | None = None, **kwargs):
+        now = _now(now)
+        try:
+            return service(slot=slot, now=now, **kwargs)
+        except rules.RuleViolation as refusal:
+            if refusal.rule == "S7":
+                hold_after_missed_days(patient=slot.patient, now=now)
+            raise
+
+    return wrapper
 
 
 @transaction.atomic
@@ -144,7 +233,7 @@ def clear_hold(
     require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
     if hold.cleared_at is not None:
         return hold
-    current = live_prescription(patient, hold.prescription.drug)
+    current = live_prescription(patient, hold.prescription.drug) or _live_prescription_to_restart(patient)
     if current is None:
         raise ValidationError("The held prescription has been stopped; write a new prescription instead.")
     restart = prescription_change(

@@ -4,7 +4,7 @@ The doses are checked against the clinic's limits (S2, S4, S8) before anything i
 open slots follow the live version, and a stopped prescription's are cancelled.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -30,6 +30,7 @@ from ..models import (
     Supply,
 )
 from ._common import _decimal, _lock_patient, _now
+from .absences import absent_days
 from .slots import _create_slots_for_clinic
 
 PRESCRIPTION_FIELDS = (
@@ -110,8 +111,7 @@ def prescription_create(
     clinic = patient.clinic
     require_capability_at(prescriber, Capability.PRESCRIBE, clinic=clinic, doing="prescribe")
     rules.check_treatment_consent(has_consent=has_treatment_consent(patient, at=now), for_what="prescription")
-    if not patient.episodes.filter(ended_on__isnull=True).exists():
-        raise ValidationError("No prescription: the patient has no open treatment episode.")
+    _check_open_episode_for_prescription(patient)  # S13
     if drug not in Drug.values:
         raise ValidationError({"drug": "Choose one of the listed drugs."})
     live = Prescription.objects.live().filter(patient=patient)
@@ -138,6 +138,7 @@ def prescription_create(
     )
     _validate_prescription(prescription, settings=settings, today=timezone.localdate(now, clinic.zone))
     prescription.save()
+    _take_over_slots_of_stopped(new=prescription, by=prescriber, now=now)
     _create_slots_for_clinic(clinic=clinic, days_ahead=1, now=now, patient_ids=[patient.pk])
     return prescription
 
@@ -161,6 +162,7 @@ def prescription_change(*, prescription: Prescription, prescriber, now: datetime
     require_capability_at(prescriber, Capability.PRESCRIBE, clinic=clinic, doing="prescribe")
     _refuse_stale(old, clinic)
     rules.check_treatment_consent(has_consent=has_treatment_consent(old.patient, at=now), for_what="prescription")
+    _check_open_episode_for_prescription(old.patient)  # S13
     today = timezone.localdate(now, clinic.zone)
     new = Prescription(
         patient=old.patient,
@@ -184,6 +186,49 @@ def prescription_change(*, prescription: Prescription, prescriber, now: datetime
     _move_open_slots(old=old, new=new, now=now, by=prescriber, reason="")
     _create_slots_for_clinic(clinic=clinic, days_ahead=1, now=now, patient_ids=[old.patient_id])
     return new
+
+
+def _take_over_slots_of_stopped(*, new: Prescription, by, now: datetime) -> int:
+    """Stopped and re-prescribed on the same day: the new prescription takes over the slots still to come.
+
+    Stopping (or a discharge) cancelled them, and the one-slot-per-session constraint would keep
+    the patient off the board until tomorrow. Only slots nobody dosed, whose window has not ended,
+    that the new prescription doses in, and not on a day of a planned absence. A new oral
+    prescription beside a live injectable takes nothing (the injectable holds the sessions).
+    """
+    if (
+        not new.is_injectable
+        and Prescription.objects.live().filter(patient_id=new.patient_id, drug__in=INJECTABLE_DRUGS).exists()
+    ):
+        return 0
+    sessions = [session for session in Session.values if new.dose_for(session) is not None]
+    slots = Slot.objects.filter(
+        patient_id=new.patient_id,
+        status=SlotStatus.CANCELLED,
+        prescription__stopped_at__isnull=False,
+        window_end__gt=now,
+        date__gte=new.starts_on,
+        session__in=sessions,
+        administrations__isnull=True,
+    )
+    today = timezone.localdate(now, new.patient.clinic.zone)
+    slots = slots.exclude(date__in=absent_days(patient_id=new.patient_id, first=today, last=today + timedelta(days=7)))
+    if new.ends_on is not None:
+        slots = slots.filter(date__lte=new.ends_on)
+    return Slot.objects.filter(pk__in=list(slots.values_list("pk", flat=True))).update(
+        prescription=new,
+        status=SlotStatus.SCHEDULED,
+        status_changed_at=now,
+        status_changed_by=by,
+        status_reason="Taken over by a new prescription",
+    )
+
+
+def _check_open_episode_for_prescription(patient: Patient) -> None:
+    """S13: a prescription only inside an open treatment episode (a discharged patient is re-admitted first)."""
+    open_since = patient.episodes.filter(ended_on__isnull=True).values_list("started_on", flat=True).first()
+    if open_since is None:
+        rules.check_open_episode(open_since=None, day=None, for_what="prescription")
 
 
 def _refuse_stale(prescription: Prescription, clinic: Clinic) -> None:

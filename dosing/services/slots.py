@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clinics.models import Clinic
 
-from ..models import DosingSettings, Prescription, Slot
+from ..models import DosingSettings, PlannedAbsence, Prescription, Slot
 from ._common import _now
 
 
@@ -24,7 +24,12 @@ def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, 
         day = today + timedelta(days=offset)
         prescriptions = (
             Prescription.objects.active_on(day)
-            .filter(patient__clinic=clinic, patient__episodes__ended_on__isnull=True)
+            # S13: only inside an open treatment episode that has started by that day
+            .filter(
+                patient__clinic=clinic,
+                patient__episodes__ended_on__isnull=True,
+                patient__episodes__started_on__lte=day,
+            )
             .order_by("patient_id", "signed_at")
         )
         if patient_ids is not None:
@@ -35,6 +40,14 @@ def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, 
             chosen = primary.get(prescription.patient_id)
             if chosen is None or (prescription.is_injectable and not chosen.is_injectable):
                 primary[prescription.patient_id] = prescription
+        away = set(
+            # S7: no slot on a day of a planned absence
+            PlannedAbsence.objects.filter(
+                patient_id__in=list(primary), withdrawn_at__isnull=True, starts_on__lte=day, ends_on__gte=day
+            ).values_list("patient_id", flat=True)
+        )
+        for patient_id in away:
+            del primary[patient_id]
         existing = set(
             Slot.objects.filter(clinic=clinic, date=day, patient_id__in=list(primary)).values_list(
                 "patient_id", "session"
