@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import rules
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -149,6 +150,19 @@ class ServiceErrorsMixin:
             self.add_error(None, error.messages)
 
 
+class WitnessField(forms.ModelChoiceField):
+    """S9: a witness who is not staff of this clinic is refused by the rule's own sentence."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Witness",
+            queryset=None,
+            required=False,
+            error_messages={"invalid_choice": f"S9 · {rules.WITNESS_NOT_OF_THIS_CLINIC}"},
+            **kwargs,
+        )
+
+
 def _offer(field, users, blank: str) -> None:
     """Show only `users` in the select (the field still accepts any clinic staff, see module docstring)."""
     field.widget.choices = [("", blank), *[(user.pk, staff_label(user)) for user in users]]
@@ -193,7 +207,7 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
     injection_site = forms.ChoiceField(
         label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
     )
-    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness = WitnessField()
     witness_password = forms.CharField(
         label="Witness PIN (or password)",
         strip=False,
@@ -248,7 +262,7 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
         label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
     )
     given_at = forms.DateTimeField(label="Time really given", widget=DateTimeInput)
-    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness = WitnessField()
     witness_password = forms.CharField(
         label="Witness PIN (or password)",
         strip=False,

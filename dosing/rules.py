@@ -393,15 +393,25 @@ def check_prescription_for_dose(*, prescription, drug: str, day: date, session: 
 # --- S9: witness --------------------------------------------------------------------------------------------
 
 
-def check_witness(*, nurse, witness, witness_may_witness: bool, password_correct: bool) -> None:
+WITNESS_NOT_OF_THIS_CLINIC = "The witness must be an active member of staff of this clinic who records doses"
+
+
+def refuse_unknown_witness(*, field: str = "witness") -> None:
+    """S9: a witness named who is not staff of this clinic (another clinic's, or no one) is refused as such."""
+    raise RuleViolation("S9", WITNESS_NOT_OF_THIS_CLINIC, field=field)
+
+
+def check_witness(
+    *, nurse, witness, witness_may_witness: bool, password_correct: bool, password_given: bool = True
+) -> None:
     if witness is None:
         raise RuleViolation("S9", "Every dose needs a witness", field="witness")
     if witness.pk == nurse.pk:
         raise RuleViolation("S9", "The witness must be another member of staff", field="witness")
     if not witness_may_witness:
-        raise RuleViolation(
-            "S9", "The witness must be an active member of staff of this clinic who records doses", field="witness"
-        )
+        raise RuleViolation("S9", WITNESS_NOT_OF_THIS_CLINIC, field="witness")
+    if not password_given:
+        raise RuleViolation("S9", "The witness types their own PIN (or password)", field="witness_password")
     if not password_correct:
         raise RuleViolation("S9", "The witness's PIN (or password) is not correct", field="witness_password")
 

@@ -86,7 +86,11 @@ def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) ->
     may_witness = _may_witness(witness, clinic)
     password_correct = witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
     rules.check_witness(
-        nurse=nurse, witness=witness, witness_may_witness=may_witness, password_correct=password_correct
+        nurse=nurse,
+        witness=witness,
+        witness_may_witness=may_witness,
+        password_correct=password_correct,
+        password_given=bool(witness_password),
     )
 
 
