@@ -26,7 +26,7 @@ from clinics.selectors import clinic_list, clinics_for
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import selectors, services
+from . import rules, selectors, services
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -39,14 +39,16 @@ from .models import (
 )
 
 
-def needs(capability: Capability):
+def needs(*capabilities: Capability):
+    """A permission class: the user holds one of `capabilities`."""
+
     class Permission(BasePermission):
-        message = f"This needs the '{capability.label}' permission."
+        message = "This needs the '{}' permission.".format("' or '".join(c.label for c in capabilities))
 
         def has_permission(self, request, view):
-            return has_capability(request.user, capability)
+            return any(has_capability(request.user, capability) for capability in capabilities)
 
-    Permission.__name__ = f"Needs{capability.name.title().replace('_', '')}"
+    Permission.__name__ = "Needs" + "Or".join(c.name.title().replace("_", "") for c in capabilities)
     return Permission
 
 
@@ -56,6 +58,21 @@ def _staff_of(request, field: str):
     if pk in (None, ""):
         return None
     return User.objects.filter(clinics__in=clinic_list(request.user), pk=pk).distinct().first() or _unknown(field)
+
+
+def _witness_of(request):
+    """S9: the witness named by id, whoever they are; the rule then refuses anyone not of the slot's clinic.
+
+    An id that names no one is refused by the same S9 sentence as another clinic's staff, so the
+    answer tells nothing about who exists elsewhere.
+    """
+    pk = request.data.get("witness")
+    if pk in (None, ""):
+        return None
+    witness = User.objects.filter(pk=pk).first() if str(pk).isdigit() and int(pk) < 2**63 else None
+    if witness is None:
+        rules.refuse_unknown_witness()
+    return witness
 
 
 def _unknown(field: str):
@@ -268,13 +285,14 @@ class BoardOut(serializers.Serializer):
 # --- Views ------------------------------------------------------------------------------------------------
 
 DOSING = [IsAuthenticated, needs(Capability.RECORD_DOSES)]
+WITNESS_HELP = "Id of the witnessing member of staff of the slot's clinic (S9: not the nurse)."
 PRESCRIBING = [IsAuthenticated, needs(Capability.PRESCRIBE)]
 
 
 class BoardView(APIView):
-    """The board of the current (or next) session of a clinic: poll it every few seconds."""
+    """The board of the current (or next) session of a clinic: poll it every few seconds (read-only for managers)."""
 
-    permission_classes = DOSING
+    permission_classes = [IsAuthenticated, needs(Capability.RECORD_DOSES, Capability.VIEW_BOARD)]
 
     class BoardQuery(serializers.Serializer):
         clinic = serializers.IntegerField(required=False, help_text="Clinic id (default: the current clinic).")
@@ -360,8 +378,10 @@ class AdministerView(APIView):
         dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
         route = serializers.ChoiceField(choices=Route.choices)
         injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
-        witness = serializers.IntegerField()
-        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        witness = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text=WITNESS_HELP)
+        witness_password = serializers.CharField(
+            trim_whitespace=False, required=False, allow_blank=True, default="", style={"input_type": "password"}
+        )
         ampoules = AmpouleIn(
             many=True,
             required=False,
@@ -379,7 +399,7 @@ class AdministerView(APIView):
             route=data.validated_data["route"],
             injection_site=data.validated_data.get("injection_site", ""),
             nurse=request.user,
-            witness=_staff_of(request, "witness"),
+            witness=_witness_of(request),
             witness_password=data.validated_data["witness_password"],
             ampoules=_ampoules_of(request, data.validated_data),
         )
@@ -449,8 +469,10 @@ class CorrectionView(APIView):
         route = serializers.ChoiceField(choices=Route.choices)
         injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
         given_at = serializers.DateTimeField()
-        witness = serializers.IntegerField()
-        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        witness = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text=WITNESS_HELP)
+        witness_password = serializers.CharField(
+            trim_whitespace=False, required=False, allow_blank=True, default="", style={"input_type": "password"}
+        )
         ampoules = AmpouleIn(
             many=True,
             required=False,
@@ -466,7 +488,7 @@ class CorrectionView(APIView):
         data.is_valid(raise_exception=True)
         fields = {
             **data.validated_data,
-            "witness": _staff_of(request, "witness"),
+            "witness": _witness_of(request),
             "ampoules": _ampoules_of(request, data.validated_data),
         }
         fields.setdefault("injection_site", "")

@@ -86,6 +86,8 @@ def _board_context(request) -> dict:
     board = selectors.board_for(request.clinic, now=timezone.now())
     return {
         "board": board,
+        # SPEC 2: a clinic manager who is not also a nurse sees the board read-only.
+        "can_dose": has_capability(request.user, DOSING),
         **board_view(board),
         "session_label": board.session.label,
         "running": board.session.window_start <= board.now < board.session.window_end,
@@ -93,14 +95,14 @@ def _board_context(request) -> dict:
 
 
 @never_cache
-@staff_only(DOSING)
+@staff_only(DOSING, Capability.VIEW_BOARD)
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
     return render(request, "dosing/board.html", _board_context(request))
 
 
 @never_cache
-@staff_only(DOSING)
+@staff_only(DOSING, Capability.VIEW_BOARD)
 def board_rows(request):
     """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome)."""
     return render(request, "dosing/_board_live.html", _board_context(request))
