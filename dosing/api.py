@@ -60,19 +60,33 @@ def _staff_of(request, field: str):
     return User.objects.filter(clinics__in=clinic_list(request.user), pk=pk).distinct().first() or _unknown(field)
 
 
-def _witness_of(request):
-    """S9: the witness named by id, whoever they are; the rule then refuses anyone not of the slot's clinic.
+def _named_user(request, field: str, refuse):
+    """A member of staff named by id, whoever they are: the rule then refuses anyone not of the slot's clinic.
 
-    An id that names no one is refused by the same S9 sentence as another clinic's staff, so the
-    answer tells nothing about who exists elsewhere.
+    An id that names no one is refused (`refuse()`) by the same sentence as another clinic's staff,
+    so the answer tells nothing about who exists elsewhere.
     """
-    pk = request.data.get("witness")
+    pk = request.data.get(field)
     if pk in (None, ""):
         return None
-    witness = User.objects.filter(pk=pk).first() if str(pk).isdigit() and int(pk) < 2**63 else None
-    if witness is None:
-        rules.refuse_unknown_witness()
-    return witness
+    user = User.objects.filter(pk=pk).first() if str(pk).isdigit() and int(pk) < 2**63 else None
+    if user is None:
+        refuse()
+    return user
+
+
+def _witness_of(request):
+    """S9: the witness named by id (see `_named_user`)."""
+    return _named_user(request, "witness", rules.refuse_unknown_witness)
+
+
+def _prescriber_of(request, field: str, rule: str, what: str):
+    """S5, S7: the prescriber named by id, whose own PIN must then authorise (see `_named_user`)."""
+
+    def refuse():
+        raise rules.RuleViolation(rule, f"{what} needs the authorisation of a prescriber of this clinic", field=field)
+
+    return _named_user(request, field, refuse)
 
 
 def _unknown(field: str):
@@ -165,6 +179,8 @@ class CheckOut(serializers.Serializer):
     withhold_reason = serializers.CharField()
     reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
     authorised_by = serializers.IntegerField(source="authorised_by_id", allow_null=True)
+    authorised_at = serializers.DateTimeField(allow_null=True)
+    authorised_with = serializers.CharField(help_text="session or pin (S5: the prescriber's own act); empty if none")
     checked_by = serializers.IntegerField(source="checked_by_id")
     checked_at = serializers.DateTimeField()
     notes = serializers.CharField()
@@ -207,6 +223,7 @@ class HoldOut(serializers.Serializer):
     reason = serializers.CharField()
     cleared_at = serializers.DateTimeField(allow_null=True)
     cleared_by = serializers.IntegerField(source="cleared_by_id", allow_null=True)
+    cleared_with = serializers.CharField(help_text="session or pin (S7: the prescriber's own act); empty if open")
     restart_prescription = serializers.IntegerField(source="restart_prescription_id", allow_null=True)
 
 
@@ -340,7 +357,11 @@ class ArriveView(APIView):
 
 
 class CheckView(APIView):
-    """S5: the pre-dose check. A reduced dose names the authorising prescriber (`authorised_by`)."""
+    """S5: the pre-dose check. A reduced dose is the prescriber's own act.
+
+    A prescriber signed in authorises it themselves (leave `authorised_by` out); a nurse names the
+    prescriber (`authorised_by`), who types their own PIN (`authoriser_pin`) on the nurse's device.
+    """
 
     permission_classes = DOSING
 
@@ -353,6 +374,9 @@ class CheckView(APIView):
         withhold_reason = serializers.CharField(required=False, allow_blank=True, default="")
         reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
         authorised_by = serializers.IntegerField(required=False, allow_null=True)
+        authoriser_pin = serializers.CharField(
+            required=False, allow_blank=True, default="", trim_whitespace=False, style={"input_type": "password"}
+        )
         notes = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(request=PreDoseCheckIn, responses={201: CheckOut})
@@ -360,7 +384,10 @@ class CheckView(APIView):
         slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
         data = self.PreDoseCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = {**data.validated_data, "authorised_by": _staff_of(request, "authorised_by")}
+        fields = {
+            **data.validated_data,
+            "authorised_by": _prescriber_of(request, "authorised_by", "S5", "A reduced dose"),
+        }
         check = services.record_pre_dose_check(slot=slot, checked_by=request.user, **fields)
         return Response(CheckOut(check).data, status=status.HTTP_201_CREATED)
 
@@ -531,22 +558,32 @@ class HoldListView(APIView):
 
 
 class ClearHoldView(APIView):
-    """S7: the prescriber's review sets the restart dose (a new prescription version) and clears the hold."""
+    """S7: the prescriber's review sets the restart dose (a new prescription version) and clears the hold.
 
-    permission_classes = PRESCRIBING
+    The prescriber's own act: signed in themselves, or named (`prescriber`) on a nurse's device
+    where they type their own PIN (`prescriber_pin`).
+    """
+
+    permission_classes = DOSING
 
     class ClearHoldIn(serializers.Serializer):
         morning_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
         afternoon_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
         evening_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
         notes = serializers.CharField(required=False, allow_blank=True, default="")
+        prescriber = serializers.IntegerField(required=False, allow_null=True, help_text="Only on a nurse's device.")
+        prescriber_pin = serializers.CharField(
+            required=False, allow_blank=True, default="", trim_whitespace=False, style={"input_type": "password"}
+        )
 
     @extend_schema(request=ClearHoldIn, responses=HoldOut)
     def post(self, request, pk):
         hold = get_object_or_404(selectors.holds_for(request.user), pk=pk)
         data = self.ClearHoldIn(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = services.clear_hold(hold=hold, prescriber=request.user, **data.validated_data)
+        fields = dict(data.validated_data)
+        fields["prescriber"] = _prescriber_of(request, "prescriber", "S7", "Clearing the hold")
+        hold = services.clear_hold(hold=hold, recorded_by=request.user, **fields)
         return Response(HoldOut(hold).data)
 
 

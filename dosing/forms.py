@@ -191,7 +191,18 @@ class PreDoseCheckForm(ServiceErrorsMixin, forms.Form):
         label="Reduced dose (mg)", required=False, help_text="Only for a reduced dose.", widget=MgInput, **MG
     )
     authorised_by = forms.ModelChoiceField(
-        label="Authorised by (prescriber)", queryset=None, required=False, help_text="Only for a reduced dose."
+        label="Authorised by (prescriber)",
+        queryset=None,
+        required=False,
+        help_text="Only for a reduced dose. Leave empty if you are the prescriber, signed in as yourself.",
+        error_messages={"invalid_choice": "S5 · A reduced dose needs the authorisation of a prescriber of this clinic"},
+    )
+    authoriser_pin = forms.CharField(
+        label="Prescriber's PIN (or password)",
+        strip=False,
+        required=False,
+        help_text="The prescriber types their own PIN on this device; naming them is not enough.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -316,3 +327,24 @@ class ClearHoldForm(ServiceErrorsMixin, forms.Form):
         label="Restart evening dose (mg)", required=False, help_text="Only with 3 sessions a day.", widget=MgInput, **MG
     )
     notes = forms.CharField(label="Review notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    prescriber = forms.ModelChoiceField(
+        label="Prescriber (on a nurse's device)",
+        queryset=None,
+        required=False,
+        help_text="Leave empty if you are the prescriber, signed in as yourself.",
+        error_messages={
+            "invalid_choice": "S7 · Clearing the hold needs the authorisation of a prescriber of this clinic"
+        },
+    )
+    prescriber_pin = forms.CharField(
+        label="Prescriber's PIN (or password)",
+        strip=False,
+        required=False,
+        help_text="The prescriber types their own PIN on this device.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, staff, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = staff
+        _offer(self.fields["prescriber"], prescribers, "I am the prescriber (signed in)")
