@@ -242,7 +242,7 @@ class ProposalSerializer(serializers.Serializer):
 def _witness(register: Register, data: dict) -> dict:
     witness = selectors.witness_by_username(register.clinic, data.pop("witness"))
     if witness is None:
-        raise ValidationError({"witness": "Witness: no member of staff of this clinic has that username."})
+        raise ValidationError({"witness": "S9 · Witness: no member of staff of this clinic has that username."})
     return {"witness": witness, "witness_password": data.pop("witness_password")}
 
 

@@ -120,7 +120,7 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
     def clean_witness(self):
         witness = witness_by_username(self.register.clinic, self.cleaned_data["witness"])
         if witness is None:
-            raise ValidationError("Witness: no member of staff of this clinic has that username.")
+            raise ValidationError("S9 · Witness: no member of staff of this clinic has that username.")
         return witness
 
     def occurred(self) -> datetime | None:

@@ -38,8 +38,9 @@ def require_capability_at(user, *capabilities: Capability, clinic, doing: str) -
         raise PermissionDenied(f"Only staff of this clinic who may {doing} can do this.")
 
 
-def staff_only(capability: Capability | None = None):
-    """Decorate a view: signed-in staff with a clinic, a role and (optionally) `capability`."""
+def staff_only(*capabilities: Capability | None):
+    """Decorate a view: signed-in staff with a clinic, a role and (optionally) one of `capabilities`."""
+    wanted = [capability for capability in capabilities if capability is not None]
 
     def decorator(view):
         @wraps(view)
@@ -55,8 +56,9 @@ def staff_only(capability: Capability | None = None):
                     missing.append("clinic")
                 if missing:
                     return render(request, "clinics/no_access.html", {"missing": missing}, status=403)
-            if capability is not None and not has_capability(user, capability):
-                raise PermissionDenied(f"This page needs the '{capability.label}' permission.")
+            if wanted and not any(has_capability(user, capability) for capability in wanted):
+                needed = "' or '".join(capability.label for capability in wanted)
+                raise PermissionDenied(f"This page needs the '{needed}' permission.")
             return view(request, *args, **kwargs)
 
         return wrapper

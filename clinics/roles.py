@@ -24,6 +24,9 @@ class Capability(models.TextChoices):
     SIGN_OFF_REFERRALS = "sign_off_referrals", "Accept or decline an assessed referral"
     MANAGE_CLINIC = "manage_clinic", "Clinic settings, staff, stock receipts, partners, access log"
     VIEW_STATISTICS = "view_statistics", "Aggregate statistics, never identifiers"
+    # SPEC 2: the clinic manager sees everything in their clinic, read-only where they hold no other role.
+    VIEW_BOARD = "view_dosing_board", "See the dosing board of their clinics"
+    VIEW_REFERRALS = "view_referrals", "See the referral lists of their clinics"
 
     @property
     def perm(self) -> str:
@@ -33,14 +36,21 @@ class Capability(models.TextChoices):
 
 # Kept in step with the data migrations that grant them (clinics/migrations/0002_roles.py).
 ROLE_CAPABILITIES: dict[Role, set[Capability]] = {
-    Role.NURSE: {Capability.VIEW_PATIENTS, Capability.RECORD_DOSES},
+    Role.NURSE: {Capability.VIEW_PATIENTS, Capability.RECORD_DOSES, Capability.VIEW_BOARD},
     Role.PRESCRIBER: {
         Capability.VIEW_PATIENTS,
         Capability.RECORD_DOSES,
+        Capability.VIEW_BOARD,
         Capability.PRESCRIBE,
         Capability.SIGN_OFF_REFERRALS,
     },
-    Role.KEYWORKER: {Capability.VIEW_PATIENTS, Capability.HANDLE_REFERRALS},
-    Role.CLINIC_MANAGER: {Capability.VIEW_PATIENTS, Capability.MANAGE_CLINIC, Capability.VIEW_STATISTICS},
+    Role.KEYWORKER: {Capability.VIEW_PATIENTS, Capability.HANDLE_REFERRALS, Capability.VIEW_REFERRALS},
+    Role.CLINIC_MANAGER: {
+        Capability.VIEW_PATIENTS,
+        Capability.MANAGE_CLINIC,
+        Capability.VIEW_STATISTICS,
+        Capability.VIEW_BOARD,
+        Capability.VIEW_REFERRALS,
+    },
     Role.COMMISSIONER: {Capability.VIEW_STATISTICS},
 }

@@ -27,7 +27,7 @@ from clinics.selectors import clinic_list, clinics_for
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import history, selectors, services
+from . import history, rules, selectors, services
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -41,14 +41,16 @@ from .models import (
 )
 
 
-def needs(capability: Capability):
+def needs(*capabilities: Capability):
+    """A permission class: the user holds one of `capabilities`."""
+
     class Permission(BasePermission):
-        message = f"This needs the '{capability.label}' permission."
+        message = "This needs the '{}' permission.".format("' or '".join(c.label for c in capabilities))
 
         def has_permission(self, request, view):
-            return has_capability(request.user, capability)
+            return any(has_capability(request.user, capability) for capability in capabilities)
 
-    Permission.__name__ = f"Needs{capability.name.title().replace('_', '')}"
+    Permission.__name__ = "Needs" + "Or".join(c.name.title().replace("_", "") for c in capabilities)
     return Permission
 
 
@@ -58,6 +60,35 @@ def _staff_of(request, field: str):
     if pk in (None, ""):
         return None
     return User.objects.filter(clinics__in=clinic_list(request.user), pk=pk).distinct().first() or _unknown(field)
+
+
+def _named_user(request, field: str, refuse):
+    """A member of staff named by id, whoever they are: the rule then refuses anyone not of the slot's clinic.
+
+    An id that names no one is refused (`refuse()`) by the same sentence as another clinic's staff,
+    so the answer tells nothing about who exists elsewhere.
+    """
+    pk = request.data.get(field)
+    if pk in (None, ""):
+        return None
+    user = User.objects.filter(pk=pk).first() if str(pk).isdigit() and int(pk) < 2**63 else None
+    if user is None:
+        refuse()
+    return user
+
+
+def _witness_of(request):
+    """S9: the witness named by id (see `_named_user`)."""
+    return _named_user(request, "witness", rules.refuse_unknown_witness)
+
+
+def _prescriber_of(request, field: str, rule: str, what: str):
+    """S5, S7: the prescriber named by id, whose own PIN must then authorise (see `_named_user`)."""
+
+    def refuse():
+        raise rules.RuleViolation(rule, f"{what} needs the authorisation of a prescriber of this clinic", field=field)
+
+    return _named_user(request, field, refuse)
 
 
 def _unknown(field: str):
@@ -150,6 +181,8 @@ class CheckOut(serializers.Serializer):
     withhold_reason = serializers.CharField()
     reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
     authorised_by = serializers.IntegerField(source="authorised_by_id", allow_null=True)
+    authorised_at = serializers.DateTimeField(allow_null=True)
+    authorised_with = serializers.CharField(help_text="session or pin (S5: the prescriber's own act); empty if none")
     checked_by = serializers.IntegerField(source="checked_by_id")
     checked_at = serializers.DateTimeField()
     notes = serializers.CharField()
@@ -192,6 +225,7 @@ class HoldOut(serializers.Serializer):
     reason = serializers.CharField()
     cleared_at = serializers.DateTimeField(allow_null=True)
     cleared_by = serializers.IntegerField(source="cleared_by_id", allow_null=True)
+    cleared_with = serializers.CharField(help_text="session or pin (S7: the prescriber's own act); empty if open")
     restart_prescription = serializers.IntegerField(source="restart_prescription_id", allow_null=True)
 
 
@@ -270,13 +304,14 @@ class BoardOut(serializers.Serializer):
 # --- Views ------------------------------------------------------------------------------------------------
 
 DOSING = [IsAuthenticated, needs(Capability.RECORD_DOSES)]
+WITNESS_HELP = "Id of the witnessing member of staff of the slot's clinic (S9: not the nurse)."
 PRESCRIBING = [IsAuthenticated, needs(Capability.PRESCRIBE)]
 
 
 class BoardView(APIView):
-    """The board of the current (or next) session of a clinic: poll it every few seconds."""
+    """The board of the current (or next) session of a clinic: poll it every few seconds (read-only for managers)."""
 
-    permission_classes = DOSING
+    permission_classes = [IsAuthenticated, needs(Capability.RECORD_DOSES, Capability.VIEW_BOARD)]
 
     class BoardQuery(serializers.Serializer):
         clinic = AsciiIntegerField(required=False, min_value=1, help_text="Clinic id (default: the current clinic).")
@@ -324,7 +359,11 @@ class ArriveView(APIView):
 
 
 class CheckView(APIView):
-    """S5: the pre-dose check. A reduced dose names the authorising prescriber (`authorised_by`)."""
+    """S5: the pre-dose check. A reduced dose is the prescriber's own act.
+
+    A prescriber signed in authorises it themselves (leave `authorised_by` out); a nurse names the
+    prescriber (`authorised_by`), who types their own PIN (`authoriser_pin`) on the nurse's device.
+    """
 
     permission_classes = DOSING
 
@@ -337,6 +376,9 @@ class CheckView(APIView):
         withhold_reason = serializers.CharField(required=False, allow_blank=True, default="")
         reduced_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
         authorised_by = serializers.IntegerField(required=False, allow_null=True)
+        authoriser_pin = serializers.CharField(
+            required=False, allow_blank=True, default="", trim_whitespace=False, style={"input_type": "password"}
+        )
         notes = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(request=PreDoseCheckIn, responses={201: CheckOut})
@@ -344,7 +386,10 @@ class CheckView(APIView):
         slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
         data = self.PreDoseCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = {**data.validated_data, "authorised_by": _staff_of(request, "authorised_by")}
+        fields = {
+            **data.validated_data,
+            "authorised_by": _prescriber_of(request, "authorised_by", "S5", "A reduced dose"),
+        }
         check = services.record_pre_dose_check(slot=slot, checked_by=request.user, **fields)
         return Response(CheckOut(check).data, status=status.HTTP_201_CREATED)
 
@@ -362,8 +407,10 @@ class AdministerView(APIView):
         dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2)
         route = serializers.ChoiceField(choices=Route.choices)
         injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
-        witness = serializers.IntegerField()
-        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        witness = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text=WITNESS_HELP)
+        witness_password = serializers.CharField(
+            trim_whitespace=False, required=False, allow_blank=True, default="", style={"input_type": "password"}
+        )
         ampoules = AmpouleIn(
             many=True,
             required=False,
@@ -381,7 +428,7 @@ class AdministerView(APIView):
             route=data.validated_data["route"],
             injection_site=data.validated_data.get("injection_site", ""),
             nurse=request.user,
-            witness=_staff_of(request, "witness"),
+            witness=_witness_of(request),
             witness_password=data.validated_data["witness_password"],
             ampoules=_ampoules_of(request, data.validated_data),
         )
@@ -451,8 +498,10 @@ class CorrectionView(APIView):
         route = serializers.ChoiceField(choices=Route.choices)
         injection_site = serializers.ChoiceField(choices=InjectionSite.choices, required=False, allow_blank=True)
         given_at = serializers.DateTimeField()
-        witness = serializers.IntegerField()
-        witness_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        witness = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text=WITNESS_HELP)
+        witness_password = serializers.CharField(
+            trim_whitespace=False, required=False, allow_blank=True, default="", style={"input_type": "password"}
+        )
         ampoules = AmpouleIn(
             many=True,
             required=False,
@@ -468,7 +517,7 @@ class CorrectionView(APIView):
         data.is_valid(raise_exception=True)
         fields = {
             **data.validated_data,
-            "witness": _staff_of(request, "witness"),
+            "witness": _witness_of(request),
             "ampoules": _ampoules_of(request, data.validated_data),
         }
         fields.setdefault("injection_site", "")
@@ -511,22 +560,32 @@ class HoldListView(APIView):
 
 
 class ClearHoldView(APIView):
-    """S7: the prescriber's review sets the restart dose (a new prescription version) and clears the hold."""
+    """S7: the prescriber's review sets the restart dose (a new prescription version) and clears the hold.
 
-    permission_classes = PRESCRIBING
+    The prescriber's own act: signed in themselves, or named (`prescriber`) on a nurse's device
+    where they type their own PIN (`prescriber_pin`).
+    """
+
+    permission_classes = DOSING
 
     class ClearHoldIn(serializers.Serializer):
         morning_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
         afternoon_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
         evening_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
         notes = serializers.CharField(required=False, allow_blank=True, default="")
+        prescriber = serializers.IntegerField(required=False, allow_null=True, help_text="Only on a nurse's device.")
+        prescriber_pin = serializers.CharField(
+            required=False, allow_blank=True, default="", trim_whitespace=False, style={"input_type": "password"}
+        )
 
     @extend_schema(request=ClearHoldIn, responses=HoldOut)
     def post(self, request, pk):
         hold = get_object_or_404(selectors.holds_for(request.user), pk=pk)
         data = self.ClearHoldIn(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = services.clear_hold(hold=hold, prescriber=request.user, **data.validated_data)
+        fields = dict(data.validated_data)
+        fields["prescriber"] = _prescriber_of(request, "prescriber", "S7", "Clearing the hold")
+        hold = services.clear_hold(hold=hold, recorded_by=request.user, **fields)
         return Response(HoldOut(hold).data)
 
 

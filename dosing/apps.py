@@ -9,7 +9,7 @@ class DosingConfig(AppConfig):
         from clinics.navigation import NavItem, register
         from clinics.roles import Capability
 
-        register(NavItem("Dosing board", "dosing-board", Capability.RECORD_DOSES, order=10))
+        register(NavItem("Dosing board", "dosing-board", Capability.VIEW_BOARD, order=10))
         register(NavItem("Holds to review", "dosing-holds", Capability.PRESCRIBE, order=30))
         register(NavItem("Alerts", "dosing-alerts", Capability.PRESCRIBE, order=35))
 

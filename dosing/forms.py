@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import rules
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -149,6 +150,19 @@ class ServiceErrorsMixin:
             self.add_error(None, error.messages)
 
 
+class WitnessField(forms.ModelChoiceField):
+    """S9: a witness who is not staff of this clinic is refused by the rule's own sentence."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Witness",
+            queryset=None,
+            required=False,
+            error_messages={"invalid_choice": f"S9 · {rules.WITNESS_NOT_OF_THIS_CLINIC}"},
+            **kwargs,
+        )
+
+
 def _offer(field, users, blank: str) -> None:
     """Show only `users` in the select (the field still accepts any clinic staff, see module docstring)."""
     field.widget.choices = [("", blank), *[(user.pk, staff_label(user)) for user in users]]
@@ -177,7 +191,18 @@ class PreDoseCheckForm(ServiceErrorsMixin, forms.Form):
         label="Reduced dose (mg)", required=False, help_text="Only for a reduced dose.", widget=MgInput, **MG
     )
     authorised_by = forms.ModelChoiceField(
-        label="Authorised by (prescriber)", queryset=None, required=False, help_text="Only for a reduced dose."
+        label="Authorised by (prescriber)",
+        queryset=None,
+        required=False,
+        help_text="Only for a reduced dose. Leave empty if you are the prescriber, signed in as yourself.",
+        error_messages={"invalid_choice": "S5 · A reduced dose needs the authorisation of a prescriber of this clinic"},
+    )
+    authoriser_pin = forms.CharField(
+        label="Prescriber's PIN (or password)",
+        strip=False,
+        required=False,
+        help_text="The prescriber types their own PIN on this device; naming them is not enough.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -193,7 +218,7 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
     injection_site = forms.ChoiceField(
         label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
     )
-    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness = WitnessField()
     witness_password = forms.CharField(
         label="Witness PIN (or password)",
         strip=False,
@@ -248,7 +273,7 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
         label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
     )
     given_at = forms.DateTimeField(label="Time really given", widget=DateTimeInput)
-    witness = forms.ModelChoiceField(label="Witness", queryset=None, required=False)
+    witness = WitnessField()
     witness_password = forms.CharField(
         label="Witness PIN (or password)",
         strip=False,
@@ -302,3 +327,24 @@ class ClearHoldForm(ServiceErrorsMixin, forms.Form):
         label="Restart evening dose (mg)", required=False, help_text="Only with 3 sessions a day.", widget=MgInput, **MG
     )
     notes = forms.CharField(label="Review notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    prescriber = forms.ModelChoiceField(
+        label="Prescriber (on a nurse's device)",
+        queryset=None,
+        required=False,
+        help_text="Leave empty if you are the prescriber, signed in as yourself.",
+        error_messages={
+            "invalid_choice": "S7 · Clearing the hold needs the authorisation of a prescriber of this clinic"
+        },
+    )
+    prescriber_pin = forms.CharField(
+        label="Prescriber's PIN (or password)",
+        strip=False,
+        required=False,
+        help_text="The prescriber types their own PIN on this device.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, staff, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = staff
+        _offer(self.fields["prescriber"], prescribers, "I am the prescriber (signed in)")

@@ -379,6 +379,13 @@ class Sedation(models.TextChoices):
 INTOXICATED_SEDATION = frozenset({Sedation.FREQUENT, Sedation.SOMNOLENT})
 
 
+class AuthorisedWith(models.TextChoices):
+    """S5, S7: how a prescriber's authorisation was given: their own act, never just their name."""
+
+    SESSION = "session", "In the prescriber's own signed-in session"
+    PIN = "pin", "The prescriber's PIN typed on the nurse's device"
+
+
 class CheckOutcome(models.TextChoices):
     PROCEED = "proceed", "Proceed with the prescribed dose"
     WITHHOLD = "withhold", "Withhold"
@@ -402,6 +409,9 @@ class PreDoseCheck(models.Model):
     authorised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # S5: when and how the prescriber gave the authorisation (their session, or their PIN on this device).
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    authorised_with = models.CharField(max_length=8, choices=AuthorisedWith.choices, blank=True)
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     checked_at = models.DateTimeField()
 
@@ -538,6 +548,11 @@ class Hold(models.Model):
     restart_prescription = models.ForeignKey(
         Prescription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # S7: how the prescriber cleared it, and who typed it in when it was their PIN on a nurse's device.
+    cleared_with = models.CharField(max_length=8, choices=AuthorisedWith.choices, blank=True)
+    cleared_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-since", "-pk"]
@@ -599,6 +614,7 @@ class AdverseEvent(models.Model):
 class AlertKind(models.TextChoices):
     ADVERSE_EVENT = "adverse_event", "Adverse event"
     HOLD = "hold", "Missed-dose hold"
+    AUTHORISATION = "authorisation", "Authorisation given with your PIN"
 
 
 class Alert(models.Model):

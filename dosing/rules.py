@@ -297,19 +297,68 @@ def check_pre_dose_findings(
             )
 
 
-def check_dose_after_pre_dose_check(*, check, dose_mg: Decimal, zone) -> None:
-    """S5: no dose without a check in this session that allows it, and no more than a reduced dose allows."""
+def check_prescriber_act(
+    *,
+    rule: str,
+    what: str,
+    named,
+    named_may_prescribe: bool,
+    acting_may_prescribe: bool,
+    pin_given: bool,
+    pin_correct: bool,
+    who_field: str,
+    pin_field: str,
+) -> None:
+    """S5, S7: an authorisation is the prescriber's own act: their signed-in session, or their PIN typed here.
+
+    `named` is the prescriber named on someone else's device (None: the signed-in user acts themselves).
+    Naming a prescriber without their PIN authorises nothing.
+    """
+    if named is None:
+        if not acting_may_prescribe:
+            raise RuleViolation(
+                rule,
+                f"{what} needs a prescriber of this clinic: signed in as themselves, or typing their PIN here",
+                field=who_field,
+            )
+        return
+    if not named_may_prescribe:
+        raise RuleViolation(rule, f"{what} needs the authorisation of a prescriber of this clinic", field=who_field)
+    if not pin_given:
+        raise RuleViolation(
+            rule,
+            f"{what} needs {staff_name(named)} to type their own PIN (or password); naming them is not enough",
+            field=pin_field,
+        )
+    if not pin_correct:
+        raise RuleViolation(rule, f"{staff_name(named)}'s PIN (or password) is not correct", field=pin_field)
+
+
+def standing_reduction(checks):
+    """S5: an authorised reduction stands for the session whatever check follows it: the lowest one, if any."""
+    reductions = [check for check in checks if check.outcome == CheckOutcome.REDUCED]
+    return min(reductions, key=lambda check: (check.reduced_dose_mg, -check.checked_at.timestamp()), default=None)
+
+
+def check_dose_after_pre_dose_check(*, check, dose_mg: Decimal, zone, reduction=None) -> None:
+    """S5: no dose without a check in this session that allows it, and no more than a reduced dose allows.
+
+    `reduction` is the session's standing reduction (`standing_reduction`); by default the latest check's.
+    """
     if check is None:
         raise RuleViolation("S5", "No dose without a pre-dose check in this session")
     if check.outcome == CheckOutcome.WITHHOLD:
         raise RuleViolation(
             "S5", f"The pre-dose check at {hhmm(check.checked_at, zone)} withheld this dose: {check.withhold_reason}"
         )
-    if check.outcome == CheckOutcome.REDUCED and dose_mg > check.reduced_dose_mg:
+    if reduction is None and check.outcome == CheckOutcome.REDUCED:
+        reduction = check
+    if reduction is not None and dose_mg > reduction.reduced_dose_mg:
         raise RuleViolation(
             "S5",
-            f"{mg(dose_mg)} is more than the reduced dose of {mg(check.reduced_dose_mg)} "
-            f"authorised by {staff_name(check.authorised_by)}",
+            f"{mg(dose_mg)} is more than the reduced dose of {mg(reduction.reduced_dose_mg)} "
+            f"authorised by {staff_name(reduction.authorised_by)} at {hhmm(reduction.checked_at, zone)}; "
+            "it stands for this session",
             field="dose_mg",
         )
 
@@ -401,15 +450,25 @@ def check_prescription_for_dose(*, prescription, drug: str, day: date, session: 
 # --- S9: witness --------------------------------------------------------------------------------------------
 
 
-def check_witness(*, nurse, witness, witness_may_witness: bool, password_correct: bool) -> None:
+WITNESS_NOT_OF_THIS_CLINIC = "The witness must be an active member of staff of this clinic who records doses"
+
+
+def refuse_unknown_witness(*, field: str = "witness") -> None:
+    """S9: a witness named who is not staff of this clinic (another clinic's, or no one) is refused as such."""
+    raise RuleViolation("S9", WITNESS_NOT_OF_THIS_CLINIC, field=field)
+
+
+def check_witness(
+    *, nurse, witness, witness_may_witness: bool, password_correct: bool, password_given: bool = True
+) -> None:
     if witness is None:
         raise RuleViolation("S9", "Every dose needs a witness", field="witness")
     if witness.pk == nurse.pk:
         raise RuleViolation("S9", "The witness must be another member of staff", field="witness")
     if not witness_may_witness:
-        raise RuleViolation(
-            "S9", "The witness must be an active member of staff of this clinic who records doses", field="witness"
-        )
+        raise RuleViolation("S9", WITNESS_NOT_OF_THIS_CLINIC, field="witness")
+    if not password_given:
+        raise RuleViolation("S9", "The witness types their own PIN (or password)", field="witness_password")
     if not password_correct:
         raise RuleViolation("S9", "The witness's PIN (or password) is not correct", field="witness_password")
 

@@ -34,6 +34,7 @@ from .models import (
     Slot,
     SlotStatus,
 )
+from .rules import standing_reduction
 
 # --- Scoping: start every lookup here --------------------------------------------------------------
 
@@ -239,7 +240,10 @@ class BoardRow:
 
     @property
     def authorised_dose_mg(self) -> Decimal | None:
-        """The dose a nurse may give now: the reduced dose when a check authorised one."""
+        """The dose a nurse may give now: the reduced dose when a check of this session authorised one (S5)."""
+        reduction = standing_reduction(getattr(self.slot, "checks_newest_first", ()))
+        if reduction is not None:
+            return reduction.reduced_dose_mg
         if self.check is not None and self.check.outcome == CheckOutcome.REDUCED:
             return self.check.reduced_dose_mg
         return self.prescribed_dose_mg

@@ -86,6 +86,8 @@ def _board_context(request) -> dict:
     board = selectors.board_for(request.clinic, now=timezone.now())
     return {
         "board": board,
+        # SPEC 2: a clinic manager who is not also a nurse sees the board read-only.
+        "can_dose": has_capability(request.user, DOSING),
         **board_view(board),
         "session_label": board.session.label,
         "running": board.session.window_start <= board.now < board.session.window_end,
@@ -93,14 +95,14 @@ def _board_context(request) -> dict:
 
 
 @never_cache
-@staff_only(DOSING)
+@staff_only(DOSING, Capability.VIEW_BOARD)
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
     return render(request, "dosing/board.html", _board_context(request))
 
 
 @never_cache
-@staff_only(DOSING)
+@staff_only(DOSING, Capability.VIEW_BOARD)
 def board_rows(request):
     """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome)."""
     return render(request, "dosing/_board_live.html", _board_context(request))
@@ -208,13 +210,10 @@ def _ampoule_proposal(slot, dose_mg) -> str:
 def administer(request, pk: int):
     """Record the dose. A stale or doubled submission is refused by S1 in the service, never a second dose."""
     slot = _slot(request, pk)
-    latest_check = slot.checks.order_by("-checked_at", "-pk").first()
-    prescribed = slot.prescription.dose_for(slot.session)
-    authorised = (
-        latest_check.reduced_dose_mg
-        if latest_check is not None and latest_check.outcome == CheckOutcome.REDUCED
-        else prescribed
-    )
+    checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
+    latest_check = checks[0] if checks else None
+    reduction = rules.standing_reduction(checks)  # S5: an authorised reduction stands for the session
+    authorised = reduction.reduced_dose_mg if reduction is not None else slot.prescription.dose_for(slot.session)
     initial = {"dose_mg": authorised, "route": slot.prescription.route}
     form = AdministerForm(
         _posted(request),
@@ -245,6 +244,7 @@ def administer(request, pk: int):
             slot,
             form=form,
             check=latest_check,
+            reduction=reduction,
             authorised_dose_mg=authorised,
             ampoules=_ampoule_proposal(slot, authorised),
             heading="Give dose",
@@ -513,17 +513,21 @@ def holds(request):
     return render(request, "dosing/holds.html", {"holds": selectors.holds_to_review(request.clinic)})
 
 
-@staff_only(PRESCRIBING)
+@staff_only(DOSING)
 def hold_clear(request, pk: int):
+    """S7: the prescriber's review, signed in themselves or with their PIN typed on a nurse's device."""
     hold = get_object_or_404(
         selectors.holds_for(request.user).select_related("patient__clinic", "prescription", "cleared_by"), pk=pk
     )
     _viewed(request, hold.patient, AccessPart.PRESCRIPTIONS)  # S7: the review shows the live prescription
     current = services.live_prescription(hold.patient, hold.prescription.drug)
-    form = ClearHoldForm(_posted(request))
+    clinic = hold.patient.clinic
+    form = ClearHoldForm(
+        _posted(request), staff=selectors.clinic_staff(clinic), prescribers=selectors.prescribers_of(clinic)
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.clear_hold(hold=hold, prescriber=request.user, **form.cleaned_data)
+            services.clear_hold(hold=hold, recorded_by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.add_service_errors(error)
         else:

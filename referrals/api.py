@@ -190,10 +190,14 @@ def valid_data(serializer_class, data) -> dict:
 
 
 class CanSeeReferrals(permissions.BasePermission):
-    message = "Referrals are for keyworkers and prescribers."
+    message = "Referrals are for keyworkers and prescribers (clinic managers may read them)."
 
     def has_permission(self, request, view):
-        return can_see_referrals(request.user)
+        if request.method in permissions.SAFE_METHODS:
+            return can_see_referrals(request.user)
+        return has_capability(request.user, Capability.HANDLE_REFERRALS) or has_capability(
+            request.user, Capability.SIGN_OFF_REFERRALS
+        )
 
 
 class ReferralFilter(django_filters.FilterSet):

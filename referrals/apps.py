@@ -14,6 +14,9 @@ class ReferralsConfig(AppConfig):
         register(NavItem("Referral inbox", "referral-list", Capability.HANDLE_REFERRALS, order=30))
         register(NavItem("Referrals to sign off", "referral-sign-off-list", Capability.SIGN_OFF_REFERRALS, order=31))
         register(NavItem("Onward referrals", "onward-referral-list", Capability.HANDLE_REFERRALS, order=32))
+        # SPEC 2: the clinic manager sees the referral lists of their clinic (read-only).
+        register(NavItem("Referral inbox", "referral-list", Capability.VIEW_REFERRALS, order=30))
+        register(NavItem("Onward referrals", "onward-referral-list", Capability.VIEW_REFERRALS, order=32))
         register(NavItem("Failed deliveries", "onward-failed-deliveries", Capability.HANDLE_REFERRALS, order=33))
         register(NavItem("Eligibility criteria", "referral-eligibility", Capability.MANAGE_CLINIC, order=80))
 

@@ -25,7 +25,12 @@ from . import onward_services
 from .api import PROBLEMS, ReferralProblemSerializer, valid_data
 from .api_common import ETAG_HEADER, IF_MATCH_OPTIONAL, PreconditionFailed, expected_version, with_etag
 from .models import NeedKind, OnwardOutcome, OnwardReferral, OnwardReferralEvent, OnwardStatus
-from .onward_selectors import can_handle_onward_referrals, deliveries_of, onward_referrals_for
+from .onward_selectors import (
+    can_handle_onward_referrals,
+    can_see_onward_referrals,
+    deliveries_of,
+    onward_referrals_for,
+)
 
 TAGS = ["onward referrals"]
 CHANGE_PROBLEMS = {
@@ -145,9 +150,11 @@ class OnwardReferralFilter(django_filters.FilterSet):
 
 
 class HandlesOnwardReferrals(permissions.BasePermission):
-    message = "Onward referrals are for keyworkers."
+    message = "Onward referrals are for keyworkers (clinic managers may read them)."
 
     def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return can_see_onward_referrals(request.user)
         return can_handle_onward_referrals(request.user)
 
 

@@ -27,9 +27,14 @@ def can_handle_onward_referrals(user) -> bool:
     return has_capability(user, Capability.HANDLE_REFERRALS)
 
 
+def can_see_onward_referrals(user) -> bool:
+    """Keyworkers, and clinic managers read-only (SPEC 2)."""
+    return can_handle_onward_referrals(user) or has_capability(user, Capability.VIEW_REFERRALS)
+
+
 def onward_referrals_for(user) -> QuerySet[OnwardReferral]:
-    """The onward referrals of this keyworker's clinics."""
-    if not can_handle_onward_referrals(user):
+    """The onward referrals of this keyworker's (or manager's) clinics."""
+    if not can_see_onward_referrals(user):
         return OnwardReferral.objects.none()
     return OnwardReferral.objects.filter(clinic__in=clinics_for(user))
 

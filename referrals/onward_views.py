@@ -52,7 +52,7 @@ def _referral(request, pk: int) -> OnwardReferral:
         raise Http404("No such onward referral in your clinics.") from None
 
 
-@staff_only(HANDLE)
+@staff_only(HANDLE, Capability.VIEW_REFERRALS)
 def onward_referral_list(request):
     """url name: onward-referral-list; `?patient=<id>` for one patient's onward referrals."""
     patient = _patient(request, request.GET["patient"]) if request.GET.get("patient") else None

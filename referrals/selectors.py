@@ -18,7 +18,11 @@ from .rules import Assessment, assess
 
 
 def can_see_referrals(user) -> bool:
-    return has_capability(user, Capability.HANDLE_REFERRALS) or has_capability(user, Capability.SIGN_OFF_REFERRALS)
+    """Keyworkers and prescribers work on referrals; clinic managers see them (SPEC 2), read-only."""
+    return any(
+        has_capability(user, capability)
+        for capability in (Capability.HANDLE_REFERRALS, Capability.SIGN_OFF_REFERRALS, Capability.VIEW_REFERRALS)
+    )
 
 
 def referrals_for(user) -> QuerySet[Referral]:

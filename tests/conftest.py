@@ -28,6 +28,7 @@ def _role_groups_after_flush(request):
     if (marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         import_module("clinics.migrations.0002_roles").create_roles(apps, None)
+        import_module("clinics.migrations.0006_view_board_and_referrals").grant(apps, None)
 
 
 @pytest.fixture

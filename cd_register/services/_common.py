@@ -36,17 +36,16 @@ def verify_witness(*, clinic: Clinic, made_by, witness, witness_password: str) -
     towards the witness's lockout (clinics.services.witness_secret_is_correct).
     """
     if witness is None:
-        raise ValidationError({"witness": "Witness: every register entry needs a witness."})
+        raise ValidationError({"witness": "S9 · Witness: every register entry needs a witness."})
     if witness.pk == made_by.pk:
-        raise ValidationError({"witness": "Witness: must be another member of staff, not the person recording."})
+        raise ValidationError({"witness": "S9 · Witness: must be another member of staff, not the person recording."})
     if not may_act(witness, *RECORDERS, clinic=clinic):
         raise ValidationError(
-            {"witness": "Witness: must be an active nurse, prescriber or clinic manager of this clinic."}
+            {"witness": "S9 · Witness: must be an active nurse, prescriber or clinic manager of this clinic."}
         )
     if not witness_secret_is_correct(witness=witness, secret=witness_password):
-        raise ValidationError(
-            {"witness_password": "Witness PIN or password: not correct (too many wrong tries lock it for a while)."}
-        )
+        wrong = "S9 · Witness PIN or password: not correct (too many wrong tries lock it for a while)."
+        raise ValidationError({"witness_password": wrong})
 
 
 def _lock(register: Register) -> Register:

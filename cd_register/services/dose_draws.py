@@ -138,7 +138,7 @@ def draw_for_administration(
     drug = rules.drug_of(drug)
     dose_mg = Decimal(dose_mg)
     if witness is None or witness.pk == made_by.pk:
-        raise ValidationError({"witness": "Witness: must be another member of staff, not the person recording."})
+        raise ValidationError({"witness": "S9 · Witness: must be another member of staff, not the person recording."})
     if patient.clinic_id != clinic.pk:
         raise ValidationError({"patient": "Patient: not a patient of this clinic."})
     with transaction.atomic():
@@ -267,7 +267,7 @@ def correct_draw_for_administration(
     dose_mg = Decimal(dose_mg)
     reason = _text(reason)
     if witness is None or witness.pk == made_by.pk:
-        raise ValidationError({"witness": "Witness: must be another member of staff, not the person recording."})
+        raise ValidationError({"witness": "S9 · Witness: must be another member of staff, not the person recording."})
     if patient.clinic_id != clinic.pk:
         raise ValidationError({"patient": "Patient: not a patient of this clinic."})
     if not reason:

@@ -11,20 +11,23 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clinics.access import may_act, require_capability_at
+from clinics.access import require_capability_at
 from clinics.roles import Capability
 from patients.selectors import has_treatment_consent
 
 from .. import rules
 from ..models import (
+    AuthorisedWith,
     CheckOutcome,
     DosingSettings,
     PreDoseCheck,
     Prescription,
+    Session,
     Slot,
     SlotStatus,
 )
 from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
+from .authorisations import notify_pin_used, prescriber_act
 from .episodes import check_in_open_episode
 from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
 
@@ -97,18 +100,36 @@ def record_pre_dose_check(
     withhold_reason: str = "",
     reduced_dose_mg: Decimal | None = None,
     authorised_by=None,
+    authoriser_pin: str = "",
     notes: str = "",
     now: datetime | None = None,
 ) -> PreDoseCheck:
     """S5: record the check; withholding closes the slot, proceed or reduced makes it 'checked'.
 
     An intoxicated patient (sedation frequent/somnolent, signs of intoxication, or breath
-    alcohol above the clinic's limit) can only be withheld; a reduced dose names the prescriber
-    who authorised it. A later check in the same session replaces an earlier one.
+    alcohol above the clinic's limit) can only be withheld. A reduced dose is the prescriber's
+    own act: recorded by the prescriber signed in (`authorised_by` empty or themselves), or by a
+    nurse naming the prescriber (`authorised_by`) who types their PIN (`authoriser_pin`); it is
+    recorded with its time and how, and stands for the session whatever check follows it
+    (rules.standing_reduction). A later check otherwise replaces an earlier one.
     """
     now = _now(now)
     breath_alcohol_ug = _decimal(breath_alcohol_ug, "breath_alcohol_ug")
     reduced_dose_mg = _decimal(reduced_dose_mg, "reduced_dose_mg")
+    authoriser, authorised_with = None, ""
+    if outcome == CheckOutcome.REDUCED:
+        # Before any lock: the PIN hash is deliberately slow.
+        require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+        authoriser, authorised_with = prescriber_act(
+            clinic=slot.clinic,
+            acting=checked_by,
+            named=authorised_by,
+            pin=authoriser_pin,
+            rule="S5",
+            what="A reduced dose",
+            who_field="authorised_by",
+            pin_field="authoriser_pin",
+        )
     slot = _lock_slot(slot)
     zone = slot.clinic.zone
     require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
@@ -125,8 +146,7 @@ def record_pre_dose_check(
         breath_alcohol_ug=breath_alcohol_ug,
         withhold_reason=withhold_reason,
         reduced_dose_mg=reduced_dose_mg,
-        authoriser_may_prescribe=authorised_by is not None
-        and may_act(authorised_by, Capability.PRESCRIBE, clinic=slot.clinic),
+        authoriser_may_prescribe=authoriser is not None,
         session_dose_mg=context.session_dose_mg,
         settings=context.settings,
     )
@@ -140,12 +160,23 @@ def record_pre_dose_check(
         outcome=outcome,
         withhold_reason=withhold_reason.strip() if outcome == CheckOutcome.WITHHOLD else "",
         reduced_dose_mg=reduced_dose_mg if outcome == CheckOutcome.REDUCED else None,
-        authorised_by=authorised_by if outcome == CheckOutcome.REDUCED else None,
+        authorised_by=authoriser,
+        authorised_at=now if authoriser is not None else None,
+        authorised_with=authorised_with,
         checked_by=checked_by,
         checked_at=now,
     )
     check.full_clean(exclude=["slot", "checked_by", "authorised_by"])
     check.save()
+    if authorised_with == AuthorisedWith.PIN:
+        notify_pin_used(
+            clinic=slot.clinic,
+            prescriber=authoriser,
+            recorded_by=checked_by,
+            what=f"A reduced dose of {rules.mg(reduced_dose_mg)} for {slot.patient.display_name} "
+            f"({Session(slot.session).label.lower()} session)",
+            now=now,
+        )
     if outcome == CheckOutcome.WITHHOLD:
         _set_status(slot, SlotStatus.WITHHELD, by=checked_by, now=now, reason=check.withhold_reason)
         _apply_missed_day_hold(patient=slot.patient, now=now)

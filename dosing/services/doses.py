@@ -23,7 +23,6 @@ from .. import rules
 from ..models import (
     INJECTABLE_DRUGS,
     Administration,
-    CheckOutcome,
     DosingSettings,
     Drug,
     ObservationSignOut,
@@ -88,7 +87,11 @@ def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) ->
     may_witness = _may_witness(witness, clinic)
     password_correct = witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
     rules.check_witness(
-        nurse=nurse, witness=witness, witness_may_witness=may_witness, password_correct=password_correct
+        nurse=nurse,
+        witness=witness,
+        witness_may_witness=may_witness,
+        password_correct=password_correct,
+        password_given=bool(witness_password),
     )
 
 
@@ -159,8 +162,11 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     if prescription.is_injectable and not injection_site:
         raise ValidationError({"injection_site": "Record the injection site."})
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
-    check = slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk").first()
-    rules.check_dose_after_pre_dose_check(check=check, dose_mg=dose_mg, zone=zone)
+    checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
+    reduction = rules.standing_reduction(checks)  # S5: an authorised reduction stands for the session
+    rules.check_dose_after_pre_dose_check(
+        check=checks[0] if checks else None, dose_mg=dose_mg, zone=zone, reduction=reduction
+    )
     today = recent.today
     rules.check_sessions_per_day(
         slot=slot, settings=settings, doses_today=sum(1 for entry in today if entry.dose_mg > 0)
@@ -175,7 +181,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         daily_max_mg=rules.daily_maximum(prescription=prescription, settings=settings),
         given_today_mg=sum((entry.dose_mg for entry in today if entry.drug == prescription.drug), Decimal(0)),
     )
-    authorised_mg = check.reduced_dose_mg if check.outcome == CheckOutcome.REDUCED else context.session_dose_mg
+    authorised_mg = reduction.reduced_dose_mg if reduction is not None else context.session_dose_mg
     administration = Administration(
         slot=slot,
         patient=patient,

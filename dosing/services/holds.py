@@ -30,6 +30,7 @@ from ..models import (
     INJECTABLE_DRUGS,
     OPEN_SLOT_STATUSES,
     AlertKind,
+    AuthorisedWith,
     DosingSettings,
     Hold,
     Prescription,
@@ -39,6 +40,7 @@ from ..models import (
 from ._common import _lock_patient, _now, _open_hold, live_prescription
 from .absences import absences_overlapping, days_of
 from .alerts import _alert, _prescribers_to_alert
+from .authorisations import notify_pin_used, prescriber_act
 from .prescriptions import prescription_change
 
 
@@ -216,18 +218,39 @@ def hold_on_s7_refusal(service):
 def clear_hold(
     *,
     hold: Hold,
-    prescriber,
+    prescriber=None,
     morning_dose_mg: Decimal | None,
     afternoon_dose_mg: Decimal | None,
     evening_dose_mg: Decimal | None = None,
     notes: str = "",
+    recorded_by=None,
+    prescriber_pin: str = "",
     now: datetime | None = None,
 ) -> Hold:
     """S7: the prescriber's review. Sets the restart dose as a new prescription version and clears the hold.
 
-    Idempotent: a hold already cleared is returned unchanged.
+    The prescriber's own act: `prescriber` signed in (`recorded_by` empty or themselves), or a
+    nurse (`recorded_by`) naming the prescriber, who types their PIN (`prescriber_pin`) on the
+    nurse's device; the prescriber is then alerted. Idempotent: a hold already cleared is
+    returned unchanged.
     """
     now = _now(now)
+    clinic = hold.patient.clinic
+    cleared_with, typed_by = AuthorisedWith.SESSION, None
+    if recorded_by is not None and (prescriber is None or prescriber.pk != recorded_by.pk):
+        # Before any lock: the PIN hash is deliberately slow.
+        require_capability_at(recorded_by, Capability.RECORD_DOSES, clinic=clinic, doing="record doses")
+        prescriber, cleared_with = prescriber_act(
+            clinic=clinic,
+            acting=recorded_by,
+            named=prescriber,
+            pin=prescriber_pin,
+            rule="S7",
+            what="Clearing the hold",
+            who_field="prescriber",
+            pin_field="prescriber_pin",
+        )
+        typed_by = recorded_by if cleared_with == AuthorisedWith.PIN else None
     patient = _lock_patient(hold.patient)
     hold = Hold.objects.select_for_update().get(pk=hold.pk)
     require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
@@ -246,7 +269,22 @@ def clear_hold(
         notes=f"Restart after missed-dose hold. {notes}".strip(),
     )
     hold.cleared_at, hold.cleared_by, hold.clear_notes, hold.restart_prescription = now, prescriber, notes, restart
-    hold.save(update_fields=["cleared_at", "cleared_by", "clear_notes", "restart_prescription"])
+    hold.cleared_with, hold.cleared_recorded_by = cleared_with, typed_by
+    hold.save(
+        update_fields=[
+            *("cleared_at", "cleared_by", "clear_notes", "restart_prescription"),
+            *("cleared_with", "cleared_recorded_by"),
+        ]
+    )
+    if typed_by is not None:
+        notify_pin_used(
+            clinic=patient.clinic,
+            prescriber=prescriber,
+            recorded_by=typed_by,
+            what=f"The missed-dose hold of {patient.display_name} was cleared with a restart dose",
+            now=now,
+            hold=hold,
+        )
     return hold
 
 

@@ -140,7 +140,9 @@ def test_s7_held_patient_and_the_prescriber_clears_the_hold(client_for, slot, nu
         missed_since=TODAY - datetime.timedelta(days=3), reason="S7 · held",
     )  # fmt: skip
     refusal(post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/checks/", good_check()), "S7")
-    assert post(client_for(nurse), f"/api/v1/dosing/holds/{hold.pk}/clear/", {}).status_code == 403
+    # A nurse alone cannot clear it: the prescriber's own act is needed (issue 12, hole 4).
+    refusal(post(client_for(nurse), f"/api/v1/dosing/holds/{hold.pk}/clear/", {"morning_dose_mg": "50",
+            "afternoon_dose_mg": "50"}), "S7", "prescriber")  # fmt: skip
     assert [h["id"] for h in client_for(prescriber).get("/api/v1/dosing/holds/").json()] == [hold.pk]
     cleared = post(
         client_for(prescriber),

@@ -183,7 +183,7 @@ def test_s7_a_held_patient_is_refused_and_the_prescriber_restarts_them(
     summary = refused(client_for(nurse).post(f"/dosing/slots/{slot.pk}/check/", good_check()), "S7")
     assert "No dose: 3 consecutive days missed since 14 Nov; prescriber review required" in summary
 
-    assert client_for(nurse).get(f"/dosing/holds/{hold.pk}/").status_code == 403
+    refused(client_for(nurse).post(f"/dosing/holds/{hold.pk}/", {"morning_dose_mg": "50"}), "S7", "prescriber")
     review = text(client_for(prescriber).get("/dosing/holds/"))
     assert "Sam Taylor" in review and "14 Nov" in review
     response = client_for(prescriber).post(

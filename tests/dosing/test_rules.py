@@ -259,7 +259,10 @@ def test_s5_a_reduced_dose_needs_a_prescriber_and_caps_the_dose(slot, nurse, sec
     with refused("S5", "needs the authorisation of a prescriber", field="authorised_by"):
         check(slot, nurse, outcome=CheckOutcome.REDUCED, reduced_dose_mg=Decimal("50"), authorised_by=second_nurse)
 
-    check(slot, nurse, outcome=CheckOutcome.REDUCED, reduced_dose_mg=Decimal("50"), authorised_by=prescriber)
+    check(  # the prescriber types their own PIN (here their password: they set no PIN) on the nurse's device
+        slot, nurse, outcome=CheckOutcome.REDUCED, reduced_dose_mg=Decimal("50"), authorised_by=prescriber,
+        authoriser_pin=PASSWORD,
+    )  # fmt: skip
     with refused("S5", "80 mg is more than the reduced dose of 50 mg authorised by", field="dose_mg"):
         dose(slot, nurse, second_nurse, dose_mg=Decimal("80"))
 
