@@ -92,7 +92,7 @@ def main(argv=None) -> int:
             for skipped in NEEDS_HISTORY & set(chosen):
                 print(f"bench: {skipped} skipped: it doses seed_scale's patients (no scale database)", flush=True)
                 chosen.pop(skipped)
-        history_doses = DB_TIME_DOSES if scale and not args.only else 0
+        history_doses = DB_TIME_DOSES if scale and "dosing.record_dose" in chosen else 0
         doses_needed = args.requests + args.warmup + history_doses
         print(f"bench: loading {args.patients} patients (+{doses_needed} ready to dose), a partner with "
               f"{args.referrals} referrals, into {name}", flush=True)  # fmt: skip
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                 durations = measure(base, sites, requests=args.requests, warmup=args.warmup)
                 results[measurement] = _where(report.summarise(durations, target), source, name, rows)
                 results[measurement]["load_average"] = round(os.getloadavg()[0], 2)
-            if history_doses and "history" in sites and not args.only:
+            if history_doses and "history" in sites:
                 print("bench: database time of a dose, history against new patients (in this process) ...")
                 comparisons["dosing.dose_db_time"] = dbtime.run(sites, doses=DB_TIME_DOSES)
             if args.load:
