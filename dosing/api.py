@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -282,9 +282,15 @@ class BoardView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("clinic", OpenApiTypes.INT, description="Clinic id (default: the current clinic).")
+            OpenApiParameter("clinic", OpenApiTypes.INT, description="Clinic id (default: the current clinic)."),
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                description="The ETag of the board you have: 304 with no body while it is unchanged.",
+            ),
         ],
-        responses=BoardOut,
+        responses={200: BoardOut, 304: OpenApiResponse(description="Unchanged since the ETag sent.")},
     )
     def get(self, request):
         """Send If-None-Match with the last ETag: an unchanged board answers 304 with no body after one query.
