@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 CHECK_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=check-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=localhost STATIC_MANIFEST=0
 
-.PHONY: run test lint format venv clean bench
+.PHONY: run test lint format venv clean bench bench-load
 
 venv: $(DEV_STAMP)
 
@@ -59,8 +59,13 @@ test: lint
 # with the scale data: on BENCH_SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hat_clinic_scale,
 # loaded by seed_scale) when it exists, else on BENCH_DATABASE_URL (default .../hat_clinic_bench), and says so.
 # Prints a table and writes bench-results/bench-<timestamp>.json. BENCH_ARGS="--requests 500" etc.
+# `make bench-load`: the same plus the concurrent nurses (1, 10, 50 in one clinic; 10 clinics x 5; the trivial
+# GET; the database check) and 300 boards polling for 60 s while doses are recorded (issue 13; ~5 minutes more).
 bench: $(DEV_STAMP)
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hat_clinic_bench} $(PY) -m bench $(BENCH_ARGS)
+
+bench-load: $(DEV_STAMP)
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hat_clinic_bench} $(PY) -m bench --load --boards $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts

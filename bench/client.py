@@ -25,6 +25,27 @@ class Staff:
         if response.status_code != 302:
             raise RuntimeError(f"sign-in of {username} failed with {response.status_code}")
 
+    @classmethod
+    def session_of(cls, base: str, user) -> "Staff":
+        """Signed in without the login form: a session written straight into the database (the slow password
+        hash of a sign-in, times hundreds of tablets, is not what a load test measures). Call after
+        django.setup(), with the server's SECRET_KEY (bench.server.SECRET_KEY)."""
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.middleware.csrf import _get_new_csrf_string
+
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "clinics.backends.StaffBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        staff = cls.__new__(cls)
+        staff.base = base
+        staff.http = requests.Session()
+        staff.http.cookies.set("sessionid", store.session_key)
+        staff.http.cookies.set("csrftoken", _get_new_csrf_string())
+        return staff
+
     @property
     def csrf(self) -> str:
         return self.http.cookies.get("csrftoken", "")

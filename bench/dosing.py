@@ -1,6 +1,9 @@
-"""Dosing measurements (issue 4): one function per measurement, each returning durations in ms.
+"""Dosing measurements (issues 4 and 13): one function per measurement, each returning durations in ms.
 
-Targets: the board of a 150-patient clinic p95 <= 150 ms; recording a dose p95 <= 50 ms.
+Targets: the board of a 150-patient clinic p95 <= 150 ms (issue 4); an unchanged board poll (304)
+server p95 <= 5 ms; recording a dose for a patient with years of history server p95 <= 40 ms
+(issue 13; the patients of bench.history, in the scale clinics), with the witness's PIN and, as a
+separate figure, with their password (a deliberately slow hash); a new patient's dose for comparison.
 """
 
 from .client import Staff, timed
@@ -24,29 +27,69 @@ def board_poll(base: str, sites, *, requests: int, warmup: int) -> list[float]:
     return timed(requests, warmup, lambda _: nurse.get("/dosing/board/rows/"), 200)
 
 
+def board_poll_unchanged(base: str, sites, *, requests: int, warmup: int) -> list[float]:
+    """The same poll when nothing changed since the tablet's copy: If-None-Match, answered 304 without a body."""
+    nurse = Staff(base, sites["board"].nurse.username, PASSWORD)
+    tag = nurse.get("/dosing/board/rows/").headers["ETag"]
+    return timed(requests, warmup, lambda _: nurse.http.get(f"{base}/dosing/board/rows/", timeout=10,
+                                                            headers={"If-None-Match": tag}), 304)  # fmt: skip
+
+
 def board_api(base: str, sites, *, requests: int, warmup: int) -> list[float]:
     """The same board as JSON (GET /api/v1/dosing/board/)."""
     nurse = Staff(base, sites["board"].nurse.username, PASSWORD)
     return timed(requests, warmup, lambda _: nurse.get("/api/v1/dosing/board/"), 200)
 
 
+def _doses(base: str, nurse: Staff, items: list, requests: int, warmup: int, secret: str) -> list[float]:
+    """POST each (slot id, dose mg, witness id) once, in order; 201 expected every time."""
+    if len(items) < requests + warmup:
+        raise RuntimeError(f"only {len(items)} slots ready for {requests + warmup} doses")
+
+    def send(i):
+        slot, dose_mg, witness = items[i]
+        body = {"dose_mg": str(dose_mg), "route": "iv", "injection_site": "left_arm", "witness": witness,
+                "witness_password": secret}  # fmt: skip
+        return nurse.post_json(f"/api/v1/dosing/slots/{slot}/administration/", body)
+
+    return timed(requests, warmup, send, 201)
+
+
 def record_dose(base: str, sites, *, requests: int, warmup: int) -> list[float]:
-    """POST /api/v1/dosing/slots/<id>/administration/ with the witness PIN; a different checked slot each time."""
+    """A dose for a patient with years of history (seed_scale's, in their clinic), witnessed with a PIN."""
+    history = sites["history"]
+    nurse = Staff(base, history.nurse.username, PASSWORD)
+    ready = history.take("pin", requests + warmup)
+    return _doses(base, nurse, ready, min(requests, len(ready) - warmup), warmup, PIN)
+
+
+def record_dose_password(base: str, sites, *, requests: int, warmup: int) -> list[float]:
+    """The same, the witness confirming with their account password (no PIN): a slow hash on every dose."""
+    history = sites["history"]
+    nurse = Staff(base, history.nurse.username, PASSWORD)
+    requests, warmup = max(1, requests // 6), min(warmup, 3)
+    ready = history.take("password", requests + warmup)
+    return _doses(base, nurse, ready, min(requests, len(ready) - warmup), warmup, PASSWORD)
+
+
+def record_dose_new_patient(base: str, sites, *, requests: int, warmup: int) -> list[float]:
+    """A dose for a patient made for this run (no history): the comparison for the two above."""
     site = sites["dose"]
-    if len(site.slots) < requests + warmup:
-        raise RuntimeError(f"only {len(site.slots)} slots for {requests + warmup} doses")
     nurse = Staff(base, site.nurse.username, PASSWORD)
-    dose = {"dose_mg": "100", "route": "iv", "injection_site": "left_arm", "witness": site.witness.pk,
-            "witness_password": PIN}  # fmt: skip
-    return timed(
-        requests, warmup, lambda i: nurse.post_json(f"/api/v1/dosing/slots/{site.slots[i]}/administration/", dose), 201
-    )
+    items = [(slot, "100", site.witness.pk) for slot in site.slots]
+    return _doses(base, nurse, items, requests, warmup, PIN)
 
 
 # name -> (function, target p95 in ms or None, where the target comes from)
 MEASUREMENTS = {
     "dosing.board_page": (board_page, 150.0, "issue 4"),
     "dosing.board_poll": (board_poll, 150.0, "issue 4"),
+    "dosing.board_poll_unchanged": (board_poll_unchanged, 5.0, "issue 13"),
     "dosing.board_api": (board_api, 150.0, "issue 4"),
-    "dosing.record_dose": (record_dose, 50.0, "issue 4"),
+    "dosing.record_dose": (record_dose, 40.0, "issue 13"),
+    "dosing.record_dose_password": (record_dose_password, None, None),
+    "dosing.record_dose_new_patient": (record_dose_new_patient, 50.0, "issue 4"),
 }
+
+# Measurements that dose seed_scale's patients: only with the scale database.
+NEEDS_HISTORY = {"dosing.record_dose", "dosing.record_dose_password"}

@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 (benchmark only)
 
 
 def free_port() -> int:
@@ -32,7 +33,7 @@ def server_environment(database_url: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         DEBUG="0",
-        SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",  # noqa: S106 (benchmark only)
+        SECRET_KEY=SECRET_KEY,  # the benchmark writes sessions for this server (bench.client.Staff.session_of)
         ALLOWED_HOSTS="127.0.0.1,localhost",
         STAFF_2FA_REQUIRED="0",
         API_THROTTLE_USER="1000000/hour",

@@ -9,10 +9,11 @@ A GET of one patient's dosing or prescriptions writes one access-log entry (SPEC
 object is found; the board and the lists of holds and alerts cover many patients and write none.
 """
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -23,11 +24,11 @@ from clinics.access import has_capability
 from clinics.models import User
 from clinics.parsing import AsciiIntegerField
 from clinics.roles import Capability
-from clinics.selectors import clinic_list, clinics_for
+from clinics.selectors import clinic_list
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import history, rules, selectors, services
+from . import board_version, history, rules, selectors, services
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -318,19 +319,41 @@ class BoardView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("clinic", OpenApiTypes.INT, description="Clinic id (default: the current clinic).")
+            OpenApiParameter("clinic", OpenApiTypes.INT, description="Clinic id (default: the current clinic)."),
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                description="The ETag of the board you have: 304 with no body while it is unchanged.",
+            ),
         ],
-        responses=BoardOut,
+        responses={200: BoardOut, 304: OpenApiResponse(description="Unchanged since the ETag sent.")},
     )
     def get(self, request):
+        """Send If-None-Match with the last ETag: an unchanged board answers 304 with no body after one query.
+
+        A 304 means nothing changed but the clock: count `observation_seconds_left` down from
+        `observation_ends_at`. The ETag also expires when the board would change by the clock alone.
+        """
         clinic_id = _query(self.BoardQuery, request).get("clinic")
-        clinics = clinics_for(request.user)
-        clinic = (
-            get_object_or_404(clinics, pk=clinic_id) if clinic_id is not None else (request.clinic or clinics.first())
-        )
+        clinics = clinic_list(request.user)  # the user's clinics, already read for this request
+        if clinic_id is not None:
+            clinic = next((mine for mine in clinics if mine.pk == clinic_id), None)
+            if clinic is None:
+                raise Http404
+        else:
+            clinic = request.clinic or (clinics[0] if clinics else None)
         if clinic is None:
             return Response({"detail": "You work in no clinic."}, status=status.HTTP_404_NOT_FOUND)
-        return Response(BoardOut(selectors.board_for(clinic, now=timezone.now())).data)
+        version = board_version.current(clinic.pk)  # before the rows: see dosing/board_version.py
+        now = timezone.now()
+        same = board_version.unchanged(
+            request.headers.get("If-None-Match"), kind="json", clinic_id=clinic.pk, version=version, now=now
+        )
+        if same:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": same})
+        board = selectors.board_for(clinic, now=now)
+        return Response(BoardOut(board).data, headers={"ETag": board_version.etag("json", board, version)})
 
 
 class SlotDetailView(APIView):

@@ -691,3 +691,33 @@ class PlannedAbsence(models.Model):
     @property
     def days(self) -> int:
         return (self.ends_on - self.starts_on).days + 1
+
+
+class BoardVersion(models.Model):
+    """The version of a clinic's dosing board: a new value whenever anything the board shows changed.
+
+    Written only by the database (migration 0003): triggers on every table the board reads bump
+    it in the same transaction as the change, whatever code made it (services, jobs,
+    corrections, admin, bulk updates, raw SQL). Values come from one sequence, so a value is
+    never reused: an unchanged value means an unchanged board (see dosing/board_version.py).
+    No foreign key: the row is written at commit by a trigger and must never block a clinic.
+    """
+
+    clinic_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Board of clinic {self.clinic_id}: version {self.version}"
+
+
+class BoardTouch(models.Model):
+    """PostgreSQL only: one row per transaction that changed a board, deleted again at its commit.
+
+    Its deferred constraint trigger runs the bump at commit time, so the clinic's BoardVersion
+    row is locked only while the transaction commits, not for the whole of a dose.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"Board touch {self.pk}"

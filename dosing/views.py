@@ -13,7 +13,7 @@ every few seconds: it writes none (its photos are logged, sparingly, by the phot
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from clinics.roles import Capability
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import history, rules, selectors, services
+from . import board_version, history, rules, selectors, services
 from .forms import (
     AdministerForm,
     AdverseEventForm,
@@ -82,7 +82,7 @@ def _render_form(request, template: str, context: dict):
 # --- The board -------------------------------------------------------------------------------------------------
 
 
-def _board_context(request) -> dict:
+def _board_context(request, version: int) -> dict:
     board = selectors.board_for(request.clinic, now=timezone.now())
     return {
         "board": board,
@@ -91,21 +91,41 @@ def _board_context(request) -> dict:
         **board_view(board),
         "session_label": board.session.label,
         "running": board.session.window_start <= board.now < board.session.window_end,
+        "board_etag": board_version.etag("html", board, version),
     }
+
+
+def _with_etag(response, context: dict):
+    response["ETag"] = context["board_etag"]
+    return response
 
 
 @never_cache
 @staff_only(DOSING, Capability.VIEW_BOARD)
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
-    return render(request, "dosing/board.html", _board_context(request))
+    context = _board_context(request, board_version.current(request.clinic.pk))
+    return _with_etag(render(request, "dosing/board.html", context), context)
 
 
 @never_cache
 @staff_only(DOSING, Capability.VIEW_BOARD)
 def board_rows(request):
-    """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome)."""
-    return render(request, "dosing/_board_live.html", _board_context(request))
+    """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome).
+
+    Unchanged since the copy the tablet has (If-None-Match): 304 with no body, after one query.
+    """
+    version = board_version.current(request.clinic.pk)  # before the rows: see dosing/board_version.py
+    same = board_version.unchanged(
+        request.headers.get("If-None-Match"), kind="html", clinic_id=request.clinic.pk, version=version,
+        now=timezone.now(),
+    )  # fmt: skip
+    if same:
+        response = HttpResponseNotModified()
+        response["ETag"] = same
+        return response
+    context = _board_context(request, version)
+    return _with_etag(render(request, "dosing/_board_live.html", context), context)
 
 
 # --- Slot pages and actions ---------------------------------------------------------------------------------------

@@ -4,11 +4,12 @@ Timings are never asserted here: `make bench` measures them.
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
 
-from bench import data, database, report
+from bench import data, database, history, load, polling, report
 from dosing.models import Slot, SlotStatus
 from referrals.api_common import keyset_page
 from referrals.models import OnwardReferral
@@ -103,3 +104,89 @@ def test_the_table_names_the_database_and_its_row_counts():
 
     assert "150 ours" in line and "met" in line
     assert line.endswith("hat_x (5,283,050 / 4,773,687)")
+
+
+# --- issue 13: patients with history, the load check, the polling check, the verdicts --------------------------
+
+
+def _clinic_with_yesterday(stamp: str):
+    """A "scale" clinic of 4 patients: 3 dosed yesterday (the third then put on hold), the fourth never dosed."""
+    from dosing import services
+    from dosing.models import Hold, Slot
+
+    yesterday = NOW - timedelta(days=1)
+    site = data.clinic_with_patients(name="Hist", stamp=stamp, patients=4, now=yesterday, mixed_board=False)
+    site.clinic.code = "scale-01"
+    site.clinic.save(update_fields=["code"])
+    slots = list(Slot.objects.filter(pk__in=site.slots).select_related("clinic", "patient", "prescription"))
+    for slot in slots[:3]:
+        services.administer_dose(slot=slot, nurse=site.nurse, dose_mg=Decimal("100"), route="iv",
+                                 injection_site="left_arm", witness=site.witness, witness_password=data.PIN,
+                                 now=yesterday)  # fmt: skip
+    Hold.objects.create(patient=slots[2].patient, prescription=slots[2].prescription, since=NOW, missed_days=3,
+                        missed_since=yesterday.date(), reason="S7 · test")  # fmt: skip
+    return slots
+
+
+def test_history_readies_only_patients_a_dose_may_be_given_to_and_their_doses_are_accepted(db):
+    from dosing import services
+    from dosing.models import Administration, Slot
+
+    slots = _clinic_with_yesterday(STAMP)
+
+    ready = history.prepare(per_clinic=10, nurses_per_clinic=2, stamp=STAMP, now=NOW)
+
+    site = ready.clinics[0]
+    chosen = Slot.objects.filter(pk__in=[pk for pk, _ in site.slots])
+    assert sorted(chosen.values_list("patient_id", flat=True)) == sorted(s.patient_id for s in slots[:2])
+    assert all(s.window_start < NOW < s.window_end and s.status == "checked" for s in chosen)
+    for pk, dose_mg, witness in ready.take("pin", 10):
+        slot = Slot.objects.select_related("clinic", "patient", "prescription").get(pk=pk)
+        services.administer_dose(slot=slot, nurse=ready.nurse, dose_mg=dose_mg, route="iv", injection_site="left_arm",
+                                 witness=site.witness, witness_password=data.PIN, now=NOW)  # fmt: skip
+        assert witness == site.witness.pk
+    assert Administration.objects.filter(slot__in=chosen).count() == 2
+    assert ready.ready() == 0
+
+
+def test_the_load_check_finds_exact_balances_and_one_dose_per_slot_and_says_when_not(db):
+    from cd_register.models import Register
+
+    slots = _clinic_with_yesterday(STAMP)
+    phase = load.Phase(name="x", clients=1)
+    phase.dosed = [(slot.pk, "100") for slot in slots[:3]]
+    phase.refused = [(slots[3].pk, "100")]
+    clinic_ids = [slots[0].clinic_id]
+
+    good = load.verify([phase], clinic_ids)
+    assert (good["one_administration_per_slot"], good["balances_exact"], good["register_lines_match_doses"]) == (
+        True, True, True)  # fmt: skip
+
+    phase.dosed, phase.refused = [*phase.dosed[:2], (slots[3].pk, "100")], [(slots[2].pk, "100")]
+    Register.objects.filter(clinic_id__in=clinic_ids, strength_mg=100).update(balance=1)
+    bad = load.verify([phase], clinic_ids)
+    assert bad["slots_wrong"] == [slots[3].pk, slots[2].pk]
+    assert not bad["balances_exact"] and "entries add up to" in bad["unbalanced"][0]
+
+
+def test_a_board_saw_a_dose_only_when_its_first_poll_after_the_dose_shows_it():
+    board = polling.Board.__new__(polling.Board)
+    board.polls = [(1.0, 1.1, 200), (4.0, 4.1, 304), (7.0, 7.1, 200)]
+    board.shown = [(1.1, frozenset()), (7.1, frozenset({5}))]
+
+    assert not board.saw(5, dosed_at=2.0)  # the poll at 4.0 answered 304 from a copy without the dose
+    assert board.saw(5, dosed_at=5.0)  # the poll at 7.0 brought it
+    board.shown = [(1.1, frozenset({5}))]
+    assert board.saw(5, dosed_at=2.0)  # the copy already showed it (the poll at 1.0 saw the commit)
+
+
+def test_the_load_table_marks_a_missed_ratio_and_a_missed_server_target():
+    missed = {"clients": 50, "ok": 10, "errors": 0, "throughput_per_s": 5.0, "ratio_to_trivial_get": 0.18,
+              "target_ratio": 0.4, "met": False}  # fmt: skip
+    fast = {"clients": 50, "ok": 10, "errors": 0, "throughput_per_s": 5.0, "server_p95_ms": 80.0,
+            "target_server_p95_ms": 100.0, "met": True}  # fmt: skip
+
+    lines = report.load_table({"load.clinics10x5": missed, "load.n50": fast}).splitlines()
+
+    assert lines[1].endswith("0.18x trivial GET (>= 0.4x): MISSED")
+    assert lines[2].endswith("server p95 <= 100 ms: met")

@@ -6,6 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('dosing', '0003_board_version'),
         ('dosing', '0003_planned_absences'),
         ('dosing', '0003_prescriber_authorisation'),
     ]

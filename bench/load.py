@@ -1,0 +1,172 @@
+"""Load: many nurses recording doses at once against gunicorn (issue 13, item 6). `python -m bench --load`.
+
+Phases, each bounded in requests and in time (it stops at whichever comes first):
+
+- `load.n1`, `load.n10`, `load.n50`: 1, 10 and 50 nurses in one clinic (the benchmark's own "Load"
+  clinic in the scale database: new patients, so that any number of doses is possible);
+- `load.clinics10x5`: 10 clinics with 5 nurses each, dosing seed_scale's patients with years of
+  history in their own clinics (bench.history);
+- `load.trivial_get`: GET /api/v1/me/ (signed in, one small read) with as many clients as the
+  10-clinic phase, in the same run: the dose throughput is judged against it (>= 0.4x).
+
+Each nurse is a thread with its own signed-in session, taking the next ready slot of their clinic and
+POSTing the witnessed dose (witness PIN). Afterwards the database is checked: exactly one
+administration per slot dosed (and none for a refused one), every register of the clinics
+balanced entry by entry, and each dose's register lines adding up to the dose.
+"""
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .client import Staff
+from .data import PIN
+from .report import Durations, percentiles
+
+TIME_LIMIT_S = 120.0
+
+
+@dataclass
+class Phase:
+    """What one phase did: per-request client and server times, statuses, slots dosed and refused."""
+
+    name: str
+    clients: int
+    durations: Durations = field(default_factory=Durations)
+    errors: list = field(default_factory=list)
+    dosed: list = field(default_factory=list)  # slot ids answered 201
+    refused: list = field(default_factory=list)  # slot ids answered otherwise
+    wall_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def summary(self, target_p95: float | None = None) -> dict:
+        cuts = percentiles(list(self.durations))
+        server = percentiles(self.durations.server)
+        done = len(self.durations)
+        return {
+            "clients": self.clients,
+            "requests": done + len(self.errors),
+            "ok": done,
+            "errors": len(self.errors),
+            "first_errors": self.errors[:3],
+            "throughput_per_s": round(done / self.wall_s, 1) if self.wall_s else 0.0,
+            "wall_s": round(self.wall_s, 1),
+            **{f"p{q}_ms": cuts.get(q) for q in (50, 95, 99)},
+            **{f"server_p{q}_ms": server.get(q) for q in (50, 95, 99)},
+            "target_server_p95_ms": target_p95,
+            "met": None if target_p95 is None else (not self.errors and (server.get(95) or 0) <= target_p95),
+        }
+
+
+def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, deadline: float, expect: int, send):
+    while time.monotonic() < deadline:
+        try:
+            item = work.get_nowait()
+        except queue.Empty:
+            return
+        started = time.perf_counter()
+        try:
+            response = send(staff, witness_pk, item)
+        except Exception as error:  # a load test counts every failure, of any kind
+            with phase.lock:
+                phase.errors.append(f"{type(error).__name__}: {error}"[:200])
+                phase.refused.append(item)
+            continue
+        elapsed = (time.perf_counter() - started) * 1000
+        with phase.lock:
+            if response.status_code == expect:
+                phase.durations.record(elapsed, response)
+                phase.dosed.append(item)
+            else:
+                phase.errors.append(f"{response.status_code}: {response.text[:200]}")
+                phase.refused.append(item)
+
+
+def _dose(staff: Staff, witness_pk: int, item):
+    slot_id, dose_mg = item
+    body = {"dose_mg": str(dose_mg), "route": "iv", "injection_site": "left_arm", "witness": witness_pk,
+            "witness_password": PIN}  # fmt: skip
+    return staff.post_json(f"/api/v1/dosing/slots/{slot_id}/administration/", body)
+
+
+def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: float = TIME_LIMIT_S,
+        send=_dose, expect: int = 201) -> Phase:  # fmt: skip
+    """Run every team at once: (nurses, witness id, work items of their clinic); each nurse a thread."""
+    phase = Phase(name=name, clients=sum(len(nurses) for nurses, _, _ in teams))
+    threads = []
+    deadline = time.monotonic() + time_limit
+    for nurses, witness_pk, items in teams:
+        work = queue.Queue()
+        for item in items:
+            work.put(item)
+        threads += [
+            threading.Thread(target=_worker, args=(phase, nurse, witness_pk, work, deadline, expect, send))
+            for nurse in nurses
+        ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    phase.wall_s = time.perf_counter() - started
+    return phase
+
+
+def trivial_gets(name: str, staff: list[Staff], requests: int, *, time_limit: float = TIME_LIMIT_S) -> Phase:
+    """GET /api/v1/me/ from every client at once, `requests` in all: the app's floor for a signed-in request."""
+    return run(name, [([s], 0, [None] * (requests // len(staff))) for s in staff], time_limit=time_limit,
+               send=lambda s, _w, _i: s.get("/api/v1/me/"), expect=200)  # fmt: skip
+
+
+def verify(phases: list[Phase], clinic_ids: list[int]) -> dict:
+    """The database after the load: one administration per slot dosed, none per refused, balanced registers."""
+    from django.db.models import Count, Q
+
+    from cd_register.models import Register, RegisterEntry
+    from dosing.models import Administration
+
+    dosed = [slot for phase in phases for slot, _ in phase.dosed]
+    refused = [slot for phase in phases for slot, _ in phase.refused]
+    counts = dict(
+        Administration.objects.filter(slot_id__in=dosed + refused, corrects__isnull=True)
+        .values_list("slot_id")
+        .annotate(n=Count("id"))
+        .values_list("slot_id", "n")
+    )
+    wrong_slots = [s for s in dosed if counts.get(s) != 1] + [s for s in refused if counts.get(s)]
+    unbalanced = []
+    for register in Register.objects.filter(clinic_id__in=clinic_ids):
+        running, expected_sequence = Decimal(0), 1
+        for sequence, quantity, after in register.entries.order_by("sequence").values_list(
+            "sequence", "quantity", "balance_after"
+        ):
+            running += quantity
+            if sequence != expected_sequence or after != running:
+                unbalanced.append(f"register {register.pk} entry {sequence}")
+                break
+            expected_sequence += 1
+        if running != register.balance:
+            unbalanced.append(f"register {register.pk}: balance {register.balance}, entries add up to {running}")
+    lines_wrong = []
+    strengths = dict(Register.objects.filter(clinic_id__in=clinic_ids).values_list("pk", "strength_mg"))
+    drawn: dict[int, Decimal] = {}
+    for ref, register_id, quantity, waste in RegisterEntry.objects.filter(
+        Q(administration_ref__in=list(Administration.objects.filter(slot_id__in=dosed).values_list("pk", flat=True)))
+    ).values_list("administration_ref", "register_id", "quantity", "waste_mg"):
+        drawn[ref] = drawn.get(ref, Decimal(0)) - quantity * strengths[register_id] - (waste or 0)
+    for pk, dose_mg in Administration.objects.filter(slot_id__in=dosed).values_list("pk", "dose_mg"):
+        if drawn.get(pk) != dose_mg:
+            lines_wrong.append(f"administration {pk}: {dose_mg} mg given, register lines {drawn.get(pk)} mg")
+    return {
+        "slots_dosed": len(dosed),
+        "slots_refused": len(refused),
+        "one_administration_per_slot": not wrong_slots,
+        "slots_wrong": wrong_slots[:10],
+        "registers_checked": Register.objects.filter(clinic_id__in=clinic_ids).count(),
+        "balances_exact": not unbalanced,
+        "unbalanced": unbalanced[:10],
+        "register_lines_match_doses": not lines_wrong,
+        "lines_wrong": lines_wrong[:10],
+    }
