@@ -58,7 +58,6 @@ def partner_detail(request, pk: int):
         "partner": partner,
         "clients": clients_of(partner, request.user),
         "may_change_shared": services.manages_every_clinic_of(request.user, partner),
-        "my_clinics": set(clinics_for(request.user).values_list("pk", flat=True)),
     }
     return render(request, "partners/partner_detail.html", context)
 

@@ -169,3 +169,17 @@ def test_a_manager_cannot_revoke_another_partners_client_through_her_partner(
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
+
+
+def test_the_clinic_switcher_works_on_the_partner_page_for_a_manager_of_two_clinics(client, clinic, other_clinic):
+    """Regression: the partner page overwrote the header's list of clinics; the switcher had empty options."""
+    manager = StaffFactory(username="mo.manager", roles=["clinic_manager"], clinics=[clinic, other_clinic])
+    partner = PartnerFactory(name="Shared Housing", clinics=[clinic, other_clinic])
+    client.force_login(manager)
+
+    page = client.get(reverse("partner-detail", args=[partner.pk])).content.decode()
+
+    for shown in (clinic, other_clinic):
+        assert f'<option value="{shown.pk}"' in page and shown.name in page
+    switched = client.post(reverse("switch-clinic"), {"clinic": other_clinic.pk, "next": "/"})
+    assert switched.status_code == 302
