@@ -42,3 +42,32 @@ def queues_for(user, clinic) -> dict[str, list[dict]]:
                 {"label": queue.label, "url": reverse(queue.url_name), "count": queue.count(user, clinic)}
             )
     return mine
+
+
+@dataclass(frozen=True)
+class HeaderBadge:
+    """A count shown in the page header on every page (e.g. unread alerts), linking to its page."""
+
+    label: str
+    url_name: str
+    capability: Capability
+    count: Callable  # (user) -> int
+
+
+_badges: list[HeaderBadge] = []
+
+
+def register_badge(badge: HeaderBadge) -> None:
+    if all(existing.label != badge.label for existing in _badges):
+        _badges.append(badge)
+
+
+def badges_for(user) -> list[dict]:
+    """The header badges the user may follow, with their counts (only those above zero)."""
+    shown = []
+    for badge in _badges:
+        if user.has_perm(badge.capability.perm):
+            count = badge.count(user)
+            if count:
+                shown.append({"label": badge.label, "url": reverse(badge.url_name), "count": count})
+    return shown

@@ -29,6 +29,10 @@ class DosingConfig(AppConfig):
         ):  # fmt: skip
             register_queue(queue)
 
+        from clinics.work_queues import HeaderBadge, register_badge
+
+        register_badge(HeaderBadge("Alerts", "dosing-alerts", Capability.PRESCRIBE, selectors.unread_alert_count))
+
         from patients.record_links import RecordLink
         from patients.record_links import register as register_record_link
 

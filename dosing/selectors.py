@@ -381,3 +381,8 @@ def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) ->
 
 def holds_waiting(user, clinic: Clinic) -> int:
     return holds_to_review(clinic).count()
+
+
+def unread_alert_count(user) -> int:
+    """The header badge: alerts (holds, adverse events, licences) this user has not read."""
+    return unread_alerts(user).count()

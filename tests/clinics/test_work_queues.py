@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from dosing.models import Hold, Session
+from dosing.models import Alert, AlertKind, Hold, Session
 from referrals.models import ReferralStatus
 from tests.factories import PatientFactory, PrescriptionFactory, ReferralFactory, SlotFactory, TreatmentConsentFactory
 from tests.factories.cd_register import stock_cupboard
@@ -81,3 +81,21 @@ def test_a_clinic_manager_sees_registers_due_a_stock_check(client, manager, clin
 
     assert _count(page, "registers due a stock check (none in 7 days)") >= 1
     assert _count(page, "controlled-drug discrepancies open") == 0
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown"), [("nurse", True), ("manager", True), ("keyworker", False), ("commissioner", False)]
+)
+def test_the_witness_pin_link_is_shown_only_to_those_who_witness(client, request, persona, shown):
+    page = _home(client, request.getfixturevalue(persona))
+
+    assert ('href="/accounts/pin/"' in page) is shown
+
+
+def test_a_prescriber_sees_unread_alerts_counted_in_the_header(client, prescriber, nurse, clinic):
+    Alert.objects.create(
+        recipient=prescriber, clinic=clinic, kind=AlertKind.HOLD, message="Sam Taylor is on hold", created_at=MORNING
+    )
+
+    assert re.search(r'header-badge__count">1<span class="visually-hidden"> unread', _home(client, prescriber))
+    assert "header-badge" not in _home(client, nurse)  # the nurse has no alerts page
