@@ -12,6 +12,8 @@ from functools import lru_cache
 from django.urls import reverse
 from django.utils import timezone
 
+from clinics.templatetags.plain_words import plain
+
 from . import rules
 from .models import Drug, Route, SlotStatus
 from .selectors import Board, BoardRow, Stage
@@ -153,9 +155,9 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
     elif stage == Stage.SIGNED_OUT and row.sign_out is not None:
         words = f"{words} {_hhmm(row.sign_out.signed_out_at)}"
     elif stage == Stage.ON_HOLD:
-        detail = row.hold.reason
+        detail = plain(row.hold.reason)
     elif badge == "closed":
-        detail = slot.status_reason
+        detail = plain(slot.status_reason)
     slot_url = urls["dosing-slot"].format(slot.pk)
     original = row.original_administration
     sign_out_url = urls["dosing-sign-out"].format(original.pk) if original is not None else ""

@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinics.context_processors.clinic_context",
             ],
+            "builtins": ["clinics.templatetags.plain_words"],  # {{ text|plain }}: no rule codes on pages
         },
     },
 ]

@@ -91,7 +91,7 @@ def test_a_whole_session_for_one_patient_seen_live_on_a_second_board(
     page.get_by_label("Proceed with the prescribed dose").check()
     page.get_by_role("button", name="Record the check").click()
     summary = page.locator("#error-summary")
-    expect(summary).to_contain_text("S5 · An intoxicated patient is withheld")
+    expect(summary).to_contain_text("An intoxicated patient is withheld")
     expect(summary).to_be_focused()
     expect(page.get_by_label("Breath alcohol (µg/100 ml)")).to_have_value("80")
     assert_accessible(page)
@@ -106,7 +106,7 @@ def test_a_whole_session_for_one_patient_seen_live_on_a_second_board(
     page.get_by_label("Witness", exact=True).select_option(str(second_nurse.pk))
     page.get_by_label("Witness PIN (or password)").fill("000000")
     page.get_by_role("button", name="Record the dose").click()
-    expect(page.locator("#error-summary")).to_contain_text("S9 · The witness's PIN (or password) is not correct")
+    expect(page.locator("#error-summary")).to_contain_text("The witness's PIN (or password) is not correct")
     assert_accessible(page)
     screenshot(page, "dosing-dose-refused")
     page.get_by_label("Witness PIN (or password)").fill(PIN)
@@ -127,7 +127,7 @@ def test_a_whole_session_for_one_patient_seen_live_on_a_second_board(
     page.get_by_role("link", name="Sign out after observation").click()
     page.get_by_label("Well, left the clinic").check()
     page.get_by_role("button", name="Sign the patient out").click()
-    expect(page.locator("#error-summary")).to_contain_text("S6 · Observation ends at")
+    expect(page.locator("#error-summary")).to_contain_text("Observation ends at")
     page.get_by_role("link", name="Back to the board").click()
 
     # Ten minutes later: the clear signal, in text and not by colour alone, on both boards.
