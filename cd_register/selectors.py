@@ -234,3 +234,7 @@ def stock_checks_due(user, clinic: Clinic, *, now=None) -> int:
         .filter(Q(last_check__isnull=True) | Q(last_check__lt=since))
         .count()
     )
+
+
+def any_stock_check(user, clinic: Clinic | None) -> bool:
+    return StockCheck.objects.filter(register__in=registers_of_clinic(user, clinic)).exists()

@@ -315,7 +315,13 @@ def discrepancy_list(request):
     return render(
         request,
         "cd_register/discrepancy_list.html",
-        {"discrepancies": discrepancies, "clinic": request.clinic, **_can(request)},
+        {
+            "discrepancies": discrepancies,
+            "clinic": request.clinic,
+            # "No discrepancies" means something only once the stock has been counted at least once.
+            "stock_checked": selectors.any_stock_check(request.user, request.clinic),
+            **_can(request),
+        },
     )
 
 

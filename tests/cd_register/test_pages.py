@@ -241,3 +241,22 @@ def test_register_page_query_count_does_not_grow_with_entries(
         stock(register100, 1)
     with django_assert_max_num_queries(20):
         client.get(url)
+
+
+def test_no_discrepancies_is_said_only_after_a_stock_check(
+    client_for, manager, nurse, second_nurse, register100, stock
+):
+    stock(register100, 5)
+    client = client_for(manager)
+
+    before = client.get(reverse("cd-discrepancy-list")).text
+    assert "No discrepancies" not in before and "No stock check has been recorded yet" in before
+
+    witness = {"witness": second_nurse.username, "witness_password": PASSWORD}
+    counted = client_for(nurse).post(
+        reverse("cd-register-stock-check", args=[register100.pk]), {"counted": "5", **witness}
+    )
+    assert counted.status_code == 302
+    assert (
+        "No discrepancies: every stock check matched the register." in client.get(reverse("cd-discrepancy-list")).text
+    )
