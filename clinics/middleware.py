@@ -14,8 +14,8 @@ SESSION_KEY = "current_clinic_id"
 
 
 def current_clinic(request, clinics: list):
-    """The clinic the user is working in: the one chosen in the header, else their first."""
-    chosen = request.session.get(SESSION_KEY)
+    """The clinic the user is working in: chosen in the header, else the last they worked in, else their first."""
+    chosen = request.session.get(SESSION_KEY) or getattr(request.user, "last_clinic_id", None)
     return next((clinic for clinic in clinics if clinic.pk == chosen), clinics[0] if clinics else None)
 
 

@@ -75,6 +75,8 @@ class User(AbstractUser):
     # The witness lockout (clinics.security.witness_secret_is_correct): guesses counted under a row lock.
     witness_pin_failures = models.PositiveSmallIntegerField(default=0)
     witness_pin_locked_until = models.DateTimeField(null=True, blank=True)
+    # Staff of several clinics land on the clinic they last worked in (the header's switcher sets it).
+    last_clinic = models.ForeignKey(Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

@@ -126,3 +126,10 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
         if until is not None:  # still locked (a right PIN at the same moment would have lifted it)
             record_witness_pin_locked(witness=witness, until=until, now=now)
     return False
+
+
+def remember_clinic(*, user, clinic) -> None:
+    """The clinic a member of staff switched to is where they land next time they sign in."""
+    if user.last_clinic_id != clinic.pk:
+        User.objects.filter(pk=user.pk).update(last_clinic=clinic)
+        user.last_clinic = clinic

@@ -14,7 +14,7 @@ from .navigation import links_for_role
 from .parsing import parse_int
 from .roles import Capability, Role
 from .selectors import clinics_for, roles_of, security_events_for, staff_of_clinic
-from .services import witness_pin_set
+from .services import remember_clinic, witness_pin_set
 
 
 @staff_only()
@@ -45,6 +45,7 @@ def clinic_detail(request, pk: int):
 def switch_clinic(request):
     clinic = get_object_or_404(clinics_for(request.user), pk=parse_int(request.POST.get("clinic"), name="clinic"))
     request.session[SESSION_KEY] = clinic.pk
+    remember_clinic(user=request.user, clinic=clinic)
     messages.success(request, f"You are now working in {clinic.name}.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
