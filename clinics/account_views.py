@@ -15,6 +15,7 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
+from django.urls import reverse
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from two_factor.forms import AuthenticationTokenForm, BackupTokenForm
@@ -56,6 +57,9 @@ class StaffSetupView(SetupView):
 
     template_name = "clinics/two_factor_setup.html"
     success_url = "two_factor:backup_tokens"
+
+    def get_success_url(self):
+        return reverse(self.success_url)  # always the recovery codes next: make them while it is easy
 
     def dispatch(self, request, *args, **kwargs):
         user = request.user
