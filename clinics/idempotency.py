@@ -10,7 +10,11 @@ Rules (after pretix's idempotency store and the IETF httpapi Idempotency-Key dra
 - Keys are scoped per caller: a partner client (`partner-client:<client id>`) or a member of
   staff (`user:<id>`). One caller's key never meets another's.
 - Same key, same method, path and body (compared as canonical JSON): the first response is
-  replayed, status, body, ETag and Location, with `Idempotent-Replayed: true`.
+  replayed, status, body, ETag and Location, with `Idempotent-Replayed: true`, but only after the
+  view's `check_replay_access(request, stored_body, *args, **kwargs)` has checked that the
+  caller may still see what the answer shows (it raises Http404, e.g. once a patient withdrew
+  consent for the partner, or the member of staff left the clinic). Every idempotent view
+  defines it, so a stored answer never outlives the access that produced it.
 - Same key, another request: 422 problem details; nothing is done.
 - Only a successful (2xx) answer is kept. A refusal (4xx) is rolled back with the key, so the
   caller may fix the request and retry with the same key.
@@ -27,6 +31,7 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
@@ -158,6 +163,11 @@ def idempotent(handler):
         scope = caller_scope(request)
         if raw_key is None or scope is None:
             return handler(view, request, *args, **kwargs)
+        check_access = getattr(view, "check_replay_access", None)
+        if check_access is None:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses @idempotent without check_replay_access(): a replay must re-check access."
+            )
         key = _check_key(raw_key)
         fingerprint = request_fingerprint(request)
         now = timezone.now()
@@ -166,6 +176,8 @@ def idempotent(handler):
             if not claimed:
                 if row.fingerprint != fingerprint:
                     raise IdempotencyKeyReused()
+                # The first answer may show what the caller may no longer see: ask again (Http404 if not).
+                check_access(request, row.response_body, *args, **kwargs)
                 return _replay(row)
             response = handler(view, request, *args, **kwargs)  # an exception rolls the key back with the rest
             if not 200 <= response.status_code < 300:

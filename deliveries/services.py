@@ -41,6 +41,7 @@ from partners.models import PartnerOrganisation
 from .models import Channel, DeliveryAttempt, MessageStatus, OutboxMessage
 from .registry import cancel_reason_for
 from .signing import signed_headers
+from .webhook_transport import UnsafeWebhookAddress, post_checked
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ def _attempt(message: OutboxMessage, channel: str, now) -> str:
             if not 200 <= status_code < 300:
                 raise DeliveryError(f"the endpoint answered HTTP {status_code}")
         error = ""
-    except DeliveryError as exc:
+    except (DeliveryError, UnsafeWebhookAddress) as exc:
         error = str(exc)
     except requests.RequestException as exc:
         error = f"{exc.__class__.__name__}: {exc}"
@@ -401,8 +402,6 @@ def _post_webhook(message: OutboxMessage, now) -> int:
     body = webhook_body(message)
     headers = signed_headers(secret=secret, webhook_id=message.webhook_id, timestamp=int(now.timestamp()), body=body)
     headers["user-agent"] = "HAT-Clinic-Webhooks/1"
-    response = requests.post(
-        message.webhook_url, data=body, headers=headers, timeout=webhook_timeout(), allow_redirects=False, stream=True
-    )
-    response.close()
+    # Refuses the clinic's own network after resolving the name, and plain http under HTTPS (issue 11).
+    response = post_checked(message.webhook_url, data=body, headers=headers, timeout=webhook_timeout())
     return response.status_code

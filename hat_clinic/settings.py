@@ -5,6 +5,7 @@ production must set SECRET_KEY and ALLOWED_HOSTS or start-up stops.
 The README lists every variable.
 """
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -308,6 +309,17 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
+# Webhooks never reach the clinic's own network (loopback, link-local, private ranges), checked
+# when saved and again after DNS resolution at delivery. An operator whose partner sits on a
+# private network names it here, e.g. "10.20.0.0/16" (comma-separated networks).
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network such as 10.20.0.0/16."
+        ) from None
 # Named so that migrations of models pointing at the (swappable) Application can be made.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 

@@ -326,8 +326,9 @@ class PatientViewSet(
             raise ValidationError({"clinic": "Clinic: you do not work at that clinic."})
         started_on = details.pop("started_on")
         confirmed = details.pop("confirm_duplicates")
-        duplicates = selectors.duplicates_for(
-            request.user,
+        duplicates = services.duplicates_check(
+            user=request.user,
+            channel=API,
             nhs_number=normalise_nhs_number(details.get("nhs_number", "")),
             given_name=details["given_name"],
             family_name=details["family_name"],

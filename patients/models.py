@@ -297,6 +297,9 @@ class AccessPart(models.TextChoices):
     # Written by the dosing pages and API (dosing may use patients, never the other way round).
     DOSING = "dosing", "Dosing: slot, doses and checks"
     PRESCRIPTIONS = "prescriptions", "Prescriptions and missed-dose hold reviews"
+    # Issue 11: a duplicate check that matched this patient from another clinic told the user that
+    # this person is in treatment here (kept: it prevents double prescribing; logged like a view).
+    DUPLICATE_MATCH = "duplicate_match", "Matched by a duplicate check at another clinic"
 
 
 class AccessLogEntry(models.Model):

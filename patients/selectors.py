@@ -91,6 +91,8 @@ class DuplicateReport:
     visible: list[Patient] = field(default_factory=list)
     elsewhere: int = 0
     same_nhs_number: bool = False
+    # The matches at other clinics, never shown: for the access log (patients.services.duplicates_check).
+    elsewhere_patients: list[Patient] = field(default_factory=list, repr=False)
 
     def __bool__(self) -> bool:
         return bool(self.visible) or self.elsewhere > 0
@@ -120,11 +122,19 @@ def duplicates_for(user, *, nhs_number="", given_name="", family_name="", date_o
     visible = [p for p in found if p.clinic_id in mine]
     for patient in visible:
         patient.same_nhs_number = bool(nhs_number) and patient.nhs_number == nhs_number
+    elsewhere = [p for p in found if p.clinic_id not in mine] if may_hear_of_matches_elsewhere(user) else []
     return DuplicateReport(
         visible=visible,
-        elsewhere=len(found) - len(visible),
+        elsewhere=len(elsewhere),
         same_nhs_number=bool(nhs_number) and any(p.nhs_number == nhs_number for p in found),
+        elsewhere_patients=elsewhere,
     )
+
+
+def may_hear_of_matches_elsewhere(user) -> bool:
+    """Issue 11: that a person is in treatment at another clinic is told only to staff who handle referrals
+    (keyworkers take them in, prescribers sign them off), to prevent double prescribing."""
+    return has_capability(user, Capability.HANDLE_REFERRALS) or has_capability(user, Capability.SIGN_OFF_REFERRALS)
 
 
 def open_episode(patient: Patient) -> Episode | None:
@@ -170,6 +180,17 @@ def patients_sharing_with(partner, at=None) -> QuerySet[Patient]:
 
 def partners_of_clinic(clinic) -> QuerySet[PartnerOrganisation]:
     return PartnerOrganisation.objects.filter(clinics=clinic, is_active=True).order_by("name")
+
+
+def partners_for_consent(patient: Patient) -> QuerySet[PartnerOrganisation]:
+    """Partners a consent can be recorded for: the clinic's active partners, and any partner the patient
+    ever decided about (so a consent can be withdrawn after the partner left the clinic)."""
+    asked = ConsentEntry.objects.filter(patient=patient, kind=ConsentKind.DATA_SHARING).values("partner")
+    return (
+        PartnerOrganisation.objects.filter(Q(clinics=patient.clinic_id, is_active=True) | Q(pk__in=asked))
+        .distinct()
+        .order_by("name")
+    )
 
 
 def consent_history(patient: Patient) -> QuerySet[ConsentEntry]:

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clinics.models import Clinic
 from clinics.roles import Capability
+from clinics.selectors import clinics_for
 
 from . import episode_hooks, rules
 from .models import (
@@ -30,7 +31,13 @@ from .models import (
     Patient,
     PatientStatus,
 )
-from .selectors import live_consent, possible_duplicates
+from .selectors import (
+    DuplicateReport,
+    duplicates_for,
+    live_consent,
+    may_hear_of_matches_elsewhere,
+    possible_duplicates,
+)
 from .validators import PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, normalise_nhs_number, photo_too_many_pixels
 
 # Fields a keyworker may set on registration or edit; clinic, status and photo have their own services.
@@ -101,6 +108,27 @@ def _save_details(patient: Patient, *, on: date) -> None:
 def access_log_record(*, user, patient: Patient, what: AccessPart, channel: AccessLogEntry.Channel) -> None:
     """SPEC 8: one entry for every view of a patient's record or a part of it."""
     AccessLogEntry.objects.create(user=user, patient=patient, what=what, channel=channel)
+
+
+def matches_elsewhere_record(*, user, patients, channel: AccessLogEntry.Channel) -> list[Patient]:
+    """Issue 11: a duplicate check that matched patients of other clinics told the user they are in
+    treatment there. Each such match goes to that patient's access log; returns those patients."""
+    if not may_hear_of_matches_elsewhere(user):
+        return []
+    mine = set(clinics_for(user).values_list("pk", flat=True))
+    elsewhere = [patient for patient in patients if patient.clinic_id not in mine]
+    AccessLogEntry.objects.bulk_create(
+        AccessLogEntry(user=user, patient=patient, what=AccessPart.DUPLICATE_MATCH, channel=channel)
+        for patient in elsewhere
+    )
+    return elsewhere
+
+
+def duplicates_check(*, user, channel: AccessLogEntry.Channel, **person) -> DuplicateReport:
+    """Possible duplicates as this user may be told them, with each match at another clinic logged."""
+    report = duplicates_for(user, **person)
+    matches_elsewhere_record(user=user, patients=report.elsewhere_patients, channel=channel)
+    return report
 
 
 @transaction.atomic
@@ -276,7 +304,11 @@ def consent_record(
     if kind == ConsentKind.DATA_SHARING:
         if partner is None:
             raise ValidationError({"partner": "Partner: choose the agency this data-sharing consent is for."})
-        if not partner.is_active or not partner.clinics.filter(pk=patient.clinic_id).exists():
+        # Giving consent needs a partner the clinic works with; withdrawing it never depends on the
+        # partner's state (unlinked, deactivated): a withdrawal must always stop the sharing (SPEC 3.3).
+        if decision == ConsentDecision.GIVEN and (
+            not partner.is_active or not partner.clinics.filter(pk=patient.clinic_id).exists()
+        ):
             raise ValidationError({"partner": f"Partner: {partner.name} is not a partner of {patient.clinic.name}."})
     elif kind == ConsentKind.TREATMENT:
         if partner is not None:

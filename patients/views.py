@@ -156,8 +156,9 @@ def patient_register(request):
     duplicates = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        duplicates = selectors.duplicates_for(
-            request.user,
+        duplicates = services.duplicates_check(
+            user=request.user,
+            channel=UI,
             nhs_number=data["nhs_number"],
             given_name=data["given_name"],
             family_name=data["family_name"],
@@ -243,7 +244,7 @@ def patient_readmit(request, pk: int):
 @staff_only(Capability.VIEW_PATIENTS)
 def consent_new(request, pk: int):
     patient = _patient(request, pk, part=AccessPart.CONSENTS, needs=(Capability.HANDLE_REFERRALS,))
-    partners = selectors.partners_of_clinic(patient.clinic)
+    partners = selectors.partners_for_consent(patient)
     form = ConsentForm(_posted(request), partners=partners, initial={"kind": request.GET.get("kind")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from clinics.access import has_capability
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
+from patients.models import AccessLogEntry
+from patients.services import matches_elsewhere_record
 
 from . import services
 from .models import (
@@ -26,7 +28,13 @@ from .models import (
     ReferralStatus,
 )
 from .rules import Outcome
-from .selectors import can_see_referrals, eligibility_criteria_for, referral_assessment, referrals_for
+from .selectors import (
+    can_see_referrals,
+    eligibility_criteria_for,
+    referral_assessment,
+    referral_duplicates,
+    referrals_for,
+)
 
 
 class ReferralProblemSerializer(serializers.Serializer):
@@ -109,9 +117,16 @@ class ReferralDetailSerializer(serializers.ModelSerializer):
             "withdrawn_at",
             "withdrawal_reason",
             "patient",
+            "possible_duplicate_of",
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "possible_duplicate_of": {
+                "read_only": True,
+                "help_text": "A partner's referral received while the same person had this open referral: check it.",
+            }
+        }
 
     @extend_schema_field(AssessmentSerializer)
     def get_assessment(self, referral) -> dict:
@@ -254,7 +269,17 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if clinic is None:
             raise ValidationError({"clinic": "Choose one of your clinics."})
         episodes = [dict(episode) for episode in data.pop("previous_episodes", [])]
-        referral = services.referral_create(clinic=clinic, created_by=request.user, previous_episodes=episodes, **data)
+        try:
+            referral = services.referral_create(
+                clinic=clinic, created_by=request.user, previous_episodes=episodes, **data
+            )
+        except ValidationError as error:
+            if "confirm_not_duplicate" in getattr(error, "error_dict", {}):
+                # Issue 11: the count includes patients of other clinics: each such match is logged.
+                person = {name: data.get(name) or "" for name in ("nhs_number", "given_name", "family_name")}
+                found = referral_duplicates(**person, date_of_birth=data.get("date_of_birth")).patients
+                matches_elsewhere_record(user=request.user, patients=found, channel=AccessLogEntry.Channel.API)
+            raise
         return self._detail(referral, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Start the assessment", request=None, responses={200: ReferralDetailSerializer, **PROBLEMS})

@@ -145,6 +145,17 @@ class Referral(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals")
+    # A partner's submission is always received (issue 11): a partner must not learn from our answer
+    # whom we already know. When the same person had an open referral then, it is linked here for
+    # the keyworker to check, and the one-open-referral rule below does not apply to it.
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The open referral of the same person that existed when a partner submitted this one.",
+    )
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -155,7 +166,7 @@ class Referral(models.Model):
             # and these catch two intakes racing each other.
             models.UniqueConstraint(
                 fields=["nhs_number"],
-                condition=Q(status__in=OPEN_STATUSES) & ~Q(nhs_number=""),
+                condition=Q(status__in=OPEN_STATUSES, possible_duplicate_of__isnull=True) & ~Q(nhs_number=""),
                 name="one_open_referral_per_nhs_number",
                 violation_error_message="There is already an open referral for this NHS number.",
             ),
@@ -163,7 +174,7 @@ class Referral(models.Model):
                 Lower("given_name"),
                 Lower("family_name"),
                 "date_of_birth",
-                condition=Q(status__in=OPEN_STATUSES),
+                condition=Q(status__in=OPEN_STATUSES, possible_duplicate_of__isnull=True),
                 name="one_open_referral_per_name_and_dob",
                 violation_error_message="There is already an open referral for this name and date of birth.",
             ),

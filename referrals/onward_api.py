@@ -195,6 +195,13 @@ class OnwardReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         referral = self.get_object()
         return with_etag(Response(OnwardReferralSerializer(referral).data), referral)
 
+    def check_replay_access(self, request, stored_body, pk=None, **kwargs) -> None:
+        """An Idempotency-Key replay shows a referral: only while it is still one of this user's (404 if not)."""
+        if pk is not None:
+            self.get_object()
+        elif not self.get_queryset().filter(pk=(stored_body or {}).get("id")).exists():
+            raise Http404("No such onward referral in your clinics.")
+
     def _detail(self, referral, status_code=status.HTTP_200_OK) -> Response:
         referral = self.get_queryset().get(pk=referral.pk)
         return with_etag(Response(OnwardReferralSerializer(referral).data, status=status_code), referral)

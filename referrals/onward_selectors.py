@@ -72,13 +72,17 @@ def partners_with_consent(patient: Patient, *, at=None) -> list[PartnerOrganisat
     return [partner for partner in partners if has_data_sharing_consent(patient, partner, at=at)]
 
 
-def onward_referrals_for_partner(partner: PartnerOrganisation, *, at=None) -> QuerySet[OnwardReferral]:
-    """A partner's referrals, only of patients whose data-sharing consent with it is live now (SPEC 6).
+def onward_referrals_for_partner(partner: PartnerOrganisation, *, clinic, at=None) -> QuerySet[OnwardReferral]:
+    """A partner's referrals from `clinic` (the one its API client was issued for), only of patients whose
+    data-sharing consent with it is live now (SPEC 6).
 
     Withdrawn a second ago: gone from here at once, so the partner gets 404, not the referral.
+    A partner working with several clinics has a client per clinic; one never reads another's.
     """
     sharing = patients_sharing_with(partner, at=at or timezone.now()).values("pk")
-    return OnwardReferral.objects.filter(partner=partner, patient__in=sharing).select_related("patient", "clinic")
+    return OnwardReferral.objects.filter(partner=partner, clinic=clinic, patient__in=sharing).select_related(
+        "patient", "clinic"
+    )
 
 
 def contact_detail(referral: OnwardReferral) -> str:

@@ -145,14 +145,23 @@ def valid(serializer_class, data) -> dict:
 
 
 class PartnerReferralMixin:
+    @staticmethod
+    def referrals(request):
+        """What this client may see: its partner's referrals from the clinic the client was issued for."""
+        return onward_referrals_for_partner(request.partner, clinic=request.partner_client.clinic_id)
+
     def get_referral(self, request, reference: str) -> OnwardReferral:
         try:
-            return onward_referrals_for_partner(request.partner).get(reference=reference)
+            return self.referrals(request).get(reference=reference)
         except OnwardReferral.DoesNotExist:
             raise Http404("No such referral for your organisation.") from None
 
+    def check_replay_access(self, request, stored_body, reference: str) -> None:
+        """An Idempotency-Key replay shows the referral: only while this client may still read it (404 if not)."""
+        self.get_referral(request, reference)
+
     def referral_response(self, referral: OnwardReferral, status_code=status.HTTP_200_OK) -> Response:
-        referral = onward_referrals_for_partner(self.request.partner).get(pk=referral.pk)
+        referral = self.referrals(self.request).get(pk=referral.pk)
         return with_etag(Response(PartnerReferralSerializer(partner_view(referral)).data, status=status_code), referral)
 
     def change(self, request, reference: str, service, *, if_match_required: bool = True, **data) -> Response:
@@ -194,7 +203,7 @@ class PartnerReferralListView(PartnerReferralMixin, PartnerAPIView):
     )
     def get(self, request):
         query = list_query(request)
-        rows, next_cursor = keyset_page(onward_referrals_for_partner(request.partner), query)
+        rows, next_cursor = keyset_page(self.referrals(request), query)
         data = {"results": [partner_view(referral) for referral in rows], "next_cursor": next_cursor}
         return Response(PartnerReferralPageSerializer(data).data)
 
@@ -338,7 +347,8 @@ class IncomingReferralSerializer(serializers.Serializer):
     """A person referred to the clinic by a police or probation partner (e.g. a diversion contract)."""
 
     clinic = serializers.SlugField(
-        required=False, help_text="The clinic's code (e.g. mbro); optional when you work with one clinic only."
+        required=False,
+        help_text="The clinic's code (e.g. mbro); optional: it must be the clinic your API client was issued for.",
     )
     given_name = serializers.CharField(max_length=80)
     family_name = serializers.CharField(max_length=80)
@@ -370,12 +380,16 @@ class IncomingReferralReceiptSerializer(serializers.Serializer):
 class IncomingReferralView(PartnerAPIView):
     permission_classes = [RequiresScope(SUBMIT)]
 
+    def check_replay_access(self, request, stored_body) -> None:
+        """The receipt names no one (our number, the clinic, a date); token and scope were checked already."""
+
     @extend_schema(
         operation_id="partner_incoming_referrals_create",
         tags=TAGS,
         summary="Refer a person to the clinic (police and probation)",
-        description="Lands in the clinic's referral inbox for a keyworker to assess. Needs the scope "
-        "referrals:submit; your organisation must work with that clinic.",
+        description="Lands in the inbox of the clinic your API client was issued for, for a keyworker to "
+        "assess. Needs the scope referrals:submit. Every well-formed referral is received (201), whoever "
+        "the clinic already knows: the clinic checks for duplicates itself.",
         request=IncomingReferralSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
@@ -416,16 +430,12 @@ class IncomingReferralView(PartnerAPIView):
         partner = request.partner
         data = dict(valid(IncomingReferralSerializer, request.data))
         code = data.pop("clinic", None)
-        clinics = partner.clinics.filter(is_active=True)
-        if code:
-            clinic = clinics.filter(code=code).first()
-            if clinic is None:
-                raise ValidationError({"clinic": "Your organisation does not work with a clinic of this code."})
-        elif clinics.count() == 1:
-            clinic = clinics.get()
-        else:
-            codes = ", ".join(clinics.values_list("code", flat=True)) or "none"
-            raise ValidationError({"clinic": f"Name the clinic by its code; yours are: {codes}."})
+        # An API client belongs to one clinic (SPEC 6): its referrals go there and nowhere else.
+        clinic = request.partner_client.clinic
+        if code and code != clinic.code:
+            raise ValidationError(
+                {"clinic": f"This API client is for the clinic {clinic.code}; use a client of the clinic you refer to."}
+            )
         referral = referral_create(
             clinic=clinic,
             submitted_by_partner=partner,

@@ -51,6 +51,7 @@ def referral_detail(user, pk: int) -> Referral:
             "clinic",
             "created_by",
             "submitted_by_partner",
+            "possible_duplicate_of__clinic",
             "assessed_by",
             "recommended_by",
             "decided_by",

@@ -107,7 +107,8 @@ def referral_create(
     second open referral for the same person and, unless the caller has confirmed they
     checked, flags existing patients who may be the same person. A partner is never told
     about our patients or referrals: its submission skips the patient check (the keyworker
-    sees possible duplicates when assessing) and a clash is refused without detail.
+    sees possible duplicates when assessing) and is received even when the person has an open
+    referral already, linked to it as `possible_duplicate_of` for the keyworker to check.
     Raises ValidationError naming the field.
     """
     if submitted_by_partner is not None:
@@ -148,13 +149,12 @@ def referral_create(
         raise ValidationError(episode_errors)
 
     person = {name: getattr(referral, name) for name in PERSON_FIELDS}
-    if submitted_by_partner is not None and open_referrals_for_person(**person).exists():
-        # SPEC 6, minimum data: not a word to a partner about who is already referred to us.
-        raise ValidationError(
-            {"non_field_errors": "The clinic cannot take this referral through the API; please phone the clinic."},
-            code="open_referral_exists",
-        )
-    check_no_open_referral(**person)
+    if submitted_by_partner is not None:
+        # SPEC 6, minimum data: the answer to a partner never depends on whom we already know, so
+        # its referral is always received; an open referral of the same person is linked for staff.
+        referral.possible_duplicate_of = open_referrals_for_person(**person).order_by("pk").first()
+    else:
+        check_no_open_referral(**person)
     if not confirm_not_duplicate:
         found = referral_duplicates(**person)
         if found.patients:
@@ -169,8 +169,16 @@ def referral_create(
             )
 
     try:
-        with transaction.atomic():
-            referral.save()
+        try:
+            with transaction.atomic():
+                referral.save()
+        except IntegrityError:
+            if submitted_by_partner is None or referral.possible_duplicate_of is not None:
+                raise
+            # A partner's: another intake of the same person committed a moment ago; link it and receive.
+            referral.possible_duplicate_of = open_referrals_for_person(**person).order_by("pk").first()
+            with transaction.atomic():
+                referral.save()
     except IntegrityError as error:
         # Another intake for the same person committed between our check and our insert.
         raise ValidationError(

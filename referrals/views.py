@@ -11,7 +11,9 @@ from django.views.decorators.http import require_POST
 
 from clinics.access import has_capability, staff_only
 from clinics.roles import Capability
+from patients.models import AccessLogEntry
 from patients.selectors import patients_for
+from patients.services import matches_elsewhere_record
 
 from . import services
 from .forms import (
@@ -106,7 +108,11 @@ def _duplicates_for_display(user, form: ReferralForm) -> dict:
         for p in found.patients
         if p.pk in visible_ids
     ]
-    return {"visible": visible, "elsewhere": len(found.patients) - len(visible)}
+    # Issue 11: told only to staff who handle referrals, and each match at another clinic is logged.
+    elsewhere = matches_elsewhere_record(
+        user=user, patients=[p for p in found.patients if p.pk not in visible_ids], channel=AccessLogEntry.Channel.UI
+    )
+    return {"visible": visible, "elsewhere": len(elsewhere)}
 
 
 @staff_only(Capability.HANDLE_REFERRALS)
@@ -150,6 +156,9 @@ def _detail_context(request, referral: Referral, **forms) -> dict:
     is_open = referral.status in OPEN_STATUSES
     awaiting = referral.status == ReferralStatus.AWAITING_PRESCRIBER
     found = referral_duplicates(nhs_number=referral.nhs_number) if referral.is_open else None
+    if found and found.patients:
+        # The warning says the person is registered, maybe at another clinic: logged for each match there.
+        matches_elsewhere_record(user=user, patients=found.patients, channel=AccessLogEntry.Channel.UI)
     context = {
         "referral": referral,
         "episodes": list(referral.previous_episodes.all()),
@@ -161,6 +170,7 @@ def _detail_context(request, referral: Referral, **forms) -> dict:
         "can_withdraw": (can_handle or can_sign_off) and is_open,
         "patient_url": patient_url(referral.patient_id) if referral.patient_id else None,
         "registered_elsewhere": bool(found and found.patients),
+        "possible_duplicate": referral.possible_duplicate_of if is_open else None,
         "recommend_form": forms.get("recommend_form") or RecommendForm(prefix="recommend"),
         "accept_form": forms.get("accept_form") or AcceptForm(prefix="accept"),
         "decline_form": forms.get("decline_form") or DeclineForm(prefix="decline"),

@@ -45,6 +45,8 @@ def celery_worker(django_db_setup, django_db_blocker):
         "DATABASE_URL": _test_database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DJANGO_SETTINGS_MODULE": "hat_clinic.settings",
+        # The tests' webhook receiver listens on 127.0.0.1 and stands in for a partner's endpoint.
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
     }
     dj_database_url.parse(env["DATABASE_URL"])  # fail here, not in the worker, on a malformed URL
     eager = celery_app.conf.task_always_eager

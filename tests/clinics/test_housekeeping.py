@@ -32,8 +32,8 @@ def test_the_job_forgets_expired_idempotency_keys_and_keeps_live_ones():
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
 
 
-def test_the_job_deletes_expired_partner_tokens_and_keeps_live_ones():
-    client = PartnerClientFactory(partner=PartnerFactory())
+def test_the_job_deletes_expired_partner_tokens_and_keeps_live_ones(clinic):
+    client = PartnerClientFactory(partner=PartnerFactory(clinics=[clinic]))
     now = timezone.now()
     for token, expires in (("expired", now - dt.timedelta(seconds=1)), ("live", now + dt.timedelta(minutes=10))):
         AccessToken.objects.create(application=client.application, token=token, expires=expires, scope="referrals:read")

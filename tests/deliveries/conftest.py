@@ -27,6 +27,18 @@ def standard_webhooks_valid(secret: str, headers: dict, body: bytes, *, toleranc
     return False
 
 
+@pytest.fixture(autouse=True)
+def _the_local_receiver_stands_in_for_a_partner(settings):
+    """The receiver listens on 127.0.0.1; outside these tests no private network is allowed (issue 11).
+
+    The real-worker tests get the same through the worker's environment (tests/celery_worker.py).
+    """
+    settings.WEBHOOK_ALLOWED_NETWORKS = [LOCAL_RECEIVER_NETWORK]
+
+
+LOCAL_RECEIVER_NETWORK = "127.0.0.1/32"
+
+
 @dataclass
 class Received:
     path: str

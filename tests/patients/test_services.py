@@ -91,18 +91,19 @@ def test_a_keyworker_of_another_clinic_cannot_be_assigned(clinic, keyworker, oth
         assert error.value.message_dict == {"keyworker": ["Keyworker must be a keyworker at Middlesbrough HAT Clinic."]}
 
 
-def test_duplicates_show_details_only_for_the_users_clinics(clinic, other_clinic, nurse, patient):
+def test_duplicates_show_details_only_for_the_users_clinics(clinic, other_clinic, keyworker, nurse, patient):
     twin = Patient.objects.create(
         clinic=other_clinic, given_name="Alex", family_name="Morgan", date_of_birth=patient.date_of_birth
     )
-    report = selectors.duplicates_for(
-        nurse, nhs_number=VALID_NHS, given_name="Alex", family_name="Morgan", date_of_birth=patient.date_of_birth
-    )
+    person = {"nhs_number": VALID_NHS, "given_name": "Alex", "family_name": "Morgan"}
+    report = selectors.duplicates_for(keyworker, **person, date_of_birth=patient.date_of_birth)
 
     assert report.visible == [patient] and report.visible[0].same_nhs_number
     assert report.elsewhere == 1
     assert f"patient {twin.pk}" not in report.summary() and "another clinic" in report.summary()
     assert report.same_nhs_number
+    # Issue 11: a match at another clinic is told only to staff who handle referrals, not to a nurse.
+    assert selectors.duplicates_for(nurse, **person, date_of_birth=patient.date_of_birth).elsewhere == 0
 
 
 def test_edit_keeps_old_and_new_values_in_the_history(patient, keyworker):

@@ -81,8 +81,12 @@ def api_clients(housing, employment):
 
 
 @pytest.fixture
-def webhook_partner(clinic):
-    """Partner factory for the worker tests: partner_create gives it a webhook secret."""
+def webhook_partner(clinic, settings):
+    """Partner factory for the worker tests: partner_create gives it a webhook secret.
+
+    Its address is the local receiver (127.0.0.1), allowed here as the partner's network.
+    """
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 
     def make(url: str, name: str = "Thirteen Housing"):
         partner, _secret = partner_create(

@@ -14,7 +14,7 @@ from referrals.models import OnwardReferral
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_demo_partners_get_one_working_client_each_and_onward_referrals_in_several_states(
+def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in_several_states(
     live_server, clinic, other_clinic, keyworker, prescriber, manager
 ):
     clinics = {"mbro": clinic, "darl": other_clinic}
@@ -29,15 +29,19 @@ def test_demo_partners_get_one_working_client_each_and_onward_referrals_in_sever
     first = seed()
     second = seed()
 
-    assert PartnerClient.objects.count() == 3
-    assert first.count("  secret ") == 3
-    assert "  secret " not in second and second.count("manage.py partner_client create --partner") == 3
+    # A client belongs to one clinic (issue 11): each of the 3 partners gets one for each of the 2 clinics.
+    assert PartnerClient.objects.count() == 6
+    assert set(PartnerClient.objects.values_list("partner__name", "clinic__code")) == {
+        (name, code) for name, *_ in partners_demo.PARTNERS for code in clinics
+    }
+    assert first.count("  secret ") == 6
+    assert "  secret " not in second and second.count("manage.py partner_client create --partner") == 6
     states = set(OnwardReferral.objects.values_list("status", flat=True))
     assert {"sent", "acknowledged", "appointment_booked", "closed"} <= states
     assert OnwardReferral.objects.count() == len(referrals_demo.ONWARD)
 
     # The printed credentials work: the housing partner sees its referrals through the API.
-    line = next(line for line in first.splitlines() if "Tees Housing Support" in line and "  secret " in line)
+    line = next(line for line in first.splitlines() if "Tees Housing Support (demo) (mbro)" in line)
     words = line.split()
     client_id, secret = words[words.index("id") + 1], words[words.index("secret") + 1]
     token = requests.post(
