@@ -154,7 +154,8 @@ def main(argv=None) -> int:
     if extra.get("load"):
         print("\n" + report.load_table(extra["load"]))
         check = extra["load_check"]
-        print(f"database after the load: {check['slots_dosed']} slots dosed, {check['slots_refused']} refused; "
+        print(f"database after the load: {check['slots_dosed']} slots dosed, {check['slots_refused']} refused, "
+              f"{check['slots_unanswered']} unanswered ({check['slots_unanswered_dosed']} of them dosed); "
               f"one administration per slot: {check['one_administration_per_slot']}; "
               f"{check['registers_checked']} registers, balances exact: {check['balances_exact']}; "
               f"register lines match the doses: {check['register_lines_match_doses']}")  # fmt: skip

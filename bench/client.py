@@ -50,15 +50,15 @@ class Staff:
     def csrf(self) -> str:
         return self.http.cookies.get("csrftoken", "")
 
-    def get(self, path: str) -> requests.Response:
-        return self.http.get(f"{self.base}{path}", timeout=10)
+    def get(self, path: str, *, timeout: float = 10) -> requests.Response:
+        return self.http.get(f"{self.base}{path}", timeout=timeout)
 
-    def post_json(self, path: str, data: dict) -> requests.Response:
+    def post_json(self, path: str, data: dict, *, timeout: float = 10) -> requests.Response:
         return self.http.post(
             f"{self.base}{path}",
             json=data,
             headers={"X-CSRFToken": self.csrf, "Referer": f"{self.base}/"},
-            timeout=10,
+            timeout=timeout,
         )
 
 

@@ -26,6 +26,7 @@ from .data import PIN
 from .report import Durations, percentiles
 
 TIME_LIMIT_S = 120.0
+CLIENT_TIMEOUT_S = 60.0  # a request unanswered by then counts as an error whose outcome is unknown
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Phase:
     errors: list = field(default_factory=list)
     dosed: list = field(default_factory=list)  # slot ids answered 201
     refused: list = field(default_factory=list)  # slot ids answered otherwise
+    unknown: list = field(default_factory=list)  # no answer (timeout, connection): dosed or not, never twice
     wall_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,7 +74,7 @@ def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, dead
         except Exception as error:  # a load test counts every failure, of any kind
             with phase.lock:
                 phase.errors.append(f"{type(error).__name__}: {error}"[:200])
-                phase.refused.append(item)
+                phase.unknown.append(item)
             continue
         elapsed = (time.perf_counter() - started) * 1000
         with phase.lock:
@@ -88,7 +90,7 @@ def _dose(staff: Staff, witness_pk: int, item):
     slot_id, dose_mg = item
     body = {"dose_mg": str(dose_mg), "route": "iv", "injection_site": "left_arm", "witness": witness_pk,
             "witness_password": PIN}  # fmt: skip
-    return staff.post_json(f"/api/v1/dosing/slots/{slot_id}/administration/", body)
+    return staff.post_json(f"/api/v1/dosing/slots/{slot_id}/administration/", body, timeout=CLIENT_TIMEOUT_S)
 
 
 def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: float = TIME_LIMIT_S,
@@ -117,7 +119,7 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
 def trivial_gets(name: str, staff: list[Staff], requests: int, *, time_limit: float = TIME_LIMIT_S) -> Phase:
     """GET /api/v1/me/ from every client at once, `requests` in all: the app's floor for a signed-in request."""
     return run(name, [([s], 0, [None] * (requests // len(staff))) for s in staff], time_limit=time_limit,
-               send=lambda s, _w, _i: s.get("/api/v1/me/"), expect=200)  # fmt: skip
+               send=lambda s, _w, _i: s.get("/api/v1/me/", timeout=CLIENT_TIMEOUT_S), expect=200)  # fmt: skip
 
 
 def verify(phases: list[Phase], clinic_ids: list[int]) -> dict:
@@ -129,13 +131,18 @@ def verify(phases: list[Phase], clinic_ids: list[int]) -> dict:
 
     dosed = [slot for phase in phases for slot, _ in phase.dosed]
     refused = [slot for phase in phases for slot, _ in phase.refused]
+    unknown = [slot for phase in phases for slot, _ in phase.unknown]
     counts = dict(
-        Administration.objects.filter(slot_id__in=dosed + refused, corrects__isnull=True)
+        Administration.objects.filter(slot_id__in=dosed + refused + unknown, corrects__isnull=True)
         .values_list("slot_id")
         .annotate(n=Count("id"))
         .values_list("slot_id", "n")
     )
-    wrong_slots = [s for s in dosed if counts.get(s) != 1] + [s for s in refused if counts.get(s)]
+    wrong_slots = (
+        [s for s in dosed if counts.get(s) != 1]
+        + [s for s in refused if counts.get(s)]
+        + [s for s in unknown if counts.get(s, 0) > 1]
+    )
     unbalanced = []
     for register in Register.objects.filter(clinic_id__in=clinic_ids):
         running, expected_sequence = Decimal(0), 1
@@ -162,6 +169,8 @@ def verify(phases: list[Phase], clinic_ids: list[int]) -> dict:
     return {
         "slots_dosed": len(dosed),
         "slots_refused": len(refused),
+        "slots_unanswered": len(unknown),
+        "slots_unanswered_dosed": sum(1 for s in unknown if counts.get(s)),
         "one_administration_per_slot": not wrong_slots,
         "slots_wrong": wrong_slots[:10],
         "registers_checked": Register.objects.filter(clinic_id__in=clinic_ids).count(),

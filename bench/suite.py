@@ -13,7 +13,7 @@ ONE_CLINIC = {"load.n1": 1, "load.n10": 10, "load.n50": 50}
 
 def load_doses(requests: int) -> dict[str, int]:
     """Doses per one-clinic phase: bounded, enough for every nurse to dose several times."""
-    return {"load.n1": min(requests, 100), "load.n10": requests, "load.n50": max(requests, 500)}
+    return {"load.n1": min(requests, 100), "load.n10": max(requests, 100), "load.n50": max(requests, 300)}
 
 
 def prepare_load(*, stamp: str, now, requests: int):

@@ -154,13 +154,16 @@ def test_the_load_check_finds_exact_balances_and_one_dose_per_slot_and_says_when
 
     slots = _clinic_with_yesterday(STAMP)
     phase = load.Phase(name="x", clients=1)
-    phase.dosed = [(slot.pk, "100") for slot in slots[:3]]
+    phase.dosed = [(slot.pk, "100") for slot in slots[:2]]
+    phase.unknown = [(slots[2].pk, "100")]  # no answer came back: dosed once, which is allowed
     phase.refused = [(slots[3].pk, "100")]
     clinic_ids = [slots[0].clinic_id]
 
     good = load.verify([phase], clinic_ids)
     assert (good["one_administration_per_slot"], good["balances_exact"], good["register_lines_match_doses"]) == (
         True, True, True)  # fmt: skip
+    assert (good["slots_unanswered"], good["slots_unanswered_dosed"]) == (1, 1)
+    phase.unknown = []
 
     phase.dosed, phase.refused = [*phase.dosed[:2], (slots[3].pk, "100")], [(slots[2].pk, "100")]
     Register.objects.filter(clinic_id__in=clinic_ids, strength_mg=100).update(balance=1)

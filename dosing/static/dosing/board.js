@@ -105,7 +105,8 @@
         if (old && old.getAttribute("data-version") !== row.getAttribute("data-version")) {
           changes.push(row.getAttribute("data-name") + ": " + statusText(row));
           row.classList.add("board-row--changed");
-          old.replaceWith(row);
+          // A copy: `fresh` keeps every row, in case it replaces the whole board just below.
+          old.replaceWith(row.cloneNode(true));
         }
       });
       // Everything outside the table (counts, the sign-out box, notices) is small: replace it.
