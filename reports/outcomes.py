@@ -91,6 +91,7 @@ class Outcomes:
     previous: RangeFigures
     patient_days: list  # per period of the report's grid
     top: dict  # measure -> PairedChange
+    by_clinic: dict = field(default_factory=dict)  # clinic id -> RangeFigures of the range (episode figures only)
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -215,12 +216,21 @@ def outcomes(*, clinics, start: date, end: date, grid: list, as_of: date) -> Out
     episodes = list(
         Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
-        .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
+        .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
         .order_by()
     )
+    of_clinic = {clinic_id: [] for clinic_id in clinic_ids}
+    for episode in episodes:
+        of_clinic[episode[4]].append(episode[:4])
+    episodes = [episode[:4] for episode in episodes]
     current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
     for figures in (current, previous):
         _episode_figures(episodes, figures, as_of)
         _dosing_totals(clinic_ids, figures)
     per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
-    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end))
+    by_clinic = {}
+    if len(clinic_ids) > 1:  # the clinic comparison
+        for clinic_id, own in of_clinic.items():
+            by_clinic[clinic_id] = RangeFigures(start, end)
+            _episode_figures(own, by_clinic[clinic_id], as_of)
+    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end), by_clinic)

@@ -79,6 +79,18 @@ def _charts(report) -> dict:
                 for i, (key, label) in enumerate(report["safety"]["labels"].items())
             ],
         ),
+        "comparison": charts.bar_chart(
+            "chart-comparison",
+            title="Clinics side by side: attendance and retention",
+            description="Bars per clinic. The table under the chart has these and the other headline figures.",
+            labels=[row["clinic"]["name"] for row in report["comparison"]],
+            series=[
+                ("series-1", "Attendance", [row["attendance_rate"] for row in report["comparison"]]),
+                ("series-2", "Retained at 3 months", [row["retention_3m"] for row in report["comparison"]]),
+                ("series-3", "Retained at 12 months", [row["retention_12m"] for row in report["comparison"]]),
+            ],
+            percent=True,
+        ),
         "retention": charts.bar_chart(
             "chart-retention",
             title="Retention of each start cohort at 3, 6 and 12 months",
