@@ -11,7 +11,7 @@ from . import services
 from .demo_history import seed_history
 
 # Caseload of each demo clinic's history (patients over the two years).
-HISTORY = {"mbro": 30, "darl": 16}
+HISTORY = {"mbro": 16, "darl": 10}
 HISTORY_DAYS = 730
 
 
