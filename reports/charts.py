@@ -218,17 +218,17 @@ def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple
     for i, (label, *counts) in enumerate(rows):
         y = top_pad + row_h * i + 4
         body.append(f'<text class="chart__label" x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>')
-        x = left
+        x, hidden = left, 0
         for css, value in zip(("change-better", "change-same", "change-worse"), counts, strict=True):
             number = _number(value)
-            if number is None:  # hidden (1 to 7): a star in its place, no bar
-                if value == "*":
-                    body.append(f'<text class="chart__suppressed" x="{x + 4:.1f}" y="{y + 14}">*</text>')
-                    x += 14
+            if number is None:  # hidden (1 to 7): no bar; a star after the row's bars says so
+                hidden += value == "*"
                 continue
             width = plot_w * number / top
             body.append(f'<rect class="{css}" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{row_h - 8}"></rect>')
             x += width
+        if hidden:
+            body.append(f'<text class="chart__suppressed" x="{x + 4:.1f}" y="{y + 14}">{"*" * hidden}</text>')
     legend_y = height - 16
     legend = []
     x = left
