@@ -276,6 +276,10 @@ class StatisticsSerializer(serializers.Serializer):
     headline = HeadlineSerializer()
     top_change = TopChangeSerializer()
     safety = SafetySerializer()
+    comparison = serializers.ListField(
+        child=serializers.DictField(), help_text="Headline figures of each clinic (more than one clinic chosen)."
+    )
+    costs = serializers.DictField(help_text="The cost estimate, or available=false and the clinics missing costs.")
     suppression = serializers.CharField()
     dosing = DosingSerializer()
     patients = PatientsSerializer()

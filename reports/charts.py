@@ -197,11 +197,11 @@ def sparkline(values: list, *, label: str) -> str:
 def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple]) -> str:
     """Horizontal stacked bars, one per measure: how many improved, stayed the same and got worse.
 
-    rows: [(label, improved, same, worse)] of presented counts; a row with a hidden count shows '*' only.
+    rows: [(label, improved, same, worse)] of presented counts; a hidden count is a '*' in place of its bar.
     """
     left, right, row_h, top_pad = 260, 16, 26, 8
     height = top_pad + row_h * len(rows) + 50
-    numbers = [sum(r[1:]) for r in rows if all(_number(v) is not None for v in r[1:])]
+    numbers = [sum(_number(v) or 0 for v in r[1:]) for r in rows]
     top, step = nice_top(max([*numbers, 0]))
     plot_w = WIDTH - left - right
 
@@ -218,14 +218,17 @@ def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple
     for i, (label, *counts) in enumerate(rows):
         y = top_pad + row_h * i + 4
         body.append(f'<text class="chart__label" x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>')
-        if any(_number(v) is None for v in counts):
-            body.append(f'<text class="chart__suppressed" x="{left + 6}" y="{y + 14}">*</text>')
-            continue
-        x = left
+        x, hidden = left, 0
         for css, value in zip(("change-better", "change-same", "change-worse"), counts, strict=True):
-            width = plot_w * value / top
+            number = _number(value)
+            if number is None:  # hidden (1 to 7): no bar; a star after the row's bars says so
+                hidden += value == "*"
+                continue
+            width = plot_w * number / top
             body.append(f'<rect class="{css}" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{row_h - 8}"></rect>')
             x += width
+        if hidden:
+            body.append(f'<text class="chart__suppressed" x="{x + 4:.1f}" y="{y + 14}">{"*" * hidden}</text>')
     legend_y = height - 16
     legend = []
     x = left

@@ -7,6 +7,7 @@ comes from the records staff write: episodes (small: read directly), and the sum
 keeps (sessions, adverse events, TOP follow-ups), never a hand-kept copy.
 """
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,7 +17,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from patients.models import DischargeReason, Episode
 
 from .models import DailySessionStats, MonthlySessionStats, OutcomeFollowUp
-from .selectors import RETENTION_MONTHS, SESSION_COLUMNS, Granularity, _summary_rows, add_months
+from .selectors import RETENTION_MONTHS, SESSION_COLUMNS, Granularity, _stayed, _summary_rows, add_months
 
 # The discharge reasons a commissioner asks about, grouped (issue 15: completed, dropped out, transferred,
 # prison, died); the rest of the controlled list is "other".
@@ -91,6 +92,7 @@ class Outcomes:
     previous: RangeFigures
     patient_days: list  # per period of the report's grid
     top: dict  # measure -> PairedChange
+    by_clinic: dict = field(default_factory=dict)  # clinic id -> RangeFigures of the range (episode figures only)
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -103,11 +105,14 @@ def _days(first: date, last: date) -> int:
 
 
 def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> None:
+    """`episodes` sorted by start date (the retention cohorts are read by bisection)."""
     start, end = figures.start, figures.end
     counted_to = min(end, as_of)
     patients = set()
     for patient_id, started_on, ended_on, reason in episodes:
-        if started_on <= end and (ended_on is None or ended_on >= start):
+        if started_on > end:
+            break
+        if ended_on is None or ended_on >= start:
             patients.add(patient_id)
             figures.patient_days += _days(max(started_on, start), min(ended_on or counted_to, counted_to))
             if started_on >= start:
@@ -115,18 +120,19 @@ def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> None:
             if ended_on is not None and ended_on <= end:
                 figures.discharges[GROUP_OF.get(reason, "other")] += 1
     figures.caseload = len(patients)
+    starts = [episode[1] for episode in episodes]
     for months in RETENTION_MONTHS:
         # The patients who started N months before the range: still in treatment N months after starting?
         first, last = add_months(start, -months), add_months(end, -months)
         if add_months(last, months) > as_of:
             figures.retention[months] = None
             continue
-        cohort = retained = 0
-        for _, started_on, ended_on, _ in episodes:
-            if first <= started_on <= last:
-                cohort += 1
-                retained += ended_on is None or ended_on > add_months(started_on, months)
-        figures.retention[months] = (cohort, retained)
+        cohort = episodes[bisect_left(starts, first) : bisect_right(starts, last)]
+        retained = sum(
+            ended_on is None or _stayed(started_on, ended_on, (ended_on - started_on).days, months)
+            for _, started_on, ended_on, _ in cohort
+        )
+        figures.retention[months] = (len(cohort), retained)
 
 
 def _patient_days_by_period(episodes, start: date, end: date, starts: list[date], as_of: date) -> list[int]:
@@ -215,12 +221,21 @@ def outcomes(*, clinics, start: date, end: date, grid: list, as_of: date) -> Out
     episodes = list(
         Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
-        .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
-        .order_by()
+        .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
+        .order_by("started_on")
     )
+    of_clinic = {clinic_id: [] for clinic_id in clinic_ids}
+    for episode in episodes:
+        of_clinic[episode[4]].append(episode[:4])
+    episodes = [episode[:4] for episode in episodes]
     current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
     for figures in (current, previous):
         _episode_figures(episodes, figures, as_of)
         _dosing_totals(clinic_ids, figures)
     per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
-    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end))
+    by_clinic = {}
+    if len(clinic_ids) > 1:  # the clinic comparison
+        for clinic_id, own in of_clinic.items():
+            by_clinic[clinic_id] = RangeFigures(start, end)
+            _episode_figures(own, by_clinic[clinic_id], as_of)
+    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end), by_clinic)

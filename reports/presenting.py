@@ -173,9 +173,34 @@ def _safety(stats: Statistics, out: Outcomes, report: dict) -> dict:
     return {"labels": SAFETY, "rows": rows, "total": figures(total, current.patient_days)}
 
 
+def _comparison(stats: Statistics, out: Outcomes) -> list:
+    """The headline figures of each clinic, side by side (issue 15, item 5); empty for one clinic."""
+    rows = []
+    for clinic, dosing in stats.dosing_by_clinic:
+        figures = out.by_clinic.get(clinic.pk)
+        if figures is None:
+            continue
+        row = {
+            "clinic": {"id": clinic.pk, "name": clinic.name},
+            "caseload": disclose(figures.caseload),
+            "new_starts": disclose(figures.new_starts),
+            "attendance_rate": rate(dosing.doses_given, dosing.scheduled),
+            "patient_days": disclose(figures.patient_days),
+            "deaths": disclose(figures.deaths),
+            "naloxone_uses_per_1000": per_thousand(dosing.naloxone_uses, figures.patient_days),
+        }
+        for months in RETENTION_MONTHS:
+            row[f"retention_{months}m"] = _retention(figures, months)
+        for group in DISCHARGE_GROUPS:
+            row[f"discharged_{group}"] = disclose(figures.discharges.get(group, 0))
+        rows.append(row)
+    return rows
+
+
 def present_outcomes(stats: Statistics, out: Outcomes, report: dict) -> dict:
     """The outcome sections to add to `report` (the presented statistics of the same filters)."""
     return {
+        "comparison": _comparison(stats, out),
         "headline": _headline(stats, out, report),
         "top_change": _top_change(out),
         "safety": _safety(stats, out, report),

@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from clinics.access import staff_only
+from clinics.access import has_capability, staff_only
 from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
+from patients.models import AccessLogEntry, AccessPart
 
-from . import charts, exports, services, tables
+from . import charts, exports, ndtms, services, tables
 from .cache import report_for
 from .forms import UnitCostsForm
 from .models import ClinicCosts
@@ -79,6 +80,18 @@ def _charts(report) -> dict:
                 for i, (key, label) in enumerate(report["safety"]["labels"].items())
             ],
         ),
+        "comparison": charts.bar_chart(
+            "chart-comparison",
+            title="Clinics side by side: attendance and retention",
+            description="Bars per clinic. The table under the chart has these and the other headline figures.",
+            labels=[row["clinic"]["name"] for row in report["comparison"]],
+            series=[
+                ("series-1", "Attendance", [row["attendance_rate"] for row in report["comparison"]]),
+                ("series-2", "Retained at 3 months", [row["retention_3m"] for row in report["comparison"]]),
+                ("series-3", "Retained at 12 months", [row["retention_12m"] for row in report["comparison"]]),
+            ],
+            percent=True,
+        ),
         "retention": charts.bar_chart(
             "chart-retention",
             title="Retention of each start cohort at 3, 6 and 12 months",
@@ -104,6 +117,7 @@ def dashboard(request):
         "clinics": clinics_for(request.user).order_by("name"),
         "granularities": Granularity.CHOICES,
         "retention_months": RETENTION_MONTHS,
+        "can_manage": has_capability(request.user, Capability.MANAGE_CLINIC),
     }
     if report is not None:
         context["charts"] = _charts(report)
@@ -165,3 +179,28 @@ def unit_costs(request):
             return redirect(f"{reverse('reports-costs')}?clinic={clinic.pk}&saved=1")
     context = {"form": form, "clinic": clinic, "clinics": clinics, "saved": request.GET.get("saved") == "1"}
     return render(request, "reports/costs.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+@staff_only(Capability.MANAGE_CLINIC)
+def ndtms_csv(request):
+    """The NDTMS-style monthly dataset of one of the manager's clinics (?clinic=ID&month=YYYY-MM)."""
+    clinics = {str(c.pk): c for c in clinics_for(request.user)}
+    clinic = clinics.get(request.GET.get("clinic", ""))
+    if clinic is None:
+        raise Http404("No such clinic among yours.")
+    try:
+        month = date.fromisoformat(request.GET.get("month", "") + "-01")
+    except ValueError:
+        return HttpResponse("month: Enter a month as YYYY-MM.\n", status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ndtms-{clinic.code}-{month:%Y-%m}.csv"'
+    patients = ndtms.write_csv(response, ndtms.monthly_rows(clinic=clinic, month=month))
+    # SPEC 8: a row per person (date of birth, dates) is a view of their record summary.
+    AccessLogEntry.objects.bulk_create(
+        [
+            AccessLogEntry(user=request.user, patient=p, what=AccessPart.RECORD, channel=AccessLogEntry.Channel.UI)
+            for p in patients
+        ]
+    )
+    return response

@@ -75,3 +75,51 @@ def test_bad_dates_are_explained_on_the_page(busy, page, sign_in, commissioner, 
     assert "The end date is before the start date." in page.get_by_role("alert").inner_text()
     assert_accessible(page)
     screenshot(page, "reports-dashboard-bad-range")
+
+
+@pytest.fixture
+def demo_history(clinic, other_clinic, nurse, second_nurse, prescriber, keyworker):
+    import io
+
+    from reports import demo
+
+    staff = {"nurse": nurse, "nurse2": second_nurse, "prescriber": prescriber, "keyworker": keyworker}
+    demo.seed(
+        clinics={"mbro": clinic, "darl": other_clinic},
+        staff=staff,
+        stdout=io.StringIO(),
+        history={"mbro": 24, "darl": 12},
+    )
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(1366, 768, "laptop"), (768, 1024, "tablet")])
+def test_the_outcomes_dashboard_fits_a_screen_with_the_demo_history(
+    demo_history, page, sign_in, commissioner, assert_accessible, screenshot, width, height, name
+):
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, commissioner)
+    page.get_by_role("link", name="Statistics").first.click()
+    page.wait_for_load_state()
+
+    headline = page.get_by_role("heading", name="Headline figures")
+    assert headline.is_visible()
+    assert page.get_by_role("img", name="How many improved, stayed the same or got worse").first.is_visible()
+    assert page.get_by_role("img", name="Safety events per 1,000 patient-days by period").is_visible()
+    cards = page.locator(".kpi")
+    assert cards.count() == 12
+    if name == "laptop":  # the headline figures and their trend lines on the first screen; tables behind "Show"
+        assert cards.last.bounding_box()["y"] + cards.last.bounding_box()["height"] <= height
+        assert not page.get_by_role(
+            "table", name="Safety events and rates per 1,000 patient-days by period"
+        ).is_visible()
+    # Wide tables scroll inside a labelled region the keyboard can reach.
+    region = page.get_by_role("region", name="Headline figures of each clinic over the range")
+    assert region.get_attribute("tabindex") == "0"
+    region.focus()
+    assert page.evaluate("document.activeElement.getAttribute('aria-labelledby')") == "cap-comparison"
+    page.get_by_text("Show the safety figures as a table").click()
+    assert page.get_by_role("table", name="Safety events and rates per 1,000 patient-days by period").is_visible()
+    assert_accessible(page)
+    page.screenshot(
+        path=str(screenshot(page, f"reports-outcomes-{name}-full").with_name(f"reports-outcomes-{name}.png"))
+    )

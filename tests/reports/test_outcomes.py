@@ -92,3 +92,19 @@ def test_the_dashboard_leads_with_the_headline_figures(dosing_history, outcome_h
     assert text.index("Patients in treatment") < text.index("Sessions and doses")
     assert "per 1,000 patient-days" in text
     assert "Improved" in text
+
+
+def test_the_clinic_comparison_gives_each_clinics_figures(
+    dosing_history, clinic, other_clinic, client_for, commissioner
+):
+    out = outcomes(clinics=[clinic, other_clinic], start=START, end=END, grid=periods(START, END, "month"), as_of=AS_OF)
+    assert out.by_clinic[clinic.pk].caseload == 5
+    assert out.by_clinic[other_clinic.pk].caseload == 1  # D1, from 1 Mar 2026
+    assert out.by_clinic[other_clinic.pk].patient_days == 122  # 1 Mar - 30 Jun
+    page = client_for(commissioner).get(reverse("reports-dashboard"), {"start": "2026-01-01", "end": "2026-06-30"})
+    text = page.content.decode()
+    assert "Clinics side by side" in text and 'aria-labelledby="cap-comparison"' in text
+    one = client_for(commissioner).get(
+        reverse("reports-dashboard"), {"start": "2026-01-01", "end": "2026-06-30", "clinic": clinic.pk}
+    )
+    assert "Clinics side by side" not in one.content.decode()

@@ -101,6 +101,8 @@ def test_the_api_gives_the_presented_figures(dosing_history, client_for, commiss
         "headline",
         "top_change",
         "safety",
+        "comparison",
+        "costs",
         "suppression",
         "dosing",
         "patients",
