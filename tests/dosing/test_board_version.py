@@ -238,6 +238,7 @@ def test_the_etag_runs_out_when_the_window_closes(client_for, clinic, slot, nurs
     client = client_for(nurse)
     tag = client.get("/dosing/board/rows/")["ETag"]
     morning.move_to(at(TODAY, 10, 30))
+    client = client_for(nurse)  # ninety minutes on, the idle session has ended: sign in again
     closed = client.get("/dosing/board/rows/", headers={"If-None-Match": tag})
     assert closed.status_code == 200 and "window ended at 10:30" in closed.content.decode()
 

@@ -107,7 +107,6 @@ def test_page_register_witness_refusals_name_s9(client_for, manager, second_nurs
     data = receipt_post(second_nurse, witness=witness, witness_password=password)
     response = client_for(manager).post(reverse("cd-register-receipt", args=[register100.pk]), data)
     assert "S9 · " not in response.text and "witness" in response.text.lower()  # the sentence, not the code
-    assert response.status_code == 400
     assert RegisterEntry.objects.count() == before
 
 
