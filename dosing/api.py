@@ -287,6 +287,9 @@ class BoardRowOut(serializers.Serializer):
     observation_seconds_left = serializers.IntegerField(allow_null=True)
     signed_out_at = serializers.DateTimeField(source="sign_out.signed_out_at", allow_null=True, default=None)
     hold = HoldOut(allow_null=True)
+    licence_review = serializers.BooleanField(
+        help_text="S14: the prescriber's licence lapsed; prescriber review needed"
+    )
 
 
 class BoardOut(serializers.Serializer):

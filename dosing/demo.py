@@ -29,6 +29,7 @@ from .models import (
     DosingSettings,
     Drug,
     InjectionSite,
+    PrescriberLicence,
     Prescription,
     Route,
     Sedation,
@@ -79,6 +80,7 @@ def seed(*, clinics, staff, stdout) -> None:
     now = timezone.now()
     today = timezone.localdate(now, clinic.zone)
     DosingSettings.for_clinic(clinic)
+    _license(prescriber, clinic, now=now, today=today)  # S14: the demo prescriber holds a Home Office licence
 
     patients = list(Patient.objects.filter(clinic=clinic, episodes__ended_on__isnull=True).distinct()[:12])
     if not patients:
@@ -128,6 +130,19 @@ def seed(*, clinics, staff, stdout) -> None:
         f"{', one on a missed-dose hold' if held else ''}. "
         f"{witness.username} witnesses doses with PIN {witness_pin} (not their password; fresh on every run)."
     )
+
+
+def _license(prescriber, clinic, *, now, today) -> None:
+    if not PrescriberLicence.objects.filter(prescriber=prescriber, clinic=clinic, valid_to__gte=today).exists():
+        PrescriberLicence.objects.create(
+            prescriber=prescriber,
+            clinic=clinic,
+            number="HO-DEMO-1",
+            valid_from=today - timedelta(days=365),
+            valid_to=today + timedelta(days=365),
+            recorded_by=prescriber,
+            recorded_at=now,
+        )
 
 
 def _fill_board(*, clinic, patients, nurse, witness, witness_pin, now) -> None:

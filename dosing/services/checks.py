@@ -30,6 +30,7 @@ from ..models import (
 from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
 from .authorisations import notify_pin_used, prescriber_act
 from .holds import _apply_missed_day_hold, _days_without_dose, _missed_day_threshold
+from .licences import check_licence
 
 
 @transaction.atomic
@@ -72,6 +73,7 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
         session=slot.session,
         route=route or (prescription.route if prescription else slot.prescription.route),
     )
+    check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
     hold = _open_hold(patient)
     if hold is None:
         # Backstop for S7: the scheduled job normally holds first, but never dose on its timing alone.

@@ -30,6 +30,7 @@ from ..models import (
     Supply,
 )
 from ._common import _decimal, _lock_patient, _now
+from .licences import check_licence
 from .slots import _create_slots_for_clinic
 
 PRESCRIPTION_FIELDS = (
@@ -58,6 +59,7 @@ def _validate_prescription(prescription: Prescription, *, settings: DosingSettin
         daily_max_mg=prescription.daily_max_mg,
         settings=settings,
     )
+    check_licence(prescription=prescription, clinic=settings.clinic, day=today)  # S14
     if prescription.starts_on is None:
         raise ValidationError({"starts_on": "Give the start date."})
     if prescription.starts_on < today:
