@@ -236,6 +236,7 @@ class SlotOut(serializers.Serializer):
     window_end = serializers.DateTimeField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
+    top_up = serializers.BooleanField(help_text="The once-a-day slot of an oral top-up beside the injectable.")
 
 
 class AdverseEventOut(serializers.Serializer):

@@ -40,6 +40,8 @@ class DosingSettingsIn(serializers.Serializer):
     max_daily_diamorphine_mg = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="S4: 1 to 1000.")
     max_daily_hydromorphone_mg = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="S4: 1 to 500.")
     breath_alcohol_limit_ug = serializers.DecimalField(max_digits=5, decimal_places=1, help_text="S5: 0 to 35.")
+    max_daily_methadone_mg = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="S4: 1 to 150.")
+    max_daily_morphine_sr_mg = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="S4: 1 to 1200.")
 
 
 class ChangeOut(serializers.Serializer):

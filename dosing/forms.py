@@ -377,6 +377,12 @@ class DosingSettingsForm(ServiceErrorsMixin, forms.Form):
     breath_alcohol_limit_ug = forms.DecimalField(
         label="Breath alcohol limit, µg/100 ml (S5)", help_text="0 to 35.", widget=MgInput
     )
+    max_daily_methadone_mg = forms.DecimalField(
+        label="Daily maximum of oral methadone top-up, mg (S4)", help_text="1 to 150.", widget=MgInput
+    )
+    max_daily_morphine_sr_mg = forms.DecimalField(
+        label="Daily maximum of slow-release oral morphine top-up, mg (S4)", help_text="1 to 1200.", widget=MgInput
+    )
 
 
 class LicenceForm(ServiceErrorsMixin, forms.Form):

@@ -114,6 +114,9 @@ class DosingSettings(models.Model):
     # S4: service-wide ceilings above which no prescription may go.
     max_daily_diamorphine_mg = models.DecimalField(**MG, default=Decimal("1000"))
     max_daily_hydromorphone_mg = models.DecimalField(**MG, default=Decimal("500"))
+    # S4 per drug for an oral top-up beside the injectable (UK practice: methadone rarely above 120 mg).
+    max_daily_methadone_mg = models.DecimalField(**MG, default=Decimal("150"))
+    max_daily_morphine_sr_mg = models.DecimalField("max daily slow-release morphine mg", **MG, default=Decimal("1200"))
     # S5: a breath alcohol reading above this (micrograms per 100 ml of breath) means intoxicated.
     breath_alcohol_limit_ug = models.DecimalField(
         "breath alcohol limit (µg/100 ml)", max_digits=5, decimal_places=1, default=Decimal("35")
@@ -204,6 +207,8 @@ class DosingSettings(models.Model):
         return {
             Drug.DIAMORPHINE_INJECTABLE: self.max_daily_diamorphine_mg,
             Drug.HYDROMORPHONE_INJECTABLE: self.max_daily_hydromorphone_mg,
+            Drug.METHADONE_ORAL: self.max_daily_methadone_mg,
+            Drug.MORPHINE_SR_ORAL: self.max_daily_morphine_sr_mg,
         }.get(drug)
 
     @property
@@ -361,6 +366,8 @@ class Slot(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     arrived_at = models.DateTimeField(null=True, blank=True)
+    # An oral top-up beside the injectable: its own once-a-day slot, in the session of its dose.
+    top_up = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -368,8 +375,15 @@ class Slot(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "date", "session"],
+                condition=Q(top_up=False),
                 name="one_slot_per_patient_session",
                 violation_error_message="This patient already has a slot in this session.",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "date"],
+                condition=Q(top_up=True),
+                name="one_top_up_slot_per_patient_day",
+                violation_error_message="This patient already has a top-up slot on this day.",
             ),
             models.CheckConstraint(
                 condition=Q(window_start__lt=F("window_end")),

@@ -504,6 +504,7 @@ SETTINGS_FIELDS = (
     *("sessions_per_day", "observation_minutes", "minimum_interval_minutes"),
     *("missed_days_threshold", "missed_days_threshold_titration"),
     *("max_daily_diamorphine_mg", "max_daily_hydromorphone_mg", "breath_alcohol_limit_ug"),
+    *("max_daily_methadone_mg", "max_daily_morphine_sr_mg"),
 )
 
 
@@ -526,6 +527,8 @@ SETTING_BOUNDS = (
     ("max_daily_diamorphine_mg", "S4", 1, 1000, "The daily maximum of diamorphine (mg)"),
     ("max_daily_hydromorphone_mg", "S4", 1, 500, "The daily maximum of hydromorphone (mg)"),
     ("breath_alcohol_limit_ug", "S5", 0, 35, "The breath alcohol limit (µg/100 ml)"),
+    ("max_daily_methadone_mg", "S4", 1, 150, "The daily maximum of oral methadone (mg)"),
+    ("max_daily_morphine_sr_mg", "S4", 1, 1200, "The daily maximum of slow-release oral morphine (mg)"),
 )
 
 
@@ -591,4 +594,18 @@ def check_licence_dates(*, valid_from: date | None, valid_to: date | None, numbe
             "S14",
             f"The licence cannot end ({day_month(valid_to)}) before it starts ({day_month(valid_from)})",
             field="valid_to",
+        )
+
+
+# --- Oral top-up beside the injectable (S2) ------------------------------------------------------------------------
+
+
+def check_top_up_once_daily(*, oral_doses: dict) -> None:
+    """S2: an oral top-up beside the injectable is given once a day, in one session: one session's dose."""
+    given = [session for session, dose in oral_doses.items() if dose is not None]
+    if len(given) > 1:
+        raise RuleViolation(
+            "S2",
+            "An oral top-up beside the injectable is given once a day: prescribe one session's dose",
+            field=f"{given[1]}_dose_mg",
         )

@@ -303,6 +303,7 @@ BOARD_SLOT_FIELDS = (
     "patient__photo",
     *("prescription__id", "prescription__patient_id", "prescription__drug", "prescription__route"),
     "prescription__prescriber_id",
+    "top_up",
     *("prescription__morning_dose_mg", "prescription__afternoon_dose_mg", "prescription__evening_dose_mg"),
 )
 

@@ -25,6 +25,7 @@ def values(**changes) -> dict:
         "evening_start": "19:00", "evening_end": "21:00", "sessions_per_day": 2, "observation_minutes": 15,
         "minimum_interval_minutes": 180, "missed_days_threshold": 3, "missed_days_threshold_titration": 1,
         "max_daily_diamorphine_mg": "1000", "max_daily_hydromorphone_mg": "500", "breath_alcohol_limit_ug": "35",
+        "max_daily_methadone_mg": "150", "max_daily_morphine_sr_mg": "1200",
     }  # fmt: skip
     return {**base, **changes}
 
