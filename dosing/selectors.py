@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -321,6 +321,8 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
         .select_related("patient", "prescription")
         # Only what the board shows: a few hundred rows every 3 s per tablet (see `make bench`).
         .only(*BOARD_SLOT_FIELDS)
+        # S14: does the prescriber hold a licence for this clinic on this day (no extra query; indexed)?
+        .annotate(prescriber_licensed=_licensed_on(clinic, session.date))
         .prefetch_related(
             Prefetch(
                 "checks",
@@ -339,7 +341,6 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
         hold.patient_id: hold
         for hold in Hold.objects.filter(patient_id__in=[slot.patient_id for slot in slots], cleared_at__isnull=True)
     }
-    unlicensed = _unlicensed_prescribers(clinic, [slot.prescription for slot in slots], day=session.date)
     rows = []
     for slot in slots:
         entries = slot.entries
@@ -359,14 +360,21 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
                 hold=hold,
                 stage=_stage(slot, administration, sign_out, hold, now),
                 now=now,
-                licence_review=slot.prescription.drug in LICENSED_DRUGS
-                and slot.prescription.prescriber_id in unlicensed,
+                licence_review=slot.prescription.drug in LICENSED_DRUGS and not slot.prescriber_licensed,
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)
 
 
 # --- S14: licences ------------------------------------------------------------------------------------------
+
+
+def _licensed_on(clinic: Clinic, day: date) -> Exists:
+    return Exists(
+        PrescriberLicence.objects.filter(
+            clinic=clinic, prescriber=OuterRef("prescription__prescriber"), valid_from__lte=day, valid_to__gte=day
+        )
+    )
 
 
 def _unlicensed_prescribers(clinic: Clinic, prescriptions, *, day: date) -> set[int]:
