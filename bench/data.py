@@ -101,6 +101,7 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
         Hold,
         ObservationSignOut,
         PreDoseCheck,
+        PrescriberLicence,
         Prescription,
         Route,
         Sedation,
@@ -154,6 +155,11 @@ def clinic_with_patients(*, name: str, stamp: str, patients: int, now: datetime,
         )
         for p in people
     )
+    # S14: the bench prescriber holds a Home Office licence for the clinic.
+    PrescriberLicence.objects.create(
+        prescriber=prescriber, clinic=clinic, number=f"HO-BENCH-{stamp}", valid_from=today - timedelta(days=365),
+        valid_to=today + timedelta(days=365), recorded_by=manager, recorded_at=now,
+    )  # fmt: skip
     prescriptions = Prescription.objects.bulk_create(
         Prescription(
             patient=p,

@@ -72,6 +72,7 @@ def to_drf_validation_error(exc: DjangoValidationError) -> exceptions.Validation
 
 
 def problem_exception_handler(exc, context):
+    rule = getattr(exc, "rule", None)  # a safety rule's refusal (dosing.rules.RuleViolation) names its rule
     if isinstance(exc, DjangoValidationError):
         exc = to_drf_validation_error(exc)
     response = exception_handler(exc, context)
@@ -82,6 +83,8 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
         body.update(title="Invalid input", detail=_summary(errors), errors=errors)
+        if isinstance(rule, str):
+            body["rule"] = rule
     else:
         body["detail"] = str(getattr(exc, "detail", body["title"]))
     response.data = body

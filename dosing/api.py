@@ -239,6 +239,7 @@ class SlotOut(serializers.Serializer):
     window_end = serializers.DateTimeField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
+    top_up = serializers.BooleanField(help_text="The once-a-day slot of an oral top-up beside the injectable.")
 
 
 class AdverseEventOut(serializers.Serializer):
@@ -290,6 +291,9 @@ class BoardRowOut(serializers.Serializer):
     observation_seconds_left = serializers.IntegerField(allow_null=True)
     signed_out_at = serializers.DateTimeField(source="sign_out.signed_out_at", allow_null=True, default=None)
     hold = HoldOut(allow_null=True)
+    licence_review = serializers.BooleanField(
+        help_text="S14: the prescriber's licence lapsed; prescriber review needed"
+    )
 
 
 class BoardOut(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_settings
 
 urlpatterns = [
     path("dosing/board/", api.BoardView.as_view(), name="api-dosing-board"),
@@ -21,6 +21,16 @@ urlpatterns = [
     ),
     path("dosing/patients/<int:pk>/history/", api.PatientHistoryView.as_view(), name="api-dosing-patient-history"),
     path("dosing/holds/", api.HoldListView.as_view(), name="api-dosing-holds"),
+    path(
+        "dosing/clinics/<int:clinic_id>/settings/",
+        api_settings.DosingSettingsView.as_view(),
+        name="api-dosing-settings",
+    ),
+    path(
+        "dosing/clinics/<int:clinic_id>/licences/",
+        api_settings.LicenceListView.as_view(),
+        name="api-dosing-licences",
+    ),
     path("dosing/holds/<int:pk>/clear/", api.ClearHoldView.as_view(), name="api-dosing-clear-hold"),
     path("dosing/prescriptions/", api.PrescriptionListView.as_view(), name="api-dosing-prescriptions"),
     path(

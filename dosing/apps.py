@@ -12,6 +12,8 @@ class DosingConfig(AppConfig):
         register(NavItem("Dosing board", "dosing-board", Capability.VIEW_BOARD, order=10))
         register(NavItem("Holds to review", "dosing-holds", Capability.PRESCRIBE, order=30))
         register(NavItem("Alerts", "dosing-alerts", Capability.PRESCRIBE, order=35))
+        register(NavItem("Dosing settings", "dosing-settings", Capability.MANAGE_CLINIC, order=85))
+        register(NavItem("Prescriber licences", "dosing-licences", Capability.MANAGE_CLINIC, order=86))
 
         from clinics.roles import Role
         from clinics.work_queues import WorkQueue

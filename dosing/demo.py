@@ -29,6 +29,7 @@ from .models import (
     DosingSettings,
     Drug,
     InjectionSite,
+    PrescriberLicence,
     Prescription,
     Route,
     Sedation,
@@ -80,6 +81,7 @@ def seed(*, clinics, staff, stdout) -> list[str]:
     now = timezone.now()
     today = timezone.localdate(now, clinic.zone)
     DosingSettings.for_clinic(clinic)
+    _license(prescriber, clinic, now=now, today=today)  # S14: the demo prescriber holds a Home Office licence
 
     patients = list(Patient.objects.filter(clinic=clinic, episodes__ended_on__isnull=True).distinct()[:12])
     if not patients:
@@ -139,6 +141,19 @@ def seed(*, clinics, staff, stdout) -> list[str]:
         f"The dosing board shows the current or next session ({clinic.name}: {session_times}); "
         "outside the windows, patients can be marked as arrived for the next one.",
     ]
+
+
+def _license(prescriber, clinic, *, now, today) -> None:
+    if not PrescriberLicence.objects.filter(prescriber=prescriber, clinic=clinic, valid_to__gte=today).exists():
+        PrescriberLicence.objects.create(
+            prescriber=prescriber,
+            clinic=clinic,
+            number="HO-DEMO-1",
+            valid_from=today - timedelta(days=365),
+            valid_to=today + timedelta(days=365),
+            recorded_by=prescriber,
+            recorded_at=now,
+        )
 
 
 def _fill_board(*, clinic, patients, nurse, witness, witness_pin, now) -> None:

@@ -348,3 +348,56 @@ class ClearHoldForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["prescriber"].queryset = staff
         _offer(self.fields["prescriber"], prescribers, "I am the prescriber (signed in)")
+
+
+class DosingSettingsForm(ServiceErrorsMixin, forms.Form):
+    """Every per-clinic setting; the bounds are the rules' (so a refusal names its rule next to the field)."""
+
+    morning_start = forms.TimeField(label="Morning starts", widget=forms.TimeInput(attrs={"type": "time"}))
+    morning_end = forms.TimeField(label="Morning ends", widget=forms.TimeInput(attrs={"type": "time"}))
+    afternoon_start = forms.TimeField(label="Afternoon starts", widget=forms.TimeInput(attrs={"type": "time"}))
+    afternoon_end = forms.TimeField(label="Afternoon ends", widget=forms.TimeInput(attrs={"type": "time"}))
+    evening_start = forms.TimeField(label="Evening starts", widget=forms.TimeInput(attrs={"type": "time"}))
+    evening_end = forms.TimeField(label="Evening ends", widget=forms.TimeInput(attrs={"type": "time"}))
+    sessions_per_day = forms.IntegerField(label="Sessions a day (S2)", help_text="1 to 3.")
+    observation_minutes = forms.IntegerField(label="Observation after a dose, minutes (S6)", help_text="10 to 30.")
+    minimum_interval_minutes = forms.IntegerField(
+        label="Minimum time between injectable doses, minutes (S3)", help_text="60 to 720."
+    )
+    missed_days_threshold = forms.IntegerField(label="Missed days before a hold (S7)", help_text="1 to 14.")
+    missed_days_threshold_titration = forms.IntegerField(
+        label="Missed days before a hold during titration (S7)", help_text="1 to 14."
+    )
+    max_daily_diamorphine_mg = forms.DecimalField(
+        label="Daily maximum of diamorphine, mg (S4)", help_text="1 to 1000.", widget=MgInput
+    )
+    max_daily_hydromorphone_mg = forms.DecimalField(
+        label="Daily maximum of hydromorphone, mg (S4)", help_text="1 to 500.", widget=MgInput
+    )
+    breath_alcohol_limit_ug = forms.DecimalField(
+        label="Breath alcohol limit, µg/100 ml (S5)", help_text="0 to 35.", widget=MgInput
+    )
+    max_daily_methadone_mg = forms.DecimalField(
+        label="Daily maximum of oral methadone top-up, mg (S4)", help_text="1 to 150.", widget=MgInput
+    )
+    max_daily_morphine_sr_mg = forms.DecimalField(
+        label="Daily maximum of slow-release oral morphine top-up, mg (S4)", help_text="1 to 1200.", widget=MgInput
+    )
+
+
+class LicenceForm(ServiceErrorsMixin, forms.Form):
+    """S14: a prescriber's Home Office licence for this clinic (the rule checks the dates, naming S14)."""
+
+    prescriber = forms.ModelChoiceField(
+        label="Prescriber",
+        queryset=None,
+        error_messages={"invalid_choice": "S14 · Choose a prescriber of this clinic"},
+    )
+    number = forms.CharField(label="Licence number", max_length=40, required=False)
+    valid_from = forms.DateField(label="Valid from", widget=DateInput, required=False)
+    valid_to = forms.DateField(label="Valid to (last day)", widget=DateInput, required=False)
+
+    def __init__(self, *args, staff, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = staff
+        _offer(self.fields["prescriber"], prescribers, "Choose the prescriber")

@@ -23,8 +23,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
 from patients.models import Patient
@@ -40,6 +42,10 @@ class Drug(models.TextChoices):
 
 
 INJECTABLE_DRUGS = frozenset({Drug.DIAMORPHINE_INJECTABLE, Drug.HYDROMORPHONE_INJECTABLE})
+
+# S14: drugs that, for addiction, only a prescriber with a Home Office licence may prescribe (Misuse of Drugs
+# (Supply to Addicts) Regulations 1997: diamorphine, dipipanone, cocaine; only diamorphine is prescribed here).
+LICENSED_DRUGS = frozenset({Drug.DIAMORPHINE_INJECTABLE})
 
 
 def is_injectable(drug: str) -> bool:
@@ -112,10 +118,22 @@ class DosingSettings(models.Model):
     # S4: service-wide ceilings above which no prescription may go.
     max_daily_diamorphine_mg = models.DecimalField(**MG, default=Decimal("1000"))
     max_daily_hydromorphone_mg = models.DecimalField(**MG, default=Decimal("500"))
+    # S4 per drug for an oral top-up beside the injectable (UK practice: methadone rarely above 120 mg).
+    max_daily_methadone_mg = models.DecimalField(**MG, default=Decimal("150"))
+    max_daily_morphine_sr_mg = models.DecimalField("max daily slow-release morphine mg", **MG, default=Decimal("1200"))
     # S5: a breath alcohol reading above this (micrograms per 100 ml of breath) means intoxicated.
     breath_alcohol_limit_ug = models.DecimalField(
         "breath alcohol limit (µg/100 ml)", max_digits=5, decimal_places=1, default=Decimal("35")
     )
+    # A change made while a session is running waits for the next session that has not started
+    # (dosing.services.settings): its values, from when, and who made it. Applied by `for_clinic`.
+    pending = models.JSONField(null=True, blank=True)
+    pending_from = models.DateTimeField(null=True, blank=True)
+    pending_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "dosing settings"
@@ -143,8 +161,12 @@ class DosingSettings(models.Model):
         return f"Dosing settings of {self.clinic}"
 
     @classmethod
-    def for_clinic(cls, clinic: Clinic) -> "DosingSettings":
-        """The clinic's settings, created with the defaults on first use."""
+    def for_clinic(cls, clinic: Clinic, *, now: datetime | None = None) -> "DosingSettings":
+        """The clinic's settings in force, created with the defaults on first use.
+
+        A pending change whose time has come is applied here (one locked write, once), so no
+        reader ever depends on a scheduled job having run; otherwise no query is added.
+        """
         cached = getattr(clinic, "_dosing_settings_cache", None)
         if cached is None:
             try:
@@ -153,7 +175,24 @@ class DosingSettings(models.Model):
                 cached, _ = cls.objects.get_or_create(clinic=clinic)
             cached.clinic = clinic  # window() reads the clinic's time zone: no second query
             clinic._dosing_settings_cache = cached
+        if cached.pending_from is not None and cached.pending_from <= (now or timezone.now()):
+            cached = cached._apply_pending(now=now or timezone.now())
+            cached.clinic = clinic
+            clinic._dosing_settings_cache = cached
         return cached
+
+    def _apply_pending(self, *, now: datetime) -> "DosingSettings":
+        """Make a due pending change the settings in force (locked, idempotent), with its author in the history."""
+        with transaction.atomic():
+            row = type(self).objects.select_for_update().get(pk=self.pk)
+            if row.pending_from is not None and row.pending_from <= now:
+                for name, value in (row.pending or {}).items():
+                    setattr(row, name, row._meta.get_field(name).to_python(value))
+                row._history_user = row.pending_by
+                row._history_date = row.pending_from
+                row.pending, row.pending_from, row.pending_by = None, None, None
+                row.save()
+        return row
 
     def sessions(self) -> list[str]:
         """The sessions this clinic runs each day, in order (S2)."""
@@ -172,6 +211,8 @@ class DosingSettings(models.Model):
         return {
             Drug.DIAMORPHINE_INJECTABLE: self.max_daily_diamorphine_mg,
             Drug.HYDROMORPHONE_INJECTABLE: self.max_daily_hydromorphone_mg,
+            Drug.METHADONE_ORAL: self.max_daily_methadone_mg,
+            Drug.MORPHINE_SR_ORAL: self.max_daily_morphine_sr_mg,
         }.get(drug)
 
     @property
@@ -329,6 +370,8 @@ class Slot(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     arrived_at = models.DateTimeField(null=True, blank=True)
+    # An oral top-up beside the injectable: its own once-a-day slot, in the session of its dose.
+    top_up = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -336,8 +379,15 @@ class Slot(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "date", "session"],
+                condition=Q(top_up=False),
                 name="one_slot_per_patient_session",
                 violation_error_message="This patient already has a slot in this session.",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "date"],
+                condition=Q(top_up=True),
+                name="one_top_up_slot_per_patient_day",
+                violation_error_message="This patient already has a top-up slot on this day.",
             ),
             models.CheckConstraint(
                 condition=Q(window_start__lt=F("window_end")),
@@ -615,6 +665,7 @@ class AlertKind(models.TextChoices):
     ADVERSE_EVENT = "adverse_event", "Adverse event"
     HOLD = "hold", "Missed-dose hold"
     AUTHORISATION = "authorisation", "Authorisation given with your PIN"
+    LICENCE = "licence", "Prescriber licence expiring"
 
 
 class Alert(models.Model):
@@ -721,3 +772,43 @@ class BoardTouch(models.Model):
 
     def __str__(self) -> str:
         return f"Board touch {self.pk}"
+
+
+class PrescriberLicence(models.Model):
+    """S14: a prescriber's Home Office licence to prescribe diamorphine for addiction at one clinic.
+
+    Recorded by the clinic manager (with history); a renewal is a new row. The expiry alerts are
+    claimed by a conditional update of `alerted_30_at` / `alerted_7_at`, so each is sent once.
+    """
+
+    prescriber = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="licences")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="prescriber_licences")
+    number = models.CharField("licence number", max_length=40)
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    alerted_30_at = models.DateTimeField(null=True, blank=True)
+    alerted_7_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["alerted_30_at", "alerted_7_at"])
+
+    class Meta:
+        ordering = ["-valid_to", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="licence_ends_after_it_starts",
+                violation_error_message="S14 · A licence cannot end before it starts.",
+            ),
+        ]
+        indexes = [
+            # S14 at every dose of diamorphine: the prescriber's licences at the clinic
+            models.Index(fields=["prescriber", "clinic", "-valid_to"], name="licence_by_prescriber"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Licence {self.number} of user {self.prescriber_id} at clinic {self.clinic_id}"
+
+    def covers(self, day) -> bool:
+        return self.valid_from <= day <= self.valid_to

@@ -146,6 +146,10 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
         notes.append(f"reduced to {_mg(row.authorised_dose_mg)}")
     if row.administration is not None:
         notes.append(f"given {_mg(row.administration.dose_mg)} at {_hhmm(row.administration.given_at)}")
+    if slot.top_up:
+        notes.append("once-daily top-up")
+    if row.licence_review:
+        notes.append("S14 · prescriber's licence lapsed: prescriber review needed")
     badge, icon, words = BADGES.get(stage, ("closed", "✕", STATUSES[slot.status]))
     detail = ""
     if stage == Stage.ARRIVED:

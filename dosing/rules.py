@@ -10,13 +10,14 @@ S10 (never edit a dose record) is also enforced by the database (migration 0002)
 absence of any update path in the services package.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
 from .models import (
     INTOXICATED_SEDATION,
+    LICENSED_DRUGS,
     ROUTES_FOR_DRUG,
     AdverseEventKind,
     CheckOutcome,
@@ -573,3 +574,117 @@ def absence_sentence(*, days: int, reason: str, starts_on: date, ends_on: date) 
         f"No dose: back after {days} days away ({reason}, {day_month(starts_on)} to {day_month(ends_on)}); "
         "prescriber review required"
     )
+
+
+# --- Per-clinic settings (SPEC 4 numbers, SPEC 8 operations) ------------------------------------------------
+
+SETTINGS_FIELDS = (
+    *("morning_start", "morning_end", "afternoon_start", "afternoon_end", "evening_start", "evening_end"),
+    *("sessions_per_day", "observation_minutes", "minimum_interval_minutes"),
+    *("missed_days_threshold", "missed_days_threshold_titration"),
+    *("max_daily_diamorphine_mg", "max_daily_hydromorphone_mg", "breath_alcohol_limit_ug"),
+    *("max_daily_methadone_mg", "max_daily_morphine_sr_mg"),
+)
+
+
+def setting_text(value) -> str:
+    """A setting as people write it: 08:30, 15, 1000."""
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+# (field, rule, lowest, highest, what it is): the bounds the SPEC sets; a clinic may be stricter, never looser.
+SETTING_BOUNDS = (
+    ("sessions_per_day", "S2", 1, 3, "Sessions a day"),
+    ("observation_minutes", "S6", 10, 30, "The observation after a dose (minutes)"),
+    ("minimum_interval_minutes", "S3", 60, 720, "The minimum time between injectable doses (minutes)"),
+    ("missed_days_threshold", "S7", 1, 14, "The missed days before a hold"),
+    ("missed_days_threshold_titration", "S7", 1, 14, "The missed days before a hold during titration"),
+    ("max_daily_diamorphine_mg", "S4", 1, 1000, "The daily maximum of diamorphine (mg)"),
+    ("max_daily_hydromorphone_mg", "S4", 1, 500, "The daily maximum of hydromorphone (mg)"),
+    ("breath_alcohol_limit_ug", "S5", 0, 35, "The breath alcohol limit (µg/100 ml)"),
+    ("max_daily_methadone_mg", "S4", 1, 150, "The daily maximum of oral methadone (mg)"),
+    ("max_daily_morphine_sr_mg", "S4", 1, 1200, "The daily maximum of slow-release oral morphine (mg)"),
+)
+
+
+def check_dosing_settings(values: dict) -> None:
+    """The clinic's numbers stay within the SPEC's bounds, and its session windows in order without overlap."""
+    for field, rule, lowest, highest, what in SETTING_BOUNDS:
+        value = values.get(field)
+        if value is None or not (lowest <= value <= highest):
+            shown = "empty" if value is None else f"{Decimal(value).normalize():f}"
+            raise RuleViolation(rule, f"{what} is {lowest} to {highest}; {shown} is outside", field=field)
+    previous_end, previous = None, None
+    for session in Session.values[: values["sessions_per_day"]]:
+        start, end = values.get(f"{session}_start"), values.get(f"{session}_end")
+        label = Session(session).label
+        if start is None or end is None:
+            raise RuleViolation("S2", f"Give the {label.lower()} window", field=f"{session}_start")
+        if start >= end:
+            raise RuleViolation(
+                "S2",
+                f"The {label.lower()} window must start before it ends ({start:%H:%M}-{end:%H:%M})",
+                field=f"{session}_end",
+            )
+        if previous_end is not None and start < previous_end:
+            raise RuleViolation(
+                "S2",
+                f"The {previous.lower()} window ends at {previous_end:%H:%M}, after the {label.lower()} window "
+                f"starts at {start:%H:%M}; sessions may not overlap",
+                field=f"{previous.lower()}_end",
+            )
+        previous_end, previous = end, label
+
+
+# --- S14: Home Office licence -------------------------------------------------------------------------------------
+
+
+def licence_sentence(*, prescriber, day: date, lapsed_on: date | None) -> str:
+    lapsed = f" (it ended on {day_month(lapsed_on)})" if lapsed_on else ""
+    return (
+        f"{staff_name(prescriber)} holds no valid Home Office licence for this clinic on {day_month(day)}{lapsed}; "
+        "diamorphine for addiction needs one"
+    )
+
+
+def check_prescriber_licence(*, drug: str, prescriber, licensed: bool, day: date, lapsed_on=None, dose=False) -> None:
+    """S14: diamorphine (dipipanone, cocaine) for addiction only by a prescriber licensed for this clinic."""
+    if drug not in LICENSED_DRUGS or licensed:
+        return
+    sentence = licence_sentence(prescriber=prescriber, day=day, lapsed_on=lapsed_on)
+    if dose:
+        raise RuleViolation("S14", f"No dose: the prescription is by {sentence}; a prescriber must review it")
+    raise RuleViolation("S14", sentence)
+
+
+def check_licence_dates(*, valid_from: date | None, valid_to: date | None, number: str) -> None:
+    if not (number or "").strip():
+        raise RuleViolation("S14", "Give the licence number", field="number")
+    if valid_from is None:
+        raise RuleViolation("S14", "Give the first day the licence is valid", field="valid_from")
+    if valid_to is None:
+        raise RuleViolation("S14", "Give the last day the licence is valid", field="valid_to")
+    if valid_to < valid_from:
+        raise RuleViolation(
+            "S14",
+            f"The licence cannot end ({day_month(valid_to)}) before it starts ({day_month(valid_from)})",
+            field="valid_to",
+        )
+
+
+# --- Oral top-up beside the injectable (S2) ------------------------------------------------------------------------
+
+
+def check_top_up_once_daily(*, oral_doses: dict) -> None:
+    """S2: an oral top-up beside the injectable is given once a day, in one session: one session's dose."""
+    given = [session for session, dose in oral_doses.items() if dose is not None]
+    if len(given) > 1:
+        raise RuleViolation(
+            "S2",
+            "An oral top-up beside the injectable is given once a day: prescribe one session's dose",
+            field=f"{given[1]}_dose_mg",
+        )

@@ -8,8 +8,9 @@ of queries whatever the number of patients.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from clinics.selectors import clinic_list, clinics_for
 from patients.models import Patient
 
 from .models import (
+    LICENSED_DRUGS,
     Administration,
     AdverseEvent,
     Alert,
@@ -29,12 +31,13 @@ from .models import (
     Hold,
     ObservationSignOut,
     PreDoseCheck,
+    PrescriberLicence,
     Prescription,
     Session,
     Slot,
     SlotStatus,
 )
-from .rules import standing_reduction
+from .rules import SETTINGS_FIELDS, setting_text, standing_reduction
 
 # --- Scoping: start every lookup here --------------------------------------------------------------
 
@@ -228,6 +231,7 @@ class BoardRow:
     hold: Hold | None
     stage: str
     now: datetime = field(repr=False)
+    licence_review: bool = False  # S14: the prescriber's licence does not cover this day
 
     @property
     def photo_url(self) -> str:
@@ -298,6 +302,8 @@ BOARD_SLOT_FIELDS = (
     *("patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name", "patient__preferred_name"),
     "patient__photo",
     *("prescription__id", "prescription__patient_id", "prescription__drug", "prescription__route"),
+    "prescription__prescriber_id",
+    "top_up",
     *("prescription__morning_dose_mg", "prescription__afternoon_dose_mg", "prescription__evening_dose_mg"),
 )
 
@@ -315,6 +321,8 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
         .select_related("patient", "prescription")
         # Only what the board shows: a few hundred rows every 3 s per tablet (see `make bench`).
         .only(*BOARD_SLOT_FIELDS)
+        # S14: does the prescriber hold a licence for this clinic on this day (no extra query; indexed)?
+        .annotate(prescriber_licensed=_licensed_on(clinic, session.date))
         .prefetch_related(
             Prefetch(
                 "checks",
@@ -352,9 +360,70 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
                 hold=hold,
                 stage=_stage(slot, administration, sign_out, hold, now),
                 now=now,
+                licence_review=slot.prescription.drug in LICENSED_DRUGS and not slot.prescriber_licensed,
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)
+
+
+# --- S14: licences ------------------------------------------------------------------------------------------
+
+
+def _licensed_on(clinic: Clinic, day: date) -> Exists:
+    return Exists(
+        PrescriberLicence.objects.filter(
+            clinic=clinic, prescriber=OuterRef("prescription__prescriber"), valid_from__lte=day, valid_to__gte=day
+        )
+    )
+
+
+def _unlicensed_prescribers(clinic: Clinic, prescriptions, *, day: date) -> set[int]:
+    """S14: of the prescribers of these diamorphine prescriptions, those without a licence for `day`. One query."""
+    prescribers = {p.prescriber_id for p in prescriptions if p.drug in LICENSED_DRUGS}
+    if not prescribers:
+        return set()
+    licensed = set(
+        PrescriberLicence.objects.filter(
+            clinic=clinic, prescriber_id__in=prescribers, valid_from__lte=day, valid_to__gte=day
+        ).values_list("prescriber_id", flat=True)
+    )
+    return prescribers - licensed
+
+
+def licence_reviews(clinic: Clinic, *, day: date) -> list[Prescription]:
+    """S14: live diamorphine prescriptions of the clinic whose prescriber's licence does not cover `day`."""
+    live = list(
+        Prescription.objects.live()
+        .filter(patient__clinic=clinic, drug__in=sorted(LICENSED_DRUGS), patient__episodes__ended_on__isnull=True)
+        .distinct()
+        .select_related("patient", "prescriber")
+        .order_by("patient__family_name", "pk")
+    )
+    unlicensed = _unlicensed_prescribers(clinic, live, day=day)
+    return [prescription for prescription in live if prescription.prescriber_id in unlicensed]
+
+
+def licences_of(clinic: Clinic):
+    return PrescriberLicence.objects.filter(clinic=clinic).select_related("prescriber", "recorded_by")
+
+
+# --- Per-clinic settings -----------------------------------------------------------------------------------
+
+
+def settings_history(settings: DosingSettings) -> list[dict]:
+    """Each change of the clinic's settings in force, newest first: when, who, and each field's old and new value."""
+    records = list(settings.history.select_related("history_user").order_by("history_id"))
+    changes = []
+    for before, after in pairwise(records):
+        fields = [
+            {"field": name, "label": DosingSettings._meta.get_field(name).verbose_name.capitalize(),
+             "old": setting_text(getattr(before, name)), "new": setting_text(getattr(after, name))}
+            for name in SETTINGS_FIELDS
+            if getattr(before, name) != getattr(after, name)
+        ]  # fmt: skip
+        if fields:
+            changes.append({"at": after.history_date, "by": after.history_user, "changes": fields})
+    return changes[::-1]
 
 
 # --- Home page work queues (clinics.work_queues) ---------------------------------------------------

@@ -27,6 +27,12 @@ def close_missed_slots_job() -> int:
     return services.close_missed_slots()
 
 
+@shared_task
+def licence_expiry_alerts_job() -> int:
+    """S14: alert prescribers and managers 30 and 7 days before a licence ends (each alert once)."""
+    return services.licence_expiry_alerts()
+
+
 @shared_task(bind=True, max_retries=8, default_retry_delay=60)
 def send_alert_email(self, alert_id: int) -> None:
     """Email one alert to its recipient, once.

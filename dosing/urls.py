@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_settings
 
 urlpatterns = [
     path("board/", views.board, name="dosing-board"),
@@ -22,5 +22,7 @@ urlpatterns = [
     path("holds/", views.holds, name="dosing-holds"),
     path("holds/<int:pk>/", views.hold_clear, name="dosing-hold-clear"),
     path("alerts/", views.alerts, name="dosing-alerts"),
+    path("settings/", views_settings.clinic_settings, name="dosing-settings"),
+    path("licences/", views_settings.licences, name="dosing-licences"),
     path("alerts/<int:pk>/read/", views.alert_read, name="dosing-alert-read"),
 ]

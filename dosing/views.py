@@ -530,7 +530,12 @@ def prescription_stop(request, pk: int):
 @staff_only(PRESCRIBING)
 def holds(request):
     """S7: the held patients of the clinic, oldest first, for the prescriber's review."""
-    return render(request, "dosing/holds.html", {"holds": selectors.holds_to_review(request.clinic)})
+    today = timezone.localdate(timezone.now(), request.clinic.zone)
+    context = {
+        "holds": selectors.holds_to_review(request.clinic),
+        "licence_reviews": selectors.licence_reviews(request.clinic, day=today),  # S14
+    }
+    return render(request, "dosing/holds.html", context)
 
 
 @staff_only(DOSING)

@@ -277,6 +277,8 @@ CELERY_BEAT_SCHEDULE = {
     # dosing: slots for today and tomorrow ahead of time; S11 closes unused slots within a minute.
     "dosing-create-slots": {"task": "dosing.tasks.create_slots_job", "schedule": 15 * 60.0},
     "dosing-close-missed-slots": {"task": "dosing.tasks.close_missed_slots_job", "schedule": 60.0},
+    # S14: licence expiry alerts (30 and 7 days before); idempotent, so hourly is enough and safe to repeat.
+    "dosing-licence-expiry-alerts": {"task": "dosing.tasks.licence_expiry_alerts_job", "schedule": 60 * 60.0},
     # reports: summary tables of the days touched since the last run (and the last 35 days once a day).
     "reports-refresh-summaries": {"task": "reports.tasks.refresh_summaries_job", "schedule": 5 * 60.0},
     # housekeeping: stored API answers of old Idempotency-Keys, expired partner access tokens.

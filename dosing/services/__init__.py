@@ -36,6 +36,7 @@ from .alerts import alert_mark_read
 from .checks import record_pre_dose_check, record_refusal, slot_mark_arrived, withhold_dose
 from .doses import administer_dose, correct_administration, sign_out_after_observation
 from .holds import clear_hold, close_missed_slots, hold_after_missed_days
+from .licences import licence_expiry_alerts, licence_record
 from .prescriptions import prescription_change, prescription_create, prescription_stop
 from .slots import create_slots
 
@@ -48,6 +49,8 @@ __all__ = [
     "correct_administration",
     "create_slots",
     "hold_after_missed_days",
+    "licence_expiry_alerts",
+    "licence_record",
     "live_prescription",
     "may_act",
     "prescription_change",

@@ -30,6 +30,7 @@ from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_p
 from .authorisations import notify_pin_used, prescriber_act
 from .episodes import check_in_open_episode
 from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
+from .licences import check_licence
 
 
 @transaction.atomic
@@ -72,6 +73,7 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
         session=slot.session,
         route=route or (prescription.route if prescription else slot.prescription.route),
     )
+    check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
     hold = _open_hold(patient)
     if hold is None:
         # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.

@@ -169,7 +169,10 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     )
     today = recent.today
     rules.check_sessions_per_day(
-        slot=slot, settings=settings, doses_today=sum(1 for entry in today if entry.dose_mg > 0)
+        # S2 counts the sessions of this drug: an oral top-up beside the injectable has its own slot.
+        slot=slot,
+        settings=settings,
+        doses_today=sum(1 for entry in today if entry.dose_mg > 0 and entry.drug == prescription.drug),
     )
     rules.check_minimum_interval(
         drug=prescription.drug, last_injectable_at=recent.last_injectable_at, now=now, settings=settings, zone=zone

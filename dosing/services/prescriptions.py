@@ -31,7 +31,9 @@ from ..models import (
 )
 from ._common import _decimal, _lock_patient, _now
 from .absences import absent_days
+from .licences import check_licence
 from .slots import _create_slots_for_clinic
+from .topups import check_top_up
 
 PRESCRIPTION_FIELDS = (
     "route",
@@ -59,6 +61,8 @@ def _validate_prescription(prescription: Prescription, *, settings: DosingSettin
         daily_max_mg=prescription.daily_max_mg,
         settings=settings,
     )
+    check_licence(prescription=prescription, clinic=settings.clinic, day=today)  # S14
+    check_top_up(prescription)  # S2: an oral top-up beside the injectable is once a day
     if prescription.starts_on is None:
         raise ValidationError({"starts_on": "Give the start date."})
     if prescription.starts_on < today:

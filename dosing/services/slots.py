@@ -14,6 +14,7 @@ from clinics.models import Clinic
 
 from ..models import DosingSettings, PlannedAbsence, Prescription, Slot
 from ._common import _now
+from .topups import top_up_slots
 
 
 def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, patient_ids=None) -> int:
@@ -34,6 +35,7 @@ def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, 
         )
         if patient_ids is not None:
             prescriptions = prescriptions.filter(patient_id__in=patient_ids)
+        prescriptions = list(prescriptions)
         primary: dict[int, Prescription] = {}
         for prescription in prescriptions:
             # One slot per session: the injectable if there is one, else the oral prescription.
@@ -49,7 +51,7 @@ def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, 
         for patient_id in away:
             del primary[patient_id]
         existing = set(
-            Slot.objects.filter(clinic=clinic, date=day, patient_id__in=list(primary)).values_list(
+            Slot.objects.filter(clinic=clinic, date=day, patient_id__in=list(primary), top_up=False).values_list(
                 "patient_id", "session"
             )
         )
@@ -72,6 +74,8 @@ def _create_slots_for_clinic(*, clinic: Clinic, days_ahead: int, now: datetime, 
                         window_end=window_end,
                     )
                 )
+        # An oral top-up beside the injectable: its own once-a-day slot (an existing one is kept by ON CONFLICT).
+        new_slots += top_up_slots(settings=settings, day=day, prescriptions=prescriptions, primary=primary, now=now)
         # A concurrent run may insert the same slots: the unique constraint and ON CONFLICT DO NOTHING keep one.
         Slot.objects.bulk_create(new_slots, ignore_conflicts=True)
         created += len(new_slots)

@@ -15,6 +15,7 @@ from dosing.models import CheckOutcome, InjectionSite, Route, Sedation, Session
 from tests.factories import PatientFactory, PrescriptionFactory, SlotFactory, StaffFactory, TreatmentConsentFactory
 from tests.factories.cd_register import stock_cupboard
 from tests.factories.clinics import PASSWORD
+from tests.factories.dosing import license_prescriber
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = datetime.date(2026, 11, 18)
@@ -43,6 +44,13 @@ def _stocked_cupboard(request):
     """Every dose writes the controlled-drug register (no stock, no dose): stock the clinic's cupboard."""
     if "clinic" in request.fixturenames:
         stock_cupboard(request.getfixturevalue("clinic"), now=CUPBOARD_FILLED)
+
+
+@pytest.fixture(autouse=True)
+def _licensed_prescriber(request):
+    """S14: the clinic's prescriber persona holds a Home Office licence (tests of S14 make it lapse)."""
+    if "prescriber" in request.fixturenames and "clinic" in request.fixturenames:
+        license_prescriber(request.getfixturevalue("prescriber"), request.getfixturevalue("clinic"))
 
 
 @pytest.fixture

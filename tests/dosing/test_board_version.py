@@ -13,7 +13,17 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from dosing import board_version, services
-from dosing.models import Alert, DosingSettings, Hold, Session, SignOutState, Slot
+from dosing.models import (
+    AbsenceReason,
+    Alert,
+    DosingSettings,
+    Hold,
+    PlannedAbsence,
+    PrescriberLicence,
+    Session,
+    SignOutState,
+    Slot,
+)
 from dosing.rules import RuleViolation
 from tests.factories import PatientFactory, PrescriptionFactory, SlotFactory, TreatmentConsentFactory
 from tests.factories.clinics import PASSWORD
@@ -268,3 +278,15 @@ def test_a_304_is_never_an_answer_to_someone_without_access_to_the_board(
 
     assert client_for(keyworker).get("/dosing/board/rows/", headers=sent).status_code == 403
     assert client.get("/api/v1/dosing/board/", headers={"If-None-Match": api_tag}).status_code == 403
+
+
+def test_a_planned_absence_and_a_prescriber_licence_bump_the_board(clinic, slot, nurse, prescriber, manager):
+    """The board shows who is away and whose prescriber's licence needs review: those tables bump it too."""
+    assert bumps(clinic, lambda: PlannedAbsence.objects.create(
+        patient=slot.patient, starts_on=TODAY + datetime.timedelta(days=2), ends_on=TODAY + datetime.timedelta(days=4),
+        reason=AbsenceReason.HOLIDAY, recorded_by=nurse, recorded_at=at(TODAY, 8),
+    ))  # fmt: skip
+    assert bumps(clinic, lambda: PrescriberLicence.objects.create(
+        prescriber=prescriber, clinic=clinic, number="HO-TEST-1", valid_from=TODAY, valid_to=TODAY.replace(year=2027),
+        recorded_by=manager, recorded_at=at(TODAY, 8),
+    ))  # fmt: skip

@@ -60,6 +60,7 @@ def test_api_every_witness_refusal_of_a_dose_names_s9(client_for, slot, nurse, p
     data = change(api_dose(people["second_nurse"]), people)
     response = post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", data)
     assert words in refusal(response, "S9", field)
+    assert response.json()["rule"] == "S9"
     assert not Administration.objects.exists()
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import factory
 
-from dosing.models import DosingSettings, Drug, Prescription, Route, Session, Slot
+from dosing.models import DosingSettings, Drug, PrescriberLicence, Prescription, Route, Session, Slot
 from patients.models import ConsentDecision, ConsentEntry, ConsentKind
 
 LONDON = ZoneInfo("Europe/London")
@@ -28,6 +28,7 @@ class PrescriptionFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Prescription
+        skip_postgeneration_save = True  # the licence hook writes its own row; the prescription is unchanged
 
     drug = Drug.DIAMORPHINE_INJECTABLE
     route = Route.INTRAVENOUS
@@ -36,6 +37,23 @@ class PrescriptionFactory(factory.django.DjangoModelFactory):
     daily_max_mg = Decimal("300")
     starts_on = datetime.date(2026, 1, 5)
     signed_at = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=LONDON)
+
+    @factory.post_generation
+    def licensed(prescription, create, extracted, **kwargs):
+        """S14: the prescriber holds a licence for the patient's clinic, unless `licensed=False`."""
+        if create and extracted is not False:
+            license_prescriber(prescription.prescriber, prescription.patient.clinic)
+
+
+def license_prescriber(
+    prescriber, clinic, *, valid_from=datetime.date(2020, 1, 1), valid_to=datetime.date(2099, 12, 31)
+):
+    """S14: give the prescriber a Home Office licence for the clinic (once)."""
+    if not PrescriberLicence.objects.filter(prescriber=prescriber, clinic=clinic).exists():
+        PrescriberLicence.objects.create(
+            prescriber=prescriber, clinic=clinic, number=f"HO-{prescriber.pk}-{clinic.pk}", valid_from=valid_from,
+            valid_to=valid_to, recorded_by=prescriber, recorded_at=datetime.datetime(2020, 1, 1, tzinfo=LONDON),
+        )  # fmt: skip
 
 
 class SlotFactory(factory.django.DjangoModelFactory):
