@@ -21,10 +21,12 @@ def test_a_task_queued_on_commit_with_the_broker_down_is_logged_not_raised(
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")  # nothing listens on port 1
 
-    with caplog.at_level(logging.WARNING, logger="hat_clinic.celery"):
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            Heartbeat.objects.create(name="committed", seen_at="2026-11-18T12:00:00Z")
-            record_heartbeat.delay_on_commit(name="queued")
+    with (
+        caplog.at_level(logging.WARNING, logger="hat_clinic.celery"),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        Heartbeat.objects.create(name="committed", seen_at="2026-11-18T12:00:00Z")
+        record_heartbeat.delay_on_commit(name="queued")
 
     assert len(callbacks) == 1
     assert Heartbeat.objects.filter(name="committed").exists()
