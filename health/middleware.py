@@ -16,6 +16,7 @@ It must be the outermost middleware: it sees each inner middleware's and the vie
 """
 
 import logging
+import re
 import sys
 import time
 from contextlib import ExitStack, suppress
@@ -30,7 +31,7 @@ logger = logging.getLogger("health.database")
 RETRIES = 2
 RETRY_PAUSE_SECONDS = 0.25
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-READ_ONLY_SQL = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "SHOW", "BEGIN", "COMMIT", "DECLARE", "FETCH")
+READ_ONLY_SQL = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE|ROLLBACK|SET|SHOW|BEGIN|COMMIT|DECLARE|FETCH)\b", re.I)
 
 RESTARTING = "The database is restarting"
 NOTHING_RECORDED = f"{RESTARTING}; nothing was recorded; try again."
@@ -69,7 +70,7 @@ class _Writes:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if not sql.lstrip().upper().startswith(READ_ONLY_SQL):
+        if not READ_ONLY_SQL.match(sql):
             connection = context["connection"]
             if not connection.in_atomic_block:
                 self.committed = True

@@ -122,7 +122,7 @@ def test_s3_s4_dose_too_soon_or_too_high(client_for, slot, nurse, second_nurse, 
     assert "ends at 10:00" in refusal(post(client, f"/api/v1/dosing/slots/{slot.pk}/administration/",
                                            good_dose(second_nurse)), "S3")  # fmt: skip
     with time_machine.travel(at(TODAY, 10, 5), tick=False):
-        client = client_for(nurse)  # three hours on, the idle session has ended: sign in again
+        client = client_for(nurse)  # over an hour on: the 30-minute idle session has ended, sign in again
         too_much = {**good_dose(second_nurse), "dose_mg": "120"}
         message = refusal(post(client, f"/api/v1/dosing/slots/{slot.pk}/administration/", too_much), "S4", "dose_mg")
     assert message == "S4 · 120 mg is more than the prescribed 100 mg for the morning session"

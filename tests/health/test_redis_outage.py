@@ -107,7 +107,8 @@ def test_the_clinic_keeps_working_while_redis_is_down_and_the_reminder_goes_once
         OutboxMessage.objects.filter(pk=reminder.pk).update(
             due_at=timezone.now() - dt.timedelta(minutes=1), next_attempt_at=timezone.now() - dt.timedelta(minutes=1)
         )
-        broker = Celery(broker=private_redis.url)
+        # A client of the private broker only; never the current app, or later tests would send to it.
+        broker = Celery(broker=private_redis.url, set_as_current=False)
         broker.send_task("deliveries.tasks.dispatch_due_messages", queue=queue)  # the next beat's dispatch
         wait_for(lambda: OutboxMessage.objects.filter(pk=reminder.pk, status=MessageStatus.SENT).exists(), timeout=60)
         broker.send_task("deliveries.tasks.dispatch_due_messages", queue=queue)  # and the one after
