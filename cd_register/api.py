@@ -404,9 +404,9 @@ class DiscrepancyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if getattr(self, "swagger_fake_view", False):
             return Discrepancy.objects.none()
         wanted = self.request.query_params.get("status", "") if self.action == "list" else ""
-        return selectors.discrepancies_for(
-            self.request.user, status=wanted if wanted in DiscrepancyStatus.values else ""
-        )
+        if wanted and wanted not in DiscrepancyStatus.values:
+            raise ValidationError({"status": f"Choose one of: {', '.join(DiscrepancyStatus.values)}."})
+        return selectors.discrepancies_for(self.request.user, status=wanted)
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=DiscrepancyStatus.values)])
     def list(self, request, *args, **kwargs):

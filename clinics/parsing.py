@@ -22,7 +22,7 @@ from rest_framework import serializers
 # PostgreSQL's bigint, the type of every id: a larger number can name no row.
 ID_MAX = 2**63 - 1
 _ASCII_INTEGER = re.compile(r"-?[0-9]+")
-_TOO_LONG = 30  # characters: nothing we count needs more; refuse before int() works on a huge string
+_TOO_LONG = 100  # characters: far beyond any id; refuse before int() works on a huge string
 
 
 class BadParameter(ValidationError):

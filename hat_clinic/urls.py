@@ -32,3 +32,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# Pages keep their error templates; under /api/ every error is a problem+json body (clinics/api_errors.py).
+handler400 = "clinics.api_errors.bad_request"
+handler403 = "clinics.api_errors.permission_denied"
+handler404 = "clinics.api_errors.page_not_found"
+handler500 = "clinics.api_errors.server_error"

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -101,3 +102,4 @@ class PartnerAPIView(APIView):
     authentication_classes = [PartnerOAuth2Authentication]
     permission_classes = [RequiresScope()]
     throttle_classes = [PartnerClientRateThrottle]
+    renderer_classes = [JSONRenderer]  # machines only: never the browsable HTML API

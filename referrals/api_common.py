@@ -106,7 +106,11 @@ LIST_PARAMETERS = [
         description="ISO 8601 date and time: only referrals changed at or after it (malformed: 400).",
     ),
     OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` from the previous page."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE}; default {PAGE_SIZE}."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=f"1 to {MAX_PAGE_SIZE}; default {PAGE_SIZE}.",
+    ),
 ]
 
 
