@@ -19,6 +19,9 @@ class DosingConfig(AppConfig):
         register_record_link(
             RecordLink("Prescriptions", "dosing-patient-prescriptions", Capability.RECORD_DOSES, order=10)
         )
+        register_record_link(
+            RecordLink("Planned absences", "dosing-patient-absences", Capability.VIEW_PATIENTS, order=15)
+        )
 
         # S13: ending a treatment episode stops the prescriptions and cancels the slots, in the same transaction.
         from patients.episode_hooks import on_episode_end

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .models import (
+    AbsenceReason,
     AdverseEventKind,
     CheckOutcome,
     Drug,
@@ -302,3 +303,12 @@ class ClearHoldForm(ServiceErrorsMixin, forms.Form):
         label="Restart evening dose (mg)", required=False, help_text="Only with 3 sessions a day.", widget=MgInput, **MG
     )
     notes = forms.CharField(label="Review notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AbsenceForm(ServiceErrorsMixin, forms.Form):
+    """S7: a planned absence. The service decides the dates (from today on) and who may record it."""
+
+    reason = forms.ChoiceField(label="Reason", choices=AbsenceReason.choices, widget=forms.RadioSelect)
+    starts_on = forms.DateField(label="First day away", widget=DateInput)
+    ends_on = forms.DateField(label="Last day away", widget=DateInput)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -28,6 +28,7 @@ from .models import (
     DosingSettings,
     Hold,
     ObservationSignOut,
+    PlannedAbsence,
     PreDoseCheck,
     Prescription,
     Session,
@@ -351,3 +352,22 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)
+
+
+# --- Planned absences (S7) ------------------------------------------------------------------------------------------
+
+
+def absences_of(patient: Patient) -> QuerySet[PlannedAbsence]:
+    """A patient's planned absences in force, latest first."""
+    return patient.planned_absences.filter(withdrawn_at__isnull=True).select_related("recorded_by")
+
+
+def away_on(clinic: Clinic, day) -> list[PlannedAbsence]:
+    """Who of the clinic is away on `day` (the board shows them): one query."""
+    return list(
+        PlannedAbsence.objects.filter(
+            patient__clinic=clinic, withdrawn_at__isnull=True, starts_on__lte=day, ends_on__gte=day
+        )
+        .select_related("patient")
+        .order_by("patient__family_name", "patient__given_name", "pk")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import absence_views, views
 
 urlpatterns = [
     path("board/", views.board, name="dosing-board"),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("holds/<int:pk>/", views.hold_clear, name="dosing-hold-clear"),
     path("alerts/", views.alerts, name="dosing-alerts"),
     path("alerts/<int:pk>/read/", views.alert_read, name="dosing-alert-read"),
+    path("patients/<int:pk>/absences/", absence_views.patient_absences, name="dosing-patient-absences"),
 ]

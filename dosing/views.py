@@ -96,7 +96,9 @@ def _board_context(request) -> dict:
 @staff_only(DOSING)
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
-    return render(request, "dosing/board.html", _board_context(request))
+    context = _board_context(request)
+    context["away"] = selectors.away_on(request.clinic, context["board"].session.date)  # S7: planned absences
+    return render(request, "dosing/board.html", context)
 
 
 @never_cache
