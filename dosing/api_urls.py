@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_settings
+from . import absence_api, api, api_settings
 
 urlpatterns = [
     path("dosing/board/", api.BoardView.as_view(), name="api-dosing-board"),
@@ -41,4 +41,5 @@ urlpatterns = [
     path(
         "dosing/prescriptions/<int:pk>/stop/", api.PrescriptionStopView.as_view(), name="api-dosing-prescription-stop"
     ),
+    path("dosing/absences/", absence_api.AbsenceListView.as_view(), name="api-dosing-absences"),
 ]

@@ -48,6 +48,9 @@ class DosingConfig(AppConfig):
         from .history import render_panel
 
         register_panel(RecordPanel("dose-history", render_panel, Capability.RECORD_DOSES, order=10))
+        register_record_link(
+            RecordLink("Planned absences", "dosing-patient-absences", Capability.VIEW_PATIENTS, order=15)
+        )
 
         # S13: ending a treatment episode stops the prescriptions and cancels the slots, in the same transaction.
         from patients.episode_hooks import on_episode_end

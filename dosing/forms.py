@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import rules
 from .models import (
+    AbsenceReason,
     AdverseEventKind,
     CheckOutcome,
     Drug,
@@ -401,3 +402,12 @@ class LicenceForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["prescriber"].queryset = staff
         _offer(self.fields["prescriber"], prescribers, "Choose the prescriber")
+
+
+class AbsenceForm(ServiceErrorsMixin, forms.Form):
+    """S7: a planned absence. The service decides the dates (from today on) and who may record it."""
+
+    reason = forms.ChoiceField(label="Reason", choices=AbsenceReason.choices, widget=forms.RadioSelect)
+    starts_on = forms.DateField(label="First day away", widget=DateInput)
+    ends_on = forms.DateField(label="Last day away", widget=DateInput)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -666,6 +666,7 @@ class AlertKind(models.TextChoices):
     HOLD = "hold", "Missed-dose hold"
     AUTHORISATION = "authorisation", "Authorisation given with your PIN"
     LICENCE = "licence", "Prescriber licence expiring"
+    DOSE_RAISED = "dose_raised", "Dose record corrected upwards"
 
 
 class Alert(models.Model):
@@ -677,6 +678,9 @@ class Alert(models.Model):
     message = models.TextField(help_text="Shown in the app to staff of the clinic; never sent by email.")
     adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     hold = models.ForeignKey(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)

@@ -388,7 +388,11 @@ def hold_sentence(*, missed_days: int, missed_since: date) -> str:
 
 def check_not_on_hold(*, hold) -> None:
     if hold is not None:
-        raise RuleViolation("S7", hold_sentence(missed_days=hold.missed_days, missed_since=hold.missed_since))
+        # The hold's own sentence when it has one (missed days, or a return after an absence).
+        recorded = (hold.reason or "").removeprefix("S7 · ")
+        if not recorded.startswith("No dose:"):
+            recorded = hold_sentence(missed_days=hold.missed_days, missed_since=hold.missed_since)
+        raise RuleViolation("S7", recorded)
 
 
 def consecutive_days_without_dose(days: list[tuple[date, list[str]]], away=frozenset()) -> list[date]:
@@ -475,6 +479,35 @@ def check_witness(
 
 
 # --- S10: corrections ----------------------------------------------------------------------------------------
+
+# S10: a corrected time stays within the slot's day and its session window, give or take this much
+# (a dose recorded late, a clock a few minutes out). Dose-time reads rely on it (doses._recent_doses).
+CORRECTION_TOLERANCE = timedelta(minutes=30)
+
+
+def check_correction_time(*, given_at: datetime, slot, zone) -> None:
+    """S10: a corrected time stays within the slot's day and its window, give or take CORRECTION_TOLERANCE."""
+    earliest, latest = slot.window_start - CORRECTION_TOLERANCE, slot.window_end + CORRECTION_TOLERANCE
+    if not (earliest <= given_at <= latest) or given_at.astimezone(zone).date() != slot.date:
+        raise RuleViolation(
+            "S10",
+            f"The corrected time must be within the {Session(slot.session).label.lower()} window of "
+            f"{day_month(slot.date)} ({hhmm(slot.window_start, zone)}-{hhmm(slot.window_end, zone)}), give or take "
+            f"{duration(CORRECTION_TOLERANCE)}",
+            field="given_at",
+        )
+
+
+def check_corrected_interval(*, given_at: datetime, other_doses_at: list[datetime], settings, zone) -> None:
+    """S3 for a corrected time: at least the minimum interval from every other injectable dose, before or after."""
+    for other in sorted(other_doses_at, key=lambda at: abs(at - given_at)):
+        if abs(other - given_at) < settings.minimum_interval:
+            raise RuleViolation(
+                "S3",
+                f"A dose at {hhmm(given_at, zone)} would be {duration(abs(other - given_at))} from the dose at "
+                f"{hhmm(other, zone)}; the minimum interval is {duration(settings.minimum_interval)}",
+                field="given_at",
+            )
 
 
 def check_correction(*, already_corrected: bool, reason: str, dose_mg: Decimal) -> None:

@@ -30,6 +30,7 @@ from .models import (
     DosingSettings,
     Hold,
     ObservationSignOut,
+    PlannedAbsence,
     PreDoseCheck,
     PrescriberLicence,
     Prescription,
@@ -455,3 +456,22 @@ def holds_waiting(user, clinic: Clinic) -> int:
 def unread_alert_count(user) -> int:
     """The header badge: alerts (holds, adverse events, licences) this user has not read."""
     return unread_alerts(user).count()
+
+
+# --- Planned absences (S7) ------------------------------------------------------------------------------------------
+
+
+def absences_of(patient: Patient) -> QuerySet[PlannedAbsence]:
+    """A patient's planned absences in force, latest first."""
+    return patient.planned_absences.filter(withdrawn_at__isnull=True).select_related("recorded_by")
+
+
+def away_on(clinic: Clinic, day) -> list[PlannedAbsence]:
+    """Who of the clinic is away on `day` (the board shows them): one query."""
+    return list(
+        PlannedAbsence.objects.filter(
+            patient__clinic=clinic, withdrawn_at__isnull=True, starts_on__lte=day, ends_on__gte=day
+        )
+        .select_related("patient")
+        .order_by("patient__family_name", "patient__given_name", "pk")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_settings
+from . import absence_views, views, views_settings
 
 urlpatterns = [
     path("board/", views.board, name="dosing-board"),
@@ -25,4 +25,5 @@ urlpatterns = [
     path("settings/", views_settings.clinic_settings, name="dosing-settings"),
     path("licences/", views_settings.licences, name="dosing-licences"),
     path("alerts/<int:pk>/read/", views.alert_read, name="dosing-alert-read"),
+    path("patients/<int:pk>/absences/", absence_views.patient_absences, name="dosing-patient-absences"),
 ]

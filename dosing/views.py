@@ -105,6 +105,7 @@ def _with_etag(response, context: dict):
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
     context = _board_context(request, board_version.current(request.clinic.pk))
+    context["away"] = selectors.away_on(request.clinic, context["board"].session.date)  # S7: planned absences
     return _with_etag(render(request, "dosing/board.html", context), context)
 
 

@@ -24,13 +24,16 @@ The writes are split by job; this package re-exports every public one, so caller
 - `doses`: the witnessed dose, the sign-out after observation (S6) and dose corrections (S10);
 - `adverse_events`: S12;
 - `holds`: missed slots (S11) and missed-dose holds (S7), with the prescriber's review;
-- `alerts`: alerts to prescribers, and marking them read.
+- `alerts`: alerts to prescribers, and marking them read;
+- `episodes`: S13, what ends with a treatment episode (registered with patients.episode_hooks);
+- `absences`: planned absences (S7).
 """
 
 from clinics.access import may_act
 
 from ..models import DOSED_SLOT_STATUSES
 from ._common import live_prescription
+from .absences import absence_record
 from .adverse_events import record_adverse_event
 from .alerts import alert_mark_read
 from .checks import record_pre_dose_check, record_refusal, slot_mark_arrived, withhold_dose
@@ -42,6 +45,7 @@ from .slots import create_slots
 
 __all__ = [
     "DOSED_SLOT_STATUSES",
+    "absence_record",
     "administer_dose",
     "alert_mark_read",
     "clear_hold",

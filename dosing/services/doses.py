@@ -5,12 +5,12 @@ transaction (cd_register.services), so the dose and the register commit or roll 
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 
 from cd_register.models import CdDrug
 from cd_register.services import correct_draw_for_administration, draw_for_administration
@@ -23,25 +23,32 @@ from .. import rules
 from ..models import (
     INJECTABLE_DRUGS,
     Administration,
+    AlertKind,
     DosingSettings,
     Drug,
     ObservationSignOut,
     Route,
+    Session,
     SignOutState,
     Slot,
     SlotStatus,
 )
-from ._common import _decimal, _lock_slot, _now, _set_status
+from ._common import _decimal, _lock_slot, _now, _set_status, live_prescription
+from .alerts import _alert, _prescribers_to_alert
 from .checks import _check_may_be_dosed_today
 from .episodes import check_in_open_episode
 from .holds import hold_on_s7_refusal
+
+# The reason on a dose given on a slot reopened by a correction to 0 mg (it points at that entry).
+DOSE_AFTER_VOIDED_RECORD = "Dose given after the earlier record was corrected to no dose"
 
 
 @dataclass
 class _RecentDoses:
     """The patient's administrations a dose decision needs, read in one query (it runs on every dose)."""
 
-    existing: Administration | None  # this slot's original entry (S1), corrected or not
+    existing: Administration | None  # this slot's original entry (S1), corrected or not; None once voided
+    voided: Administration | None  # this slot's entry in force when corrected to 0 mg (S10: the slot reopened)
     today: list[Administration]  # entries in force on the slot's day (S2, S4)
     last_injectable_at: datetime | None  # in force, injectable, within the minimum interval (S3)
 
@@ -50,18 +57,27 @@ def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _Re
     """Entries of the slot's day, and any given within the minimum interval before `now`.
 
     A dose older than the interval cannot refuse a dose under S3, so the window changes no decision.
+    Bounded by time (issue 13.7): only entries given since the earlier of the slot's clinic-local
+    midnight less the correction tolerance (a corrected time stays within the window and the
+    tolerance, S10) and `now` less the minimum interval, so the index administration_patient_recent
+    reads a day's rows, not the patient's years of history.
     """
+    day_start = datetime.combine(slot.date, time(0, 0), tzinfo=slot.clinic.zone)
+    since = min(day_start - rules.CORRECTION_TOLERANCE, now - settings.minimum_interval)
     corrections = Administration.objects.filter(corrects=OuterRef("pk"))
     rows = list(
-        Administration.objects.filter(patient_id=slot.patient_id)
-        .filter(Q(slot__date=slot.date) | Q(given_at__gt=now - settings.minimum_interval))
+        Administration.objects.filter(patient_id=slot.patient_id, given_at__gte=since)
         .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
-        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id")
+        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id", "recorded_at")
     )
     in_force = [row for row in rows if row.in_force]
     injectable = [row.given_at for row in in_force if row.drug in INJECTABLE_DRUGS and row.dose_mg > 0]
+    ours = [row for row in rows if row.slot_id == slot.pk]
+    tip = next((row for row in ours if row.in_force), None)
+    voided = tip if tip is not None and tip.dose_mg == 0 else None
     return _RecentDoses(
-        existing=next((row for row in rows if row.slot_id == slot.pk and row.corrects_id is None), None),
+        existing=None if voided else next((row for row in ours if row.corrects_id is None), None),
+        voided=voided,
         today=[row for row in in_force if row.slot_date == slot.date],
         last_injectable_at=max((at for at in injectable if at > now - settings.minimum_interval), default=None),
     )
@@ -163,10 +179,11 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         raise ValidationError({"injection_site": "Record the injection site."})
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
     checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
-    reduction = rules.standing_reduction(checks)  # S5: an authorised reduction stands for the session
-    rules.check_dose_after_pre_dose_check(
-        check=checks[0] if checks else None, dose_mg=dose_mg, zone=zone, reduction=reduction
-    )
+    # S5 on a slot reopened by a 0 mg correction: only a check since then counts as this dose's check; an
+    # authorised reduction of the session still stands (the lower dose is the safe side).
+    check = _check_since_reopened(checks[0] if checks else None, recent.voided)
+    reduction = rules.standing_reduction(checks)
+    rules.check_dose_after_pre_dose_check(check=check, dose_mg=dose_mg, zone=zone, reduction=reduction)
     today = recent.today
     rules.check_sessions_per_day(
         # S2 counts the sessions of this drug: an oral top-up beside the injectable has its own slot.
@@ -199,6 +216,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         witness=witness,
         observation_ends_at=now + settings.observation,
         recorded_at=now,
+        **_after_voided(recent.voided),
     )
     administration.full_clean(
         exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
@@ -223,6 +241,21 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     return administration
 
 
+def _check_since_reopened(check, voided: Administration | None):
+    """S5 on a slot reopened by a correction to 0 mg: only a check recorded after the reopening counts."""
+    if voided is not None and check is not None and check.checked_at < voided.recorded_at:
+        return None
+    return check
+
+
+def _after_voided(voided: Administration | None) -> dict:
+    """The dose given on a reopened slot is the next entry of the slot's chain: it points at the 0 mg entry it
+    follows (one original per slot stays S1's constraint), so the entry nobody corrects is the dose in force."""
+    if voided is None:
+        return {}
+    return {"corrects": voided, "correction_reason": DOSE_AFTER_VOIDED_RECORD}
+
+
 def _refuse_ampoules_outside_the_register(drug: str, ampoules) -> None:
     """Ampoules chosen for a drug no register holds (oral methadone or morphine) are a mistake, not a no-op."""
     if ampoules is not None and drug not in CdDrug.values:
@@ -232,7 +265,8 @@ def _refuse_ampoules_outside_the_register(drug: str, ampoules) -> None:
 
 
 def _root(administration: Administration) -> Administration:
-    while administration.corrects_id is not None:
+    """The first entry of this dose: corrections lead back to it; a dose given after a 0 mg entry starts anew."""
+    while administration.corrects_id is not None and administration.corrects.dose_mg > 0:
         administration = administration.corrects
     return administration
 
@@ -273,9 +307,12 @@ def correct_administration(
 ) -> Administration:
     """S10: a new, dated, witnessed entry that replaces `administration` (which stays as it was).
 
-    Correct the entry in force: an entry already corrected is refused (stale form). The
-    corrected values record what really happened, so S4 is not applied to them (refusing would
-    hide an error); a dose of 0 means no dose was given, and the slot becomes 'cancelled'.
+    Correct the entry in force: an entry already corrected is refused (stale form). The corrected
+    time stays within the slot's day and window, give or take `rules.CORRECTION_TOLERANCE`, and the
+    corrected amount and time are checked against S3 and S4 as a dose would be (other doses of
+    the day, other injectable doses within the minimum interval either side). A correction that
+    raises the dose alerts the prescriber. A dose of 0 means no dose was given: the slot reopens
+    (a new pre-dose check, then the right dose) while its window is open, else it is missed.
 
     The controlled-drug register follows in the same transaction (SPEC 5): without `ampoules`
     the ampoules recorded were right and only the waste changes; with them (a list of
@@ -295,11 +332,12 @@ def correct_administration(
         )
         if given_at is None or given_at > now:
             raise ValidationError({"given_at": "Give the time the dose was really given (not in the future)."})
+        settings = DosingSettings.for_clinic(clinic)
+        _check_correction_as_a_dose(slot=slot, original=original, dose_mg=dose_mg, given_at=given_at, settings=settings)
         _refuse_ampoules_outside_the_register(original.drug, ampoules)
         if original.prescription.is_injectable and dose_mg and not injection_site:
             # As for the dose itself: an injection given is recorded with where it was given.
             raise ValidationError({"injection_site": "Record the injection site."})
-        settings = DosingSettings.for_clinic(clinic)
         correction = Administration(
             slot=slot,
             patient=original.patient,
@@ -339,8 +377,84 @@ def correct_administration(
                 now=now,
             )
         if dose_mg == 0:
-            status, why = SlotStatus.CANCELLED, f"Dose record corrected to no dose: {reason.strip()}"
+            why = f"Dose record corrected to no dose: {reason.strip()}"
+            # Reopened while the window is open, so the right dose can be given; else no dose that session (S7).
+            status = _status_after_voiding(slot, now=now)
         else:
             status, why = (SlotStatus.GIVEN if dose_mg >= original.prescribed_dose_mg else SlotStatus.PARTIAL), ""
         _set_status(slot, status, by=author, now=now, reason=why)
+        if dose_mg > original.dose_mg:
+            _alert_dose_raised(slot=slot, original=original, correction=correction, author=author, now=now)
         return correction
+
+
+def _status_after_voiding(slot: Slot, *, now: datetime) -> str:
+    """A slot whose dose record was corrected to 0 mg: reopened while its window is open (on the live version of
+    its prescription), missed after it (no dose that session counts for S7), cancelled when the prescription
+    was stopped since (or ended with the episode, S13)."""
+    if now >= slot.window_end:
+        return SlotStatus.MISSED
+    live = live_prescription(slot.patient, slot.prescription.drug)
+    if live is None:
+        return SlotStatus.CANCELLED
+    if live.pk != slot.prescription_id:
+        slot.prescription = live
+        slot.save(update_fields=["prescription"])
+    return SlotStatus.SCHEDULED
+
+
+def _check_correction_as_a_dose(*, slot: Slot, original: Administration, dose_mg, given_at, settings) -> None:
+    """S10, S3, S4: a corrected time within the slot's window; a corrected dose and time checked as a dose.
+
+    One query bounded by time (issue 13.7): the patient's entries since the earlier of the slot's
+    day start (less the tolerance) and the corrected time less the minimum interval.
+    """
+    zone = slot.clinic.zone
+    rules.check_correction_time(given_at=given_at, slot=slot, zone=zone)
+    if dose_mg is None or dose_mg <= 0:
+        return
+    day_start = datetime.combine(slot.date, time(0, 0), tzinfo=zone)
+    since = min(day_start - rules.CORRECTION_TOLERANCE, given_at - settings.minimum_interval)
+    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
+    others = [
+        row
+        for row in Administration.objects.filter(patient_id=slot.patient_id, given_at__gte=since)
+        .exclude(slot_id=slot.pk)
+        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
+        .only("drug", "dose_mg", "given_at")
+        if row.in_force and row.dose_mg > 0
+    ]
+    prescription = original.prescription
+    rules.check_dose_within_prescription(
+        dose_mg=dose_mg,
+        session=slot.session,
+        session_dose_mg=prescription.dose_for(slot.session) or original.prescribed_dose_mg,
+        daily_max_mg=rules.daily_maximum(prescription=prescription, settings=settings),
+        given_today_mg=sum(
+            (row.dose_mg for row in others if row.slot_date == slot.date and row.drug == original.drug), Decimal(0)
+        ),
+    )
+    if prescription.is_injectable:
+        rules.check_corrected_interval(
+            given_at=given_at,
+            other_doses_at=[row.given_at for row in others if row.drug in INJECTABLE_DRUGS],
+            settings=settings,
+            zone=zone,
+        )
+
+
+def _alert_dose_raised(*, slot: Slot, original: Administration, correction: Administration, author, now) -> None:
+    """S10: a correction that raises a dose is the prescriber's to know about, as an adverse event is (S12)."""
+    clinic = slot.clinic
+    _alert(
+        clinic=clinic,
+        recipients=_prescribers_to_alert(original.prescription, clinic),
+        kind=AlertKind.DOSE_RAISED,
+        message=(
+            f"S10 · {slot.patient.display_name}: the {Session(slot.session).label.lower()} dose of "
+            f"{rules.day_month(slot.date)} was corrected from {rules.mg(original.dose_mg)} to "
+            f"{rules.mg(correction.dose_mg)} by {rules.staff_name(correction.nurse)}: {correction.correction_reason}"
+        ),
+        now=now,
+        administration=correction,
+    )
