@@ -147,7 +147,7 @@ class PartnerAlertsView(PartnerAPIView):
             page_size=query["page_size"],
         )
         now = timezone.now()
-        results = [services.alert_payload(alert, event="", now=now) for alert in rows]
+        results = [services.alert_payload(alert, now=now) for alert in rows]
         return Response(PartnerAlertPageSerializer({"results": results, "next_cursor": next_cursor}).data)
 
     @extend_schema(

@@ -64,10 +64,9 @@ def clean_alert_fields(fields: dict, *, now) -> dict:
     return cleaned
 
 
-def alert_payload(alert: DrugAlert, *, event: str, now) -> dict:
+def alert_payload(alert: DrugAlert, *, now) -> dict:
     """What partners receive by webhook and see in the feed: the alert, never who published it."""
     return {
-        "type": event,
         "id": alert.pk,
         "clinic": alert.clinic.name,
         "substance": alert.substance,
@@ -102,7 +101,7 @@ def _email_body(alert: DrugAlert, event: str) -> str:
 def _deliver_to_partners(alert: DrugAlert, *, event: str, now) -> int:
     """One outbox message per active partner of the clinic, once per alert, event and version."""
     partners = PartnerOrganisation.objects.filter(clinics=alert.clinic, is_active=True).order_by("pk")
-    payload = alert_payload(alert, event=event, now=now)
+    payload = alert_payload(alert, now=now)
     count = 0
     for partner in partners:
         enqueue_for_partner(
