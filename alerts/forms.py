@@ -37,7 +37,3 @@ class AlertForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         error_messages={"invalid": "Enter a date and time, e.g. 2026-12-31 18:00."},
     )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

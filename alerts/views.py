@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from clinics.access import may_act, staff_only
 
 from . import services
-from .forms import AlertForm, ReasonForm, add_service_errors
+from .forms import AlertForm, add_service_errors
 from .models import AlertStatus, DrugAlert
 from .selectors import acknowledgements_of, alert_detail, alerts_of_clinic
 
@@ -64,18 +64,42 @@ def alert_publish(request):
     return _list_page(request, form, status=400)
 
 
-@staff_only()
-def alert_detail_page(request, pk: int):
-    """url name: alert-detail. Printed, it is a one-page notice for the waiting room."""
-    alert = _alert(request, pk)
+def _detail_page(request, alert: DrugAlert, correct_form=None, status=200):
+    if correct_form is None:
+        initial = {name: getattr(alert, name) for name in services.EDITABLE_FIELDS}
+        initial["valid_until"] = timezone.localtime(alert.valid_until)
+        correct_form = AlertForm(initial=initial, prefix="correct")
     context = {
         "alert": alert,
         "may_publish": _may_publish(request, alert.clinic),
         "acknowledgements": acknowledgements_of(alert),
         "expired": alert.is_expired(now=timezone.now()),
-        "reason_form": ReasonForm(),
+        "correct_form": correct_form,
     }
-    return render(request, "alerts/alert_detail.html", context)
+    return render(request, "alerts/alert_detail.html", context, status=status)
+
+
+@staff_only()
+def alert_detail_page(request, pk: int):
+    """url name: alert-detail. Printed, it is a one-page notice for the waiting room."""
+    return _detail_page(request, _alert(request, pk))
+
+
+@require_POST
+@staff_only(*services.PUBLISHERS)
+def alert_correct(request, pk: int):
+    """url name: alert-correct: change a published alert; partners get alert.updated."""
+    alert = _alert(request, pk)
+    form = AlertForm(request.POST, prefix="correct")
+    if form.is_valid():
+        try:
+            services.correct_alert(alert=alert, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "The alert is corrected; partners are sent the new version.")
+            return redirect("alert-detail", alert.pk)
+    return _detail_page(request, alert, correct_form=form, status=400)
 
 
 def _transition(request, pk: int, action, success: str):

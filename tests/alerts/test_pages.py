@@ -170,3 +170,27 @@ def test_the_detail_page_links_the_print_stylesheet_for_a_waiting_room_notice(cl
     assert 'media="print"' in page
     assert "alerts/alert_print" in page
     assert 'class="alert-notice' in page
+
+
+def test_a_prescriber_corrects_a_published_alert_from_its_page(client, published, prescriber, alert_fields, housing):
+    client.force_login(prescriber)
+    url = reverse("alert-correct", args=[published.pk])
+    fields = {f"correct-{name}": value for name, value in form_data(alert_fields).items()}
+
+    refused = client.post(url, {**fields, "correct-substance": ""})
+    assert refused.status_code == 400
+    assert "Name the substance" in refused.content.decode()
+
+    client.post(url, {**fields, "correct-area": "Stockton"})
+
+    published.refresh_from_db()
+    assert (published.area, published.version) == ("Stockton", 2)
+    assert OutboxMessage.objects.filter(kind="alert.updated", partner=housing).count() == 1
+
+
+def test_a_nurse_cannot_correct_from_the_page(client, published, nurse, alert_fields):
+    client.force_login(nurse)
+    fields = {f"correct-{name}": value for name, value in form_data(alert_fields, area="Nowhere").items()}
+
+    assert client.post(reverse("alert-correct", args=[published.pk]), fields).status_code == 403
+    assert "Send the correction" not in client.get(reverse("alert-detail", args=[published.pk])).content.decode()

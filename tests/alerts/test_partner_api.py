@@ -190,3 +190,15 @@ def test_the_alert_endpoints_are_documented_with_examples(client):
     assert {"201", "400", "401", "403"} <= set(operations["post"]["responses"])
     assert "examples" in operations["post"]["requestBody"]["content"]["application/json"]
     assert {p["name"] for p in operations["get"]["parameters"]} >= {"updated_since", "cursor", "page_size"}
+
+
+def test_a_submission_repeated_with_the_same_idempotency_key_makes_one_alert(client, as_partner, public_health):
+    headers = {**as_partner(public_health, ["alerts:write"]), "HTTP_IDEMPOTENCY_KEY": "7c1f0a9e-alert-1"}
+    body = {"substance": "Heroin with nitazenes", "valid_until": "2026-12-10T18:00:00Z"}
+
+    first = client.post(URL, body, content_type="application/json", **headers)
+    again = client.post(URL, body, content_type="application/json", **headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    assert DrugAlert.objects.count() == 1
