@@ -52,6 +52,8 @@ def alert_list(request):
 @staff_only(*services.PUBLISHERS)
 def alert_publish(request):
     """url name: alert-publish. Writes and publishes a new alert for the current clinic."""
+    if request.clinic is None:  # a system administrator working in no clinic
+        raise Http404("Choose a clinic first.")
     form = AlertForm(request.POST)
     if form.is_valid():
         try:
