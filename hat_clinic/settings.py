@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "cd_register",
     "dosing",
     "referrals",
+    "alerts",  # drug early-warning alerts: the banner, partner deliveries and feed
     "deliveries",
     "reports",
     "ops",  # backups, the restore drill and the serving database role (management commands only)
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinics.context_processors.clinic_context",
+                "alerts.context_processors.drug_alert_banner",
             ],
             "builtins": ["clinics.templatetags.plain_words"],  # {{ text|plain }}: no rule codes on pages
         },
@@ -293,6 +295,8 @@ OAUTH2_PROVIDER = {
         "referrals:read": "Read the onward referrals addressed to your organisation",
         "referrals:write": "Update the status of, and add notes to, those referrals",
         "referrals:submit": "Submit incoming referrals to the clinic (police and probation partners)",
+        "alerts:read": "Read the clinic's drug early-warning alerts",
+        "alerts:write": "Submit drug early-warning alerts for the clinic to review (public-health and police partners)",
     },
     "DEFAULT_SCOPES": ["referrals:read"],
     # Partners (partners/oauth.py): a client gets only the scopes granted to it (all of them when

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("partners.api_urls")),
     path("", include("cd_register.api_urls")),
     path("", include("reports.api_urls")),
+    path("", include("alerts.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("register/", include("cd_register.urls")),
     path("reports/", include("reports.urls")),
+    path("alerts/", include("alerts.urls")),
     path("health/", include("health.urls")),
     path("o/", include("partners.oauth_urls")),
     path("api/v1/", include(api_v1)),

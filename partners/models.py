@@ -25,6 +25,8 @@ class PartnerScope(models.TextChoices):
     READ = "referrals:read", "Read the onward referrals addressed to the organisation"
     WRITE = "referrals:write", "Update those referrals and add notes"
     SUBMIT = "referrals:submit", "Submit incoming referrals (police and probation partners)"
+    ALERTS_READ = "alerts:read", "Read the clinic's drug early-warning alerts"
+    ALERTS_WRITE = "alerts:write", "Submit drug alerts for the clinic to review (public-health and police partners)"
 
 
 class PartnerOrganisation(models.Model):

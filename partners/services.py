@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 NAME_TAKEN = "A partner organisation with this name already exists."
 # SPEC 6: police and probation partners may submit incoming referrals (e.g. diversion contracts).
 SUBMIT_KINDS = frozenset({PartnerKind.POLICE, PartnerKind.PROBATION})
+ALERT_SUBMIT_KINDS = frozenset({PartnerKind.PUBLIC_HEALTH, PartnerKind.POLICE})
 
 
 def _clean_fields(*, name: str, kind: str, contact_email: str, webhook_url: str) -> dict:
@@ -205,6 +206,10 @@ def _clean_scopes(partner: PartnerOrganisation, scopes) -> list[str]:
         raise ValidationError({"scopes": "Choose at least one scope."})
     if PartnerScope.SUBMIT in chosen and partner.kind not in SUBMIT_KINDS:
         raise ValidationError({"scopes": "Only police and probation partners may submit referrals (referrals:submit)."})
+    if PartnerScope.ALERTS_WRITE in chosen and partner.kind not in ALERT_SUBMIT_KINDS:
+        raise ValidationError(
+            {"scopes": "Only public-health and police partners may submit drug alerts (alerts:write)."}
+        )
     # Keep the order of the list of scopes, whatever the order given.
     return [scope for scope in PartnerScope.values if scope in chosen]
 

@@ -12,7 +12,13 @@ def test_the_partner_endpoint_is_in_the_schema_with_oauth2_client_credentials(cl
     scheme = schema["components"]["securitySchemes"]["partnerOAuth2"]
     flow = scheme["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/o/token/"
-    assert set(flow["scopes"]) == {"referrals:read", "referrals:write", "referrals:submit"}
+    assert set(flow["scopes"]) == {
+        "referrals:read",
+        "referrals:write",
+        "referrals:submit",
+        "alerts:read",
+        "alerts:write",
+    }
 
 
 def test_the_authorisation_code_pages_are_not_exposed(client):

@@ -1,0 +1,92 @@
+"""Reads about drug alerts for the banner, the staff pages and the partner feed."""
+
+import base64
+import binascii
+import datetime as dt
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from clinics.selectors import clinics_for
+
+from .models import AlertStatus, DrugAlert
+
+FEED_PAGE_SIZE = 50
+FEED_MAX_PAGE_SIZE = 200
+FEED_STATUSES = (AlertStatus.PUBLISHED, AlertStatus.WITHDRAWN)
+
+
+def unacknowledged_alerts(user, clinic, *, now=None) -> list[DrugAlert]:
+    """The banner: published, unexpired alerts of `clinic` this user has not yet acknowledged. One query."""
+    if clinic is None or not user.is_authenticated:
+        return []
+    now = now or timezone.now()
+    return list(
+        DrugAlert.objects.live(now=now)
+        .filter(clinic=clinic)
+        .exclude(acknowledgements__user=user)
+        .order_by("-published_at", "-pk")
+    )
+
+
+def alerts_of_clinic(user, clinic) -> QuerySet[DrugAlert]:
+    """The staff list: every alert of the user's current clinic (another clinic's: none)."""
+    return (
+        DrugAlert.objects.filter(clinic__in=clinics_for(user), clinic=clinic)
+        .select_related("submitted_by_partner", "published_by")
+        .annotate(acknowledged=Count("acknowledgements"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def alert_detail(user, pk: int) -> DrugAlert:
+    """One alert of the user's clinics (DoesNotExist for another clinic's)."""
+    return (
+        DrugAlert.objects.filter(clinic__in=clinics_for(user))
+        .select_related("clinic", "submitted_by_partner", "published_by", "withdrawn_by", "declined_by")
+        .get(pk=pk)
+    )
+
+
+def acknowledgements_of(alert: DrugAlert):
+    return alert.acknowledgements.select_related("user").order_by("at")
+
+
+# --- The partner feed ------------------------------------------------------------------------
+
+
+def partner_feed(clinic_id: int) -> QuerySet[DrugAlert]:
+    """What a partner's client sees: its clinic's published (live or expired) and withdrawn alerts, never
+    drafts, submissions or declined ones (another partner's submissions are not for it to see)."""
+    return DrugAlert.objects.filter(clinic_id=clinic_id, status__in=FEED_STATUSES).select_related("clinic")
+
+
+def encode_cursor(alert: DrugAlert) -> str:
+    raw = f"{alert.updated_at.isoformat()}|{alert.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, pk = raw.split("|")
+        parsed = datetime.fromisoformat(moment)
+        if timezone.is_naive(parsed):
+            raise ValueError
+        return parsed.astimezone(dt.UTC), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"cursor": "This cursor is not one we gave; start again without it."}) from None
+
+
+def feed_page(alerts: QuerySet[DrugAlert], *, updated_since=None, cursor=None, page_size=FEED_PAGE_SIZE):
+    """A page ordered by (updated_at, id), as the partner referral list: a changed alert moves to the end."""
+    if updated_since is not None:
+        alerts = alerts.filter(updated_at__gte=updated_since.astimezone(dt.UTC))
+    if cursor:
+        moment, pk = decode_cursor(cursor)
+        alerts = alerts.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+    rows = list(alerts.order_by("updated_at", "pk")[: page_size + 1])
+    next_cursor = encode_cursor(rows[page_size - 1]) if len(rows) > page_size else None
+    return rows[:page_size], next_cursor
