@@ -47,7 +47,7 @@ def test_the_partner_sees_exactly_its_referrals_with_live_consent(sites):
     # Every 10th of the 12 patients (the 1st and the 11th) withdrew consent: their referrals are hidden.
     assert (site.referrals, site.hidden) == (25, 2)
     assert addressed.count() == 27
-    assert onward_referrals_for_partner(site.partner, at=NOW).count() == 25
+    assert onward_referrals_for_partner(site.partner, clinic=sites["board"].clinic, at=NOW).count() == 25
     assert OnwardReferral.objects.exclude(partner=site.partner).filter(clinic=sites["board"].clinic).count() == 25
     assert set(addressed.values_list("status", flat=True)) == {
         "sent",
@@ -62,7 +62,8 @@ def test_the_partner_sees_exactly_its_referrals_with_live_consent(sites):
 def test_updated_since_a_week_ago_finds_the_referrals_changed_in_that_week(sites):
     site = sites["partner"]
     rows, next_cursor = keyset_page(
-        onward_referrals_for_partner(site.partner, at=NOW), {"updated_since": site.updated_since}
+        onward_referrals_for_partner(site.partner, clinic=sites["board"].clinic, at=NOW),
+        {"updated_since": site.updated_since},
     )
 
     assert site.updated_since == NOW - timedelta(days=7)

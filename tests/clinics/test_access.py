@@ -114,7 +114,7 @@ def test_each_role_has_its_own_home_page(request, client_for, persona, heading):
 def test_the_api_refuses_an_anonymous_caller_with_a_problem_body(client):
     response = client.get("/api/v1/me/")
 
-    assert response.status_code == 403
+    assert response.status_code == 401  # not signed in: 401 with a challenge (issue 11, hole 16)
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"] == "Authentication credentials were not provided."
 

@@ -37,7 +37,7 @@ def test_a_manager_of_two_clinics_switches_clinic_from_the_header(
     page.get_by_label("Clinic", exact=True).select_option(str(clinic.pk))
     page.get_by_role("button", name="Switch").click()
 
-    assert page.get_by_role("status").inner_text() == "You are now working in Middlesbrough HAT Clinic."
+    assert page.locator(".messages").inner_text() == "You are now working in Middlesbrough HAT Clinic."
     assert page.get_by_label("Clinic", exact=True).input_value() == str(clinic.pk)
     assert_accessible(page)
     screenshot(page, "home-manager-switched")

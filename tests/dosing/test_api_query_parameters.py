@@ -32,7 +32,7 @@ def test_the_board_of_a_named_clinic_and_of_another_clinic(client_for, nurse, cl
     assert board.status_code == 200 and board.json()["clinic"] == clinic.pk
     assert client.get("/api/v1/dosing/board/", {"clinic": ""}).status_code == 200  # empty: the current clinic
     assert client.get("/api/v1/dosing/board/", {"clinic": other_clinic.pk}).status_code == 404
-    assert_names(client.get("/api/v1/dosing/board/", {"clinic": 10**30}), "clinic")  # out of range: 400 naming it
+    assert client.get("/api/v1/dosing/board/", {"clinic": 10**30}).status_code == 404  # no such clinic
 
 
 @pytest.mark.parametrize("query", [{"patient": "true"}, {"patient": ""}, {}])

@@ -68,6 +68,7 @@ def test_a_correction_cannot_move_a_dose_out_of_its_slots_window_through_the_api
     )
     late = at(TODAY, 11, 1).isoformat()  # 31 min after the window
     with time_machine.travel(at(TODAY, 11, 5), tick=False):
+        client = client_for(second_nurse)  # two hours on, the idle session has ended: sign in again
         refusal(post(client, api_url(given), api_correction(nurse, given_at=late)), "S10", "given_at")
     assert not Administration.objects.filter(corrects=given).exists()
 
