@@ -723,7 +723,7 @@ class AlertReadView(APIView):
 # --- Dose and attendance history -----------------------------------------------------------------
 
 
-class HistoryCellOut(serializers.Serializer):
+class DoseHistoryCellOut(serializers.Serializer):
     session = serializers.ChoiceField(choices=Session.choices)
     state = serializers.ChoiceField(choices=list(history.STATES.items()))
     label = serializers.CharField(help_text="The words the page shows in the cell.")
@@ -733,17 +733,17 @@ class HistoryCellOut(serializers.Serializer):
     slot_id = serializers.IntegerField(allow_null=True)
 
 
-class HistoryDayOut(serializers.Serializer):
+class DoseHistoryDayOut(serializers.Serializer):
     date = serializers.DateField()
-    cells = HistoryCellOut(many=True)
+    cells = DoseHistoryCellOut(many=True)
 
 
-class HistoryOut(serializers.Serializer):
+class DoseHistoryOut(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     sessions = serializers.ListField(child=serializers.ChoiceField(choices=Session.choices))
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Cells of each state in the range.")
-    days = HistoryDayOut(many=True, help_text="Newest first.")
+    days = DoseHistoryDayOut(many=True, help_text="Newest first.")
 
 
 class PatientHistoryView(APIView):
@@ -762,10 +762,10 @@ class PatientHistoryView(APIView):
                 "days", OpenApiTypes.INT, description=f"Days up to today (1-{history.MAX_DAYS}, default 28)."
             )
         ],
-        responses=HistoryOut,
+        responses=DoseHistoryOut,
     )
     def get(self, request, pk):
         days = _query(self.HistoryQuery, request)["days"]
         patient = get_object_or_404(selectors.dosing_patients_for(request.user), pk=pk)
         _viewed(request, patient, AccessPart.DOSING)
-        return Response(HistoryOut(history.dose_history(patient, end=timezone.localdate(), days=days)).data)
+        return Response(DoseHistoryOut(history.dose_history(patient, end=timezone.localdate(), days=days)).data)

@@ -6,7 +6,7 @@ the SPEC's: a refusal is a 400 problem body whose message names the rule ("S6 ·
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -23,15 +23,26 @@ from .rules import SETTINGS_FIELDS
 from .services.settings import dosing_settings_change
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "08:00", "description": "HH:MM"}
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day as "HH:MM" (the OpenAPI "time" format would demand seconds and an offset)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)
+
+
 class DosingSettingsIn(serializers.Serializer):
     """Every setting (PUT replaces them all). Bounds are checked by the rules, so a refusal names its rule."""
 
-    morning_start = serializers.TimeField(format="%H:%M")
-    morning_end = serializers.TimeField(format="%H:%M")
-    afternoon_start = serializers.TimeField(format="%H:%M")
-    afternoon_end = serializers.TimeField(format="%H:%M")
-    evening_start = serializers.TimeField(format="%H:%M")
-    evening_end = serializers.TimeField(format="%H:%M")
+    morning_start = ClockTimeField()
+    morning_end = ClockTimeField()
+    afternoon_start = ClockTimeField()
+    afternoon_end = ClockTimeField()
+    evening_start = ClockTimeField()
+    evening_end = ClockTimeField()
     sessions_per_day = serializers.IntegerField(help_text="S2: 1 to 3.")
     observation_minutes = serializers.IntegerField(help_text="S6: 10 to 30.")
     minimum_interval_minutes = serializers.IntegerField(help_text="S3: 60 to 720.")
