@@ -32,6 +32,16 @@ RETRIES = 2
 RETRY_PAUSE_SECONDS = 0.25
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READ_ONLY_SQL = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE|ROLLBACK|SET|SHOW|BEGIN|COMMIT|DECLARE|FETCH)\b", re.I)
+# Bookkeeping a request writes on the side, never part of what was sent, so it does not make a 503 say
+# "part may have been saved": the session row (renewed, cycled at sign-in), and on the user's row only the
+# witness-PIN guess counter (committed before the PIN is checked, clinics.services._reserve_guess) and the
+# sign-in/clinic-choice markers. Any other write, or an UPDATE of the user touching any other column, counts.
+SESSION_SQL = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"django_session"\s', re.I)
+USER_UPDATE_SQL = re.compile(r'\s*UPDATE\s+"clinics_user"\s+SET\s+(?P<assignments>.*?)\s+WHERE\s', re.I | re.S)
+ASSIGNED_COLUMN = re.compile(r'(?:^|,)\s*"(\w+)"\s*=')
+BOOKKEEPING_USER_COLUMNS = frozenset(
+    {"witness_pin_failures", "witness_pin_locked_until", "last_login", "last_clinic_id"}
+)
 
 RESTARTING = "The database is restarting"
 NOTHING_RECORDED = f"{RESTARTING}; nothing was recorded; try again."
@@ -70,13 +80,26 @@ class _Writes:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if not READ_ONLY_SQL.match(sql):
+        if not READ_ONLY_SQL.match(sql) and not is_bookkeeping(sql):
             connection = context["connection"]
             if not connection.in_atomic_block:
                 self.committed = True
             elif not any(callback == self.mark_committed for _, callback, _ in connection.run_on_commit):
                 transaction.on_commit(self.mark_committed, using=connection.alias, robust=True)
         return result
+
+
+def is_bookkeeping(sql: str) -> bool:
+    """True for a write that keeps the session or the user's sign-in/witness-PIN counters, not the submission."""
+    if SESSION_SQL.match(sql):
+        return True
+    update = USER_UPDATE_SQL.match(sql)
+    if update is None:
+        return False
+    assignments = update["assignments"]
+    columns = ASSIGNED_COLUMN.findall(assignments)
+    # Every assignment must name a bookkeeping column (a comma inside a value would leave one unmatched).
+    return bool(columns) and len(columns) == assignments.count(",") + 1 and set(columns) <= BOOKKEEPING_USER_COLUMNS
 
 
 def _close_broken_connections() -> None:

@@ -323,6 +323,7 @@ COLUMNS = {
         "cleared_by_id",
         "clear_notes",
         "restart_prescription_id",
+        "cleared_with",
     ],
     "dosing_slot": [
         "id",
@@ -339,6 +340,7 @@ COLUMNS = {
         "status_changed_by_id",
         "arrived_at",
         "created_at",
+        "top_up",
     ],
     "dosing_administration": [
         "id",
@@ -453,6 +455,11 @@ class Command(BaseCommand):
                     cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 (our table names)
                     self.ids.start(table, cursor.fetchone()[0])
                 self.copier = Copier(cursor, COLUMNS)
+                # ALTER TABLE refuses a table with pending trigger events: the deferred foreign-key checks of the
+                # staff just written and the board-version bump queued by the clinics' triggers (dosing 0003).
+                # Run them now and from here on at the end of each statement (the loaded tables' keys are off
+                # anyway; their board triggers are one call per COPY), so the ALTERs below find nothing pending.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 constraints, indexes = self._set_aside_keys_and_indexes(cursor)
                 for number, (clinic, people) in enumerate(staff, start=1):
                     self._clinic(clinic, people, options)
@@ -818,7 +825,7 @@ class Command(BaseCommand):
                     "dosing_hold",
                     f"{patient_id}\t{current['id']}\t{_ts(since)}\t{first}\t3\tS7 · 3 consecutive days missed since "
                     f"{first:%d %b}; prescriber review required\t{_ts(nxt['signed'])}\t{people['prescriber']}\t"
-                    f"Reviewed\t{nxt['id']}",
+                    f"Reviewed\t{nxt['id']}\tsession",  # cleared by the prescriber's own signed-in act
                 )
                 versions.append(nxt)
                 current = nxt
@@ -869,7 +876,7 @@ class Command(BaseCommand):
         self.copier.add(
             "dosing_slot",
             f"{slot_id}\t{patient_id}\t{self.clinic_id}\t{prescription['id']}\t{day}\t{session}\t{ws}\t{we}\t"
-            f"{status}\t{reason}\t{changed}\t{changed_by}\t{arrived}\t{created}",
+            f"{status}\t{reason}\t{changed}\t{changed_by}\t{arrived}\t{created}\tf",  # no oral top-ups
         )
         if status not in ("given", "partial"):
             return
