@@ -6,7 +6,7 @@ of queries whatever the number of patients.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
@@ -439,13 +439,16 @@ def expected_in_session(user, clinic: Clinic, *, now: datetime | None = None) ->
 
 
 def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) -> int:
-    """S6: doses whose observation time is over and whose patient has not been signed out."""
+    """S6: doses of the board's session whose observation is over and whose patient is not signed out yet."""
+    now = now or timezone.now()
+    session = current_session(clinic, now=now)
     return Administration.objects.filter(
         slot__clinic=clinic,
+        slot__date=session.date,
+        slot__session=session.session,
         corrects__isnull=True,
         sign_out__isnull=True,
-        observation_ends_at__lte=now or timezone.now(),
-        slot__date__gte=timezone.localdate(now or timezone.now(), clinic.zone) - timedelta(days=1),
+        observation_ends_at__lte=now,
     ).count()
 
 

@@ -99,3 +99,30 @@ def test_a_prescriber_sees_unread_alerts_counted_in_the_header(client, prescribe
 
     assert re.search(r'header-badge__count">1<span class="visually-hidden"> unread', _home(client, prescriber))
     assert "header-badge" not in _home(client, nurse)  # the nurse has no alerts page
+
+
+def test_to_sign_out_counts_this_sessions_doses_only_as_the_board_does(
+    client, nurse, second_nurse, two_expected_one_held
+):
+    from dosing import services
+    from dosing.models import CheckOutcome, InjectionSite, Route, Sedation
+    from tests.factories.clinics import PASSWORD
+
+    yesterday = SlotFactory(
+        prescription=two_expected_one_held[0].prescription, date=MORNING.date() - datetime.timedelta(days=1),
+        session=Session.MORNING,
+    )  # fmt: skip
+    stock_cupboard(yesterday.clinic, now=MORNING - datetime.timedelta(days=3))
+    for slot, when in ((yesterday, MORNING - datetime.timedelta(days=1)), (two_expected_one_held[0], MORNING)):
+        services.record_pre_dose_check(
+            slot=slot, checked_by=nurse, sedation=Sedation.ALERT, intoxication_signs=False, withdrawal_signs=False,
+            breath_alcohol_ug=0, outcome=CheckOutcome.PROCEED, now=when - datetime.timedelta(minutes=40),
+        )  # fmt: skip
+        services.administer_dose(
+            slot=slot, nurse=nurse, witness=second_nurse, witness_password=PASSWORD,
+            dose_mg=slot.prescription.morning_dose_mg, route=Route.INTRAVENOUS, injection_site=InjectionSite.LEFT_ARM,
+            now=when - datetime.timedelta(minutes=35),
+        )  # fmt: skip
+
+    # Yesterday's dose was never signed out (a lapse for the record), but the board and its queue are about now.
+    assert _count(_home(client, nurse), "to sign out after observation") == 1
