@@ -1,20 +1,24 @@
-"""Alerts to prescribers (S7 holds, S12 adverse events): in the app at once, by email after commit.
+"""Alerts to prescribers (S7 holds, S12 adverse events): in the app at once, by email through the outbox.
 
 The prescriber is the one who signed the prescription, or every prescriber of the clinic when
 that one can no longer act there. The recipient marks an alert as read.
 """
 
+import logging
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from clinics.access import has_capability, may_act
 from clinics.models import Clinic
 from clinics.roles import Capability
+from deliveries.services import enqueue
 
-from .. import tasks
 from ..models import Alert, Prescription
 from ._common import _now
+
+logger = logging.getLogger(__name__)
 
 
 def _prescribers_to_alert(prescription: Prescription, clinic: Clinic) -> list:
@@ -29,13 +33,37 @@ def _prescribers_to_alert(prescription: Prescription, clinic: Clinic) -> list:
 
 
 def _alert(*, clinic: Clinic, recipients, kind: str, message: str, now: datetime, **links) -> list[Alert]:
-    alerts = [
-        Alert.objects.create(clinic=clinic, recipient=user, kind=kind, message=message, created_at=now, **links)
-        for user in recipients
-    ]
-    for alert in alerts:
-        tasks.send_alert_email.delay_on_commit(alert.pk)
+    # The email is an outbox row written with the alert: an overdose recorded while Redis or the
+    # worker is down still reaches the prescriber, once, when they return (a task queued after
+    # commit was lost with the broker).
+    with transaction.atomic():
+        alerts = [
+            Alert.objects.create(clinic=clinic, recipient=user, kind=kind, message=message, created_at=now, **links)
+            for user in recipients
+        ]
+        for alert in alerts:
+            _email_alert(alert, now=now)
     return alerts
+
+
+def _email_alert(alert: Alert, *, now: datetime) -> None:
+    """The email names no patient: it only says that something needs the recipient's attention in the app."""
+    if not alert.recipient.email:
+        logger.warning("alert %s: recipient %s has no email address", alert.pk, alert.recipient_id)
+        return
+    kind = alert.get_kind_display().lower()
+    enqueue(
+        kind=f"dosing.alert.{alert.kind}",
+        clinic=alert.clinic,
+        subject=f"HAT Clinic: {kind} at {alert.clinic.name}",
+        body=(
+            f"A {kind} was recorded at {alert.clinic.name} and needs your review.\n"
+            f"Sign in to HAT Clinic to see the details (alert reference {alert.pk}).\n"
+        ),
+        recipient_email=alert.recipient.email,
+        dedupe_key=f"dosing-alert:{alert.pk}",
+        now=now,
+    )
 
 
 def alert_mark_read(*, alert: Alert, user, now: datetime | None = None) -> Alert:

@@ -19,6 +19,7 @@ from deliveries.models import DeliveryAttempt, MessageStatus, OutboxMessage
 from deliveries.registry import cancel_if
 from partners.services import partner_create
 from tests.deliveries.conftest import standard_webhooks_valid
+from tests.outbox import run_dispatch
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +54,6 @@ def reminder(partner, clinic, **overrides):
         "now": T0,
     }
     return services.enqueue_for_partner(**{**fields, **overrides})
-
-
-def run_dispatch(django_capture_on_commit_callbacks, now):
-    """What beat and a worker do: claim due messages, then deliver each (here, at `now`)."""
-    with django_capture_on_commit_callbacks(execute=False):
-        services.dispatch_due(now=now)
-    sending = OutboxMessage.objects.filter(status=MessageStatus.SENDING, claimed_at=now)
-    return {m.pk: services.deliver(message_id=m.pk, claim=m.claimed_by, now=now) for m in sending}
 
 
 def test_a_message_is_sent_by_email_and_signed_webhook(

@@ -30,6 +30,7 @@ from patients.models import ConsentDecision, ConsentKind
 from patients.services import consent_record
 from tests.factories import PrescriptionFactory, SlotFactory
 from tests.factories.clinics import PASSWORD
+from tests.outbox import run_dispatch
 
 from .conftest import AFTERNOON, MORNING, TODAY, at, check, check_and_dose, dose
 
@@ -575,6 +576,8 @@ def test_s12_naloxone_needs_dose_and_time_and_the_prescriber_is_alerted(
     alert = Alert.objects.get(adverse_event=event)
     assert alert.recipient == prescriber
     assert "Naloxone given (0.4 mg naloxone at 09:07): Sam Taylor" in alert.message
+    assert mailoutbox == []  # the email waits in the outbox for the dispatcher
+    run_dispatch(django_capture_on_commit_callbacks, at(TODAY, 9, 11))
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [prescriber.email]
     assert "Taylor" not in mailoutbox[0].body  # no identifiers by email
