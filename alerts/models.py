@@ -107,15 +107,21 @@ class DrugAlert(models.Model):
 
 
 class AlertAcknowledgement(models.Model):
-    """A member of staff has read the alert: its banner no longer shows to them."""
+    """A member of staff has read a version of the alert: its banner no longer shows to them until corrected."""
 
     alert = models.ForeignKey(DrugAlert, on_delete=models.CASCADE, related_name="acknowledgements")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A correction may change the advice: staff who read the first version must read the new one.
+    version = models.PositiveIntegerField(default=1, help_text="The version of the alert that was read.")
     at = models.DateTimeField()
 
     class Meta:
         ordering = ["at"]
-        constraints = [models.UniqueConstraint(fields=["alert", "user"], name="one_acknowledgement_per_alert_and_user")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "user", "version"], name="one_acknowledgement_per_alert_version_and_user"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} read {self.alert} at {self.at:%Y-%m-%d %H:%M}"

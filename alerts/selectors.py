@@ -6,12 +6,12 @@ import datetime as dt
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clinics.selectors import clinics_for
 
-from .models import AlertStatus, DrugAlert
+from .models import AlertAcknowledgement, AlertStatus, DrugAlert
 
 FEED_PAGE_SIZE = 50
 FEED_MAX_PAGE_SIZE = 200
@@ -19,14 +19,17 @@ FEED_STATUSES = (AlertStatus.PUBLISHED, AlertStatus.WITHDRAWN)
 
 
 def unacknowledged_alerts(user, clinic, *, now=None) -> list[DrugAlert]:
-    """The banner: published, unexpired alerts of `clinic` this user has not yet acknowledged. One query."""
+    """The banner: published, unexpired alerts of `clinic` whose current version this user has not read. One query."""
     if clinic is None or not user.is_authenticated:
         return []
     now = now or timezone.now()
+    read_current_version = AlertAcknowledgement.objects.filter(
+        alert=OuterRef("pk"), user=user, version=OuterRef("version")
+    )
     return list(
         DrugAlert.objects.live(now=now)
         .filter(clinic=clinic)
-        .exclude(acknowledgements__user=user)
+        .exclude(Exists(read_current_version))
         .order_by("-published_at", "-pk")
     )
 

@@ -221,9 +221,17 @@ def decline_alert(*, alert: DrugAlert, by, reason: str, now=None) -> DrugAlert:
     return alert
 
 
-def acknowledge_alert(*, alert: DrugAlert, by, now=None) -> AlertAcknowledgement:
-    """This member of staff has read the alert. Twice: the first acknowledgement stands."""
+def acknowledge_alert(*, alert: DrugAlert, by, version: int | None = None, now=None) -> AlertAcknowledgement:
+    """This member of staff has read `version` of the alert (default: the current one). Twice: the first stands.
+
+    The banner sends the version it showed: a correction made while the page was open is not
+    acknowledged by a click on the old text, so the banner shows the new version next.
+    """
     now = now or timezone.now()
+    alert.refresh_from_db(fields=["version", "status"])
+    version = alert.version if version is None else version
+    if not 1 <= version <= alert.version:
+        raise ValidationError({"version": f"This alert has no version {version}; reload the page."})
     if by is None or not by.is_authenticated or not by.is_active or not works_at(by, alert.clinic):
         raise PermissionDenied("Only staff of this clinic can acknowledge its alerts.")
     if alert.status != AlertStatus.PUBLISHED:
@@ -231,10 +239,10 @@ def acknowledge_alert(*, alert: DrugAlert, by, now=None) -> AlertAcknowledgement
     try:
         with transaction.atomic():
             acknowledgement, _created = AlertAcknowledgement.objects.get_or_create(
-                alert=alert, user=by, defaults={"at": now}
+                alert=alert, user=by, version=version, defaults={"at": now}
             )
     except IntegrityError:  # a double click that raced the first
-        acknowledgement = AlertAcknowledgement.objects.get(alert=alert, user=by)
+        acknowledgement = AlertAcknowledgement.objects.get(alert=alert, user=by, version=version)
     return acknowledgement
 
 

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinics.access import may_act, staff_only
+from clinics.parsing import parse_int
 
 from . import services
 from .forms import AlertForm, add_service_errors
@@ -157,7 +158,8 @@ def alert_acknowledge(request, pk: int):
     """url name: alert-acknowledge: the banner's "I have read this"; back to the page it was pressed on."""
     alert = _alert(request, pk)
     try:
-        services.acknowledge_alert(alert=alert, by=request.user)
+        version = parse_int(request.POST.get("version") or alert.version, name="version")
+        services.acknowledge_alert(alert=alert, by=request.user, version=version)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except PermissionDenied:

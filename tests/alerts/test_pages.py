@@ -194,3 +194,29 @@ def test_a_nurse_cannot_correct_from_the_page(client, published, nurse, alert_fi
 
     assert client.post(reverse("alert-correct", args=[published.pk]), fields).status_code == 403
     assert "Send the correction" not in client.get(reverse("alert-detail", args=[published.pk])).content.decode()
+
+
+def test_a_click_on_the_banner_of_a_version_since_corrected_does_not_hide_the_correction(
+    client, published, nurse, manager
+):
+    client.force_login(nurse)
+    banner = client.get(reverse("dosing-board")).content.decode()
+    assert 'name="version" value="1"' in banner
+
+    services.correct_alert(alert=published, by=manager, advice="Test every bag with a strip first.")  # page still open
+
+    client.post(reverse("alert-acknowledge", args=[published.pk]), {"version": "1", "next": reverse("dosing-board")})
+    page = client.get(reverse("dosing-board")).content.decode()
+    assert BANNER in page and "Test every bag with a strip first." in page and "Updated" in page
+
+    client.post(reverse("alert-acknowledge", args=[published.pk]), {"version": "2", "next": reverse("dosing-board")})
+    assert BANNER not in client.get(reverse("dosing-board")).content.decode()
+
+
+@pytest.mark.parametrize("version", ["3", "0", "²", "x"])
+def test_acknowledging_a_version_that_does_not_exist_is_refused_with_a_message(client, published, nurse, version):
+    client.force_login(nurse)
+    response = client.post(reverse("alert-acknowledge", args=[published.pk]), {"version": version}, follow=True)
+    assert response.status_code == 200
+    assert "version" in response.content.decode()
+    assert not AlertAcknowledgement.objects.exists()

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from alerts import services
 from alerts.models import AlertAcknowledgement, AlertStatus, DrugAlert
+from alerts.selectors import unacknowledged_alerts
 from deliveries.models import OutboxMessage
 from tests.alerts.conftest import NOW
 from tests.factories import PartnerFactory, StaffFactory
@@ -238,3 +239,19 @@ def test_staff_of_another_clinic_cannot_acknowledge(published, other_nurse):
     with pytest.raises(PermissionDenied):
         services.acknowledge_alert(alert=published, by=other_nurse)
     assert not AlertAcknowledgement.objects.exists()
+
+
+def test_a_corrected_alert_shows_again_to_staff_who_read_the_first_version(published, nurse, second_nurse, manager):
+    services.acknowledge_alert(alert=published, by=nurse, now=NOW)
+    assert unacknowledged_alerts(nurse, published.clinic, now=NOW) == []
+
+    services.correct_alert(alert=published, by=manager, advice="Use the test strips before every use.", now=NOW)
+
+    [shown] = unacknowledged_alerts(nurse, published.clinic, now=NOW)
+    assert shown.advice == "Use the test strips before every use."
+    services.acknowledge_alert(alert=published, by=nurse, now=NOW + dt.timedelta(minutes=5))
+    assert unacknowledged_alerts(nurse, published.clinic, now=NOW) == []
+    # Both reads are on record, each with the version that was read.
+    versions = list(AlertAcknowledgement.objects.filter(user=nurse).values_list("version", flat=True))
+    assert versions == [1, 2]
+    assert len(unacknowledged_alerts(second_nurse, published.clinic, now=NOW)) == 1
