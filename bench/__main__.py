@@ -12,8 +12,10 @@ partners each run). One gunicorn (DEBUG off, STAFF_2FA_REQUIRED=0) on a free loc
 every measurement, run one after another after a warm-up: the dosing board and recording a dose,
 the partner referral list, then (scale database only, not with --only) the commissioner dashboard
 against the naive SQL aggregate. Prints a table (each figure with its database and row counts)
-and writes bench-results/bench-<timestamp>.json. Exits 1 if anything could not be measured, 0
-otherwise (a missed target is reported in the table and the JSON, not as a failure).
+and writes bench-results/bench-<timestamp>.json. Exits 1 if anything could not be measured,
+including a measurement, load phase or polling run with no samples (its row says "no samples" and
+the last line names it), 0 otherwise (a missed target is reported in the table and the JSON, not as
+a failure).
 
 With the scale database, recording a dose measures seed_scale's patients with years of history
 (bench.history; PIN and password witness separately) and the database time of such a dose against a
@@ -104,6 +106,11 @@ def main(argv=None) -> int:
             print(f"bench: readying up to {per_clinic} patients with years of history in each scale clinic", flush=True)
             sites["history"] = history.prepare(per_clinic=per_clinic, nurses_per_clinic=5, stamp=stamp, now=now)
             print(f"bench: {sites['history'].ready()} patients with history ready to dose", flush=True)
+            if not sites["history"].ready():
+                print("bench: WARNING: no patient with history can be dosed: the dose measurements will have no "
+                      "samples. Their last doses must be 3 h to 2 days old (re-seed scale data older than 2 days; "
+                      "wait 3 h after a run) and their prescriber needs a licence for the clinic (S14: seed_scale "
+                      "records one)", file=sys.stderr, flush=True)  # fmt: skip
         if args.load:
             print(f"bench: loading the Load clinic ({sum(suite.load_doses(args.requests).values())} patients)",
                   flush=True)  # fmt: skip
@@ -166,7 +173,7 @@ def main(argv=None) -> int:
               f"{boards['doses']} doses meanwhile; client p50 {boards['p50_ms']} p95 {boards['p95_ms']} p99 "
               f"{boards['p99_ms']} ms, server p95 {boards['server_p95_ms']} ms; every change seen within one poll: "
               f"{boards['changes_seen_within_one_poll']}; target client p95 <= 100 ms, 0 errors: "
-              f"{_verdict(boards['met'])}")  # fmt: skip
+              f"{report.NO_SAMPLES.upper() if boards.get('error') else _verdict(boards['met'])}")  # fmt: skip
     if not scale:
         print(f"\nWITHOUT the scale data: every figure is from {name}, a small database (see above).")
     # Other work on the machine inflates every figure: say how busy it was.
@@ -180,6 +187,11 @@ def main(argv=None) -> int:
         comparisons={**comparisons, **extra},
     )  # fmt: skip
     print(f"\nbench: results written to {path.relative_to(path.parent.parent)}")
+    boards_row = {"boards": extra["boards"]} if "boards" in extra else {}
+    if empty := report.unmeasured(results, extra.get("load", {}), boards_row):
+        print(f"bench: FAILED: no samples for {', '.join(empty)} (nothing was measured; see the lines above)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

@@ -55,12 +55,19 @@ def _doses(base: str, nurse: Staff, items: list, requests: int, warmup: int, sec
     return timed(requests, warmup, send, 201)
 
 
+def _fewer(ready: list, requests: int, warmup: int) -> tuple[int, int]:
+    """(requests, warmup) for the patients with history actually ready: fewer than asked for measures fewer (the
+    row's n says so; none gives a row with no samples, which fails the run), and never warms up on more than half."""
+    warmup = min(warmup, len(ready) // 2)
+    return min(requests, len(ready) - warmup), warmup
+
+
 def record_dose(base: str, sites, *, requests: int, warmup: int) -> list[float]:
     """A dose for a patient with years of history (seed_scale's, in their clinic), witnessed with a PIN."""
     history = sites["history"]
     nurse = Staff(base, history.nurse.username, PASSWORD)
     ready = history.take("pin", requests + warmup)
-    return _doses(base, nurse, ready, min(requests, len(ready) - warmup), warmup, PIN)
+    return _doses(base, nurse, ready, *_fewer(ready, requests, warmup), PIN)
 
 
 def record_dose_password(base: str, sites, *, requests: int, warmup: int) -> list[float]:
@@ -69,7 +76,7 @@ def record_dose_password(base: str, sites, *, requests: int, warmup: int) -> lis
     nurse = Staff(base, history.nurse.username, PASSWORD)
     requests, warmup = max(1, requests // 6), min(warmup, 3)
     ready = history.take("password", requests + warmup)
-    return _doses(base, nurse, ready, min(requests, len(ready) - warmup), warmup, PASSWORD)
+    return _doses(base, nurse, ready, *_fewer(ready, requests, warmup), PASSWORD)
 
 
 def record_dose_new_patient(base: str, sites, *, requests: int, warmup: int) -> list[float]:

@@ -4,7 +4,8 @@ A dose reads the patient's recent doses (S1-S4) and their last days (S7): the co
 the one of a patient with 5 years of doses, not of a patient created a second ago. So these
 measurements dose seed_scale's patients, each in their own scale clinic, once:
 
-- a patient qualifies when their live prescription is an injectable, they are on no hold, their last
+- a patient qualifies when their live prescription is an injectable whose prescriber holds a Home
+  Office licence for the clinic today (S14: seed_scale records one per clinic), they are on no hold, their last
   dose is older than the clinic's minimum interval (S3) but no older than 2 days (else S7 would hold
   them: the scale data must be recent, re-seed it after a few days), and they have a session of the
   clinic-local today without a dose (S1, S2);
@@ -63,7 +64,8 @@ class History:
 
 CANDIDATES_SQL = """
 WITH live AS (
-    SELECT DISTINCT ON (rx.patient_id) rx.id, rx.patient_id, rx.morning_dose_mg, rx.afternoon_dose_mg, rx.daily_max_mg
+    SELECT DISTINCT ON (rx.patient_id) rx.id, rx.patient_id, rx.morning_dose_mg, rx.afternoon_dose_mg, rx.daily_max_mg,
+           rx.prescriber_id
     FROM dosing_prescription rx JOIN patients_patient p ON p.id = rx.patient_id
     WHERE p.clinic_id = %(clinic)s AND rx.superseded_at IS NULL AND rx.stopped_at IS NULL
       AND rx.drug = 'diamorphine_inj' AND rx.starts_on <= %(today)s
@@ -73,6 +75,8 @@ WITH live AS (
 SELECT live.id, live.patient_id, live.morning_dose_mg, live.afternoon_dose_mg
 FROM live
 WHERE NOT EXISTS (SELECT 1 FROM dosing_hold h WHERE h.patient_id = live.patient_id AND h.cleared_at IS NULL)
+  AND EXISTS (SELECT 1 FROM dosing_prescriberlicence l WHERE l.prescriber_id = live.prescriber_id
+              AND l.clinic_id = %(clinic)s AND l.valid_from <= %(today)s AND l.valid_to >= %(today)s)
   AND (SELECT max(a.given_at) FROM dosing_administration a WHERE a.patient_id = live.patient_id)
       BETWEEN %(recent)s AND %(interval)s
   AND NOT EXISTS (SELECT 1 FROM dosing_administration a JOIN dosing_slot s ON s.id = a.slot_id

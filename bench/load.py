@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from .client import Staff
 from .data import PIN
-from .report import Durations, percentiles
+from .report import NO_SAMPLES, Durations, percentiles
 
 TIME_LIMIT_S = 120.0
 CLIENT_TIMEOUT_S = 60.0  # a request unanswered by then counts as an error whose outcome is unknown
@@ -58,7 +58,8 @@ class Phase:
             **{f"p{q}_ms": cuts.get(q) for q in (50, 95, 99)},
             **{f"server_p{q}_ms": server.get(q) for q in (50, 95, 99)},
             "target_server_p95_ms": target_p95,
-            "met": None if target_p95 is None else (not self.errors and (server.get(95) or 0) <= target_p95),
+            "met": None if target_p95 is None or not done else (not self.errors and server.get(95, 0) <= target_p95),
+            **({"error": NO_SAMPLES} if not done else {}),  # nothing answered: not a pass (bench.report.unmeasured)
         }
 
 

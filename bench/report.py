@@ -27,13 +27,27 @@ def _percentiles(durations: list[float]) -> list[float]:
     return statistics.quantiles(durations, n=100, method="inclusive") if len(durations) > 1 else durations * 99
 
 
+NO_SAMPLES = "no samples"
+
+
 def summarise(durations: list[float], target: float | None = None) -> dict:
     """Percentiles of the client's times and, for HTTP measurements, of the server's own times.
 
     The targets are about server time ("recording a dose p95 <= 50 ms server time", issue 4), so
     a target is judged on the server p95 where there is one: the client time adds the loopback
     HTTP and the benchmark client itself competing with gunicorn for the machine's two cores.
+
+    An empty sample (nothing was measured, e.g. no patient ready to dose) is a row that says so,
+    with no figures and no verdict: `unmeasured` names it and the run fails (`python -m bench`).
     """
+    if not durations:
+        return {
+            "requests": 0,
+            **dict.fromkeys(("p50_ms", "p95_ms", "max_ms", "mean_ms", "server_p50_ms", "server_p95_ms")),
+            "target_p95_ms": target,
+            "met": None,
+            "error": NO_SAMPLES,
+        }
     cuts = _percentiles(durations)
     server = getattr(durations, "server", [])
     server_cuts = _percentiles(server) if server else None
@@ -60,15 +74,26 @@ def table(results: dict[str, dict]) -> str:
     ]
     for name, row in results.items():
         target = f"{row['target_p95_ms']:.0f} {row.get('target_source', '')}".strip() if row["target_p95_ms"] else "-"
-        verdict = {True: "met", False: "MISSED", None: ""}[row["met"]]
+        verdict = _verdict(row)
         counts = row.get("rows")
         where = row.get("database", "") + (f" ({' / '.join(f'{n:,}' for n in counts.values())})" if counts else "")
         lines.append(
-            f"{name:<32} {row['requests']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{name:<32} {row['requests']:>5} {_ms(row['p50_ms']):>8} {_ms(row['p95_ms']):>8} {_ms(row['max_ms']):>8} "
             f"{_ms(row.get('server_p50_ms')):>10} {_ms(row.get('server_p95_ms')):>10} "
             f"{target:>13}  {verdict:<6}  {where}"
         )
     return "\n".join(lines)
+
+
+def _verdict(row: dict) -> str:
+    if row.get("error") == NO_SAMPLES:
+        return NO_SAMPLES.upper()
+    return {True: "met", False: "MISSED", None: ""}[row.get("met")]
+
+
+def unmeasured(*tables: dict[str, dict]) -> list[str]:
+    """The names of the rows (measurements, load phases, the polling run) that have no samples."""
+    return [name for table in tables for name, row in table.items() if row.get("error") == NO_SAMPLES]
 
 
 def _ms(value: float | None) -> str:
@@ -120,7 +145,7 @@ def load_table(phases: dict[str, dict]) -> str:
             verdict = f"0 errors, server p95 <= {row['target_server_p95_ms']:.0f} ms: "
         else:
             verdict = ""
-        verdict += {True: "met", False: "MISSED", None: ""}[row.get("met")]
+        verdict += _verdict(row)
         lines.append(
             f"{name:<22} {row['clients']:>7} {row['ok']:>6} {row['errors']:>6} {row['throughput_per_s']:>7.1f} "
             + " ".join(f"{_ms(row.get(key)):>7}" for key in PERCENTILE_KEYS)

@@ -395,20 +395,31 @@ def check_not_on_hold(*, hold) -> None:
         raise RuleViolation("S7", recorded)
 
 
-def consecutive_days_without_dose(days: list[tuple[date, list[str]]], away=frozenset()) -> list[date]:
+def consecutive_days_without_dose(
+    days: list[tuple[date, list[tuple[str, bool]]]], away=frozenset(), *, top_up: bool = False
+) -> list[date]:
     """S7: the run of most recent complete days on which no dose was given.
 
-    `days` is a list of (clinic-local date, statuses of that day's slots, cancelled ones left
-    out), newest first. A day still in progress (an open slot) is skipped; a day counts when
-    all its slots are closed and none was given, whether missed, refused or withheld, because
-    what matters for safety is lost opioid tolerance. The run stops at a dosed day or a gap, except
-    a gap of days in `away` (a planned absence: neither counted nor breaking the run).
+    `days` is a list of (clinic-local date, [(status, is the slot an oral top-up's), ...] of that
+    day's slots, cancelled ones left out), newest first. Each counts its own slots only:
+
+    - the injectable's run (`top_up=False`) ignores the oral top-up's slot. S7 is about tolerance to
+      the injectable; a top-up (e.g. oral methadone 60 mg) is a fraction of the opioid of a day's
+      injectable doses, so a day on which only the top-up was given is a day without a dose;
+    - the top-up's run (`top_up=True`) counts its once-a-day slot only: days without it refuse the
+      top-up until the prescriber reviews it, while the injectable the patient did take goes on.
+
+    A day still in progress (an open slot) is skipped; a day counts when all its slots are closed
+    and none was given, whether missed, refused or withheld, because what matters for safety is lost
+    opioid tolerance. The run stops at a dosed day or a gap, except a gap of days in `away` (a planned
+    absence: neither counted nor breaking the run).
 
     The caller passes a slot whose window has ended as missed, whether or not the missed-slot job
     has closed it: S7 is decided from the facts at dose time, never from the job's timing.
     """
     run: list[date] = []
-    for day, statuses in days:
+    for day, slots in days:
+        statuses = [status for status, is_top_up in slots if is_top_up == top_up]
         if not statuses:
             continue
         if any(status in (SlotStatus.SCHEDULED, SlotStatus.ARRIVED, SlotStatus.CHECKED) for status in statuses):
@@ -421,6 +432,13 @@ def consecutive_days_without_dose(days: list[tuple[date, list[str]]], away=froze
             break
         run.append(day)
     return run
+
+
+def top_up_missed_sentence(*, drug: str, missed_days: int, missed_since: date) -> str:
+    return (
+        f"No top-up: {missed_days} consecutive day{'s' if missed_days > 1 else ''} without the "
+        f"{Drug(drug).label.lower()} top-up since {day_month(missed_since)}; prescriber review required"
+    )
 
 
 def _bridged_by_absence(later: date, earlier: date, away) -> bool:

@@ -3,6 +3,7 @@
 Timings are never asserted here: `make bench` measures them.
 """
 
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -194,3 +195,92 @@ def test_the_load_table_marks_a_missed_ratio_and_a_missed_server_target():
 
     assert lines[1].endswith("0.18x trivial GET (>= 0.4x): MISSED")
     assert lines[2].endswith("server p95 <= 100 ms: met")
+
+
+# --- an empty sample fails the run; seed_scale's patients can be dosed (S14) ----------------------------------
+
+
+def test_an_empty_sample_is_a_row_that_says_no_samples_and_is_named_as_unmeasured():
+    empty = report.summarise(report.Durations(), 40.0)
+
+    assert (empty["requests"], empty["p95_ms"], empty["met"], empty["error"]) == (0, None, None, "no samples")
+    line = report.table({"dosing.record_dose": {**empty, "target_source": "issue 13", "database": "x"}}).splitlines()[1]
+    assert "NO SAMPLES" in line and "met" not in line.replace("NO SAMPLES", "")
+    measured = report.summarise([10.0, 20.0], 40.0)
+    assert report.unmeasured({"dosing.record_dose": empty, "dosing.board_page": measured}) == ["dosing.record_dose"]
+
+
+def test_a_load_phase_or_polling_run_with_nothing_answered_is_unmeasured_not_met():
+    phase = load.Phase(name="load.n50", clients=50)
+    phase.wall_s = 1.0
+
+    summary = phase.summary(target_p95=100.0)
+
+    assert (summary["met"], summary["error"]) == (None, "no samples")
+    assert report.unmeasured({"load.n50": summary}) == ["load.n50"]
+    assert report.load_table({"load.n50": summary}).splitlines()[1].endswith("NO SAMPLES")
+
+
+def test_the_benchmark_exits_non_zero_naming_the_row_that_has_no_samples(sites, monkeypatch, capsys):
+    """The whole `python -m bench` run: a measurement that measured nothing fails it (it used to raise IndexError)."""
+    import bench.__main__ as main
+    from bench import server
+
+    monkeypatch.setitem(main.MEASUREMENTS, "partner.referrals", (lambda *a, **k: report.Durations(), 100.0, "t"))
+    monkeypatch.setattr(main, "_database", lambda args: ("postgres://postgres@127.0.0.1:5432/hat_clinic_bench", False))
+    monkeypatch.setattr(database, "migrate", lambda: None)
+    monkeypatch.setattr(database, "row_counts", lambda url: {})
+    for key in ("SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DATABASE_URL"):
+        if key in os.environ:  # main() sets these for its gunicorn: put them back afterwards
+            monkeypatch.setenv(key, os.environ[key])
+        else:
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(data, "load", lambda **kwargs: sites)
+    monkeypatch.setattr(server, "gunicorn", _no_server)
+    monkeypatch.setattr(report, "write", lambda results, **kw: report.RESULTS / "bench-test.json")
+
+    code = main.main(["--only", "partner.referrals", "--requests", "3", "--warmup", "0"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "partner.referrals" in out and "NO SAMPLES" in out
+    assert "FAILED: no samples for partner.referrals" in err
+
+
+class _no_server:
+    def __init__(self, url, workers):
+        pass
+
+    def __enter__(self):
+        return "http://127.0.0.1:9"
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_seed_scale_patients_are_readied_and_dosed_and_none_without_a_licence(db):
+    """S14: seed_scale records each prescriber's licence, so the benchmark's dose step really doses its patients."""
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from dosing import services
+    from dosing.models import Administration, PrescriberLicence, Slot
+
+    call_command("seed_scale", "--clinics", "1", "--patients", "3", "--years", "1", stdout=io.StringIO())
+    now = timezone.now()
+
+    ready = history.prepare(per_clinic=3, nurses_per_clinic=1, stamp=STAMP, now=now)
+
+    assert ready.ready() > 0
+    site = ready.clinics[0]
+    for pk, dose_mg, _witness in ready.take("pin", 3):
+        slot = Slot.objects.select_related("clinic", "patient", "prescription").get(pk=pk)
+        services.administer_dose(slot=slot, nurse=site.nurses[0], dose_mg=dose_mg, route="iv",
+                                 injection_site="left_arm", witness=site.witness, witness_password=data.PIN,
+                                 now=now)  # fmt: skip
+        assert Administration.objects.filter(slot=slot).count() == 1
+
+    PrescriberLicence.objects.all().delete()  # a lapsed (here: absent) licence: no dose may be given (S14)
+    assert history.prepare(per_clinic=3, nurses_per_clinic=1, stamp=STAMP + "x", now=now).ready() == 0

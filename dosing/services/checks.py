@@ -78,7 +78,12 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
     if hold is None:
         # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.
         due = hold_due(
-            patient=patient, prescription=prescription, settings=settings, up_to=slot.date - timedelta(days=1), now=now
+            patient=patient,
+            prescription=prescription,
+            settings=settings,
+            up_to=slot.date - timedelta(days=1),
+            now=now,
+            top_up=slot.top_up,  # the oral top-up's own days (rules.consecutive_days_without_dose)
         )
         if due is not None:
             raise rules.RuleViolation("S7", due.sentence)

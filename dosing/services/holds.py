@@ -64,13 +64,14 @@ class HoldDue:
 
 
 def _days_without_dose(
-    *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date]
+    *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date], top_up: bool
 ) -> list[date]:
-    """S7: the current run of complete clinic-local days without a dose, up to `up_to`, newest first.
+    """S7: the current run of complete clinic-local days without a dose, up to `up_to`, newest first: of the
+    injectable, or of the oral top-up (`top_up`; rules.consecutive_days_without_dose says why each its own).
 
-    Only slots of the open episode, and only those whose window started after the last hold was
-    cleared (a review resets the run), count. A slot still open whose window has ended counts as
-    missed whether or not the missed-slot job has closed it. One query on slot_patient_recent.
+    Only slots of the open episode, and only those whose window started after the last review
+    (`last_cleared`) count. A slot still open whose window has ended counts as missed whether or not
+    the missed-slot job has closed it. One query on slot_patient_recent.
     """
     slots = (
         Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
@@ -81,17 +82,29 @@ def _days_without_dose(
     if last_cleared is not None:
         slots = slots.filter(window_start__gte=last_cleared)
     by_day: dict[date, list[str]] = {}
-    for day, status, window_end in slots.order_by("-date").values_list("date", "status", "window_end"):
+    rows = slots.order_by("-date").values_list("date", "status", "window_end", "top_up")
+    for day, status, window_end, is_top_up in rows:
         if status in OPEN_SLOT_STATUSES and window_end <= now:
             status = SlotStatus.MISSED  # the job has not closed it yet; safety does not wait for it
-        by_day.setdefault(day, []).append(status)
-    return rules.consecutive_days_without_dose(list(by_day.items()), away=away)
+        by_day.setdefault(day, []).append((status, is_top_up))
+    return rules.consecutive_days_without_dose(list(by_day.items()), away=away, top_up=top_up)
 
 
 def hold_due(
-    *, patient: Patient, prescription: Prescription | None, settings: DosingSettings, up_to: date, now: datetime
+    *,
+    patient: Patient,
+    prescription: Prescription | None,
+    settings: DosingSettings,
+    up_to: date,
+    now: datetime,
+    top_up: bool = False,
 ) -> HoldDue | None:
     """S7 from the facts at `now`, for days up to `up_to`: a run of missed days, or a return from a long absence.
+
+    `top_up`: for a dose of the oral top-up beside the injectable (its slot's `top_up`): the run of days
+    without the top-up, refusing the top-up only (the caller records no hold for it: the injectable's
+    own run decides that). Its review is the prescriber writing the top-up again: the run counts from
+    the live top-up prescription's signature.
 
     Three bounded queries (the last review, the absences and the slots of the look-back), whatever
     the patient's history.
@@ -103,9 +116,17 @@ def hold_due(
         .first()
     )
     absences = absences_overlapping(patient_id=patient.pk, first=up_to - timedelta(days=S7_LOOK_BACK_DAYS), last=up_to)
-    run = _days_without_dose(patient=patient, up_to=up_to, now=now, last_cleared=last_cleared, away=days_of(absences))
+    reviewed = last_cleared
+    if top_up and prescription is not None and prescription.signed_at:
+        reviewed = max(reviewed, prescription.signed_at) if reviewed else prescription.signed_at
+    run = _days_without_dose(
+        patient=patient, up_to=up_to, now=now, last_cleared=reviewed, away=days_of(absences), top_up=top_up
+    )
     if len(run) >= _missed_day_threshold(settings, prescription):
-        sentence = rules.hold_sentence(missed_days=len(run), missed_since=run[-1])
+        if top_up:
+            sentence = rules.top_up_missed_sentence(drug=prescription.drug, missed_days=len(run), missed_since=run[-1])
+        else:
+            sentence = rules.hold_sentence(missed_days=len(run), missed_since=run[-1])
         return HoldDue(missed_since=run[-1], days=len(run), sentence=sentence)
     zone = settings.clinic.zone
     for absence in sorted(absences, key=lambda a: a.ends_on, reverse=True):

@@ -90,6 +90,29 @@ def test_the_board_api_uses_a_fixed_number_of_queries(client_for, clinic, nurse,
     assert queries_for_board() == few
 
 
+def test_recording_a_dose_through_the_api_uses_the_same_queries_for_5_and_150_patients(
+    client_for, clinic, nurse, second_nurse, prescriber, keyworker, django_assert_num_queries
+):
+    """Issue 12, done-when 4: the benchmark's path (POST .../administration/) with every check of S1-S14 in it."""
+    from .test_pages import add_patients
+
+    client = client_for(nurse)
+    few = add_patients(clinic, prescriber, keyworker, 5)
+    for slot in few:
+        check(slot, nurse)
+    client.get("/api/v1/dosing/board/")  # the session's first request renews it and creates the clinic's settings
+    with CaptureQueriesContext(connection) as captured:
+        first = post(client, f"/api/v1/dosing/slots/{few[0].pk}/administration/", good_dose(second_nurse))
+        assert first.status_code == 201
+    assert any("dosing_prescriberlicence" in query["sql"] for query in captured.captured_queries)  # S14 is checked
+    many = add_patients(clinic, prescriber, keyworker, 145)
+    check(many[-1], nurse)
+    with django_assert_num_queries(len(captured)):
+        given = post(client, f"/api/v1/dosing/slots/{many[-1].pk}/administration/", good_dose(second_nurse))
+        assert given.status_code == 201
+    assert Administration.objects.filter(slot__clinic=clinic).count() == 2
+
+
 def test_s1_a_second_submission_is_refused_with_who_and_when(client_for, slot, nurse, second_nurse):
     check_and_dose(slot, nurse, second_nurse, now=at(TODAY, 8, 40))
     message = refusal(

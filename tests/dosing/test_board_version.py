@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -214,7 +215,9 @@ def test_an_unchanged_poll_answers_304_after_the_same_few_queries_for_3_and_40_p
     tag = client.get(url)["ETag"]
     with django_assert_num_queries(len(queries)):
         assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
-    assert len(queries) <= 6  # session, user, clinics, roles and permissions, the version
+    # The session, the user with their roles, permissions and clinics in one statement (clinics.backends), the version.
+    assert len(queries) == 3, queries
+    assert "django_session" in queries[0] and "auth_group" in queries[1] and "clinics_user_clinics" in queries[1]
 
 
 def test_the_board_page_gives_its_etag_and_a_dose_makes_the_next_poll_render(
@@ -290,3 +293,38 @@ def test_a_planned_absence_and_a_prescriber_licence_bump_the_board(clinic, slot,
         prescriber=prescriber, clinic=clinic, number="HO-TEST-1", valid_from=TODAY, valid_to=TODAY.replace(year=2027),
         recorded_by=manager, recorded_at=at(TODAY, 8),
     ))  # fmt: skip
+
+
+@pytest.mark.parametrize("url", ["/dosing/board/rows/", "/api/v1/dosing/board/"])
+def test_a_nurse_whose_role_is_taken_away_gets_no_304_on_the_next_poll(client_for, clinic, slot, nurse, morning, url):
+    """The user's roles are read with the user on every request: nothing kept between polls can go stale."""
+    client = client_for(nurse)
+    tag = client.get(url)["ETag"]
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+
+    nurse.groups.remove(Group.objects.get(name="nurse"))  # by whatever path: admin, the manager's page, SQL
+
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 403
+    nurse.groups.add(Group.objects.get(name="nurse"))
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_a_nurse_taken_off_the_clinic_or_a_closed_clinic_gets_no_304(client_for, clinic, slot, nurse, morning):
+    client = client_for(nurse)
+    tag = client.get("/dosing/board/rows/")["ETag"]
+
+    nurse.clinics.remove(clinic)
+    assert client.get("/dosing/board/rows/", headers={"If-None-Match": tag}).status_code == 403
+    nurse.clinics.add(clinic)
+    assert client.get("/dosing/board/rows/", headers={"If-None-Match": tag}).status_code == 304
+
+    type(clinic).objects.filter(pk=clinic.pk).update(is_active=False)
+    assert client.get("/dosing/board/rows/", headers={"If-None-Match": tag}).status_code == 403
+
+
+def test_the_clinics_read_with_the_user_are_the_clinics_of_the_user(client_for, clinic, other_clinic, nurse, morning):
+    """The clinic objects built from the user's one statement are whole: the header lists both, in name order."""
+    nurse.clinics.add(other_clinic)
+    page = client_for(nurse).get("/dosing/board/").content.decode()
+
+    assert clinic.name in page and other_clinic.name in page

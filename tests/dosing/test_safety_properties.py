@@ -3,12 +3,13 @@
 Hypothesis generates sequences of steps for one patient over a few days: the clock moving on (the
 slot job makes the day's slots, the missed-slot job runs only when a step says so), pre-dose checks,
 doses, corrections (of any amount and time, to 0 mg too), hold reviews, planned absences,
-discharges, re-admissions and new prescriptions. Every step goes through the services; a refusal
+discharges, re-admissions, new prescriptions, and the prescriber's Home Office licence lapsing (it ends
+today) and being renewed by the clinic manager. Every step goes through the services; a refusal
 (a ValidationError naming its rule) is a fine outcome, anything else fails the test (it would be a
-500). After each step the records are checked against S1-S4, S7, S8 and S13 as they stood when
-each dose was recorded (a later correction may change history, never a decision already taken).
+500). After each step the records are checked against S1-S4, S7, S8, S13 and S14 as they stood
+when each dose was recorded (a later correction may change history, never a decision already taken).
 
-INVARIANTS is the hook for further rules: S14 (prescriber licences) adds its own check there.
+INVARIANTS is the hook for further rules: a function (entries, context) asserting on the records.
 """
 
 import datetime
@@ -23,7 +24,17 @@ from hypothesis import strategies as st
 
 from cd_register.models import Register
 from dosing import rules, services
-from dosing.models import Administration, DosingSettings, Hold, PlannedAbsence, Prescription, Slot, SlotStatus
+from dosing.models import (
+    LICENSED_DRUGS,
+    Administration,
+    DosingSettings,
+    Hold,
+    PlannedAbsence,
+    PrescriberLicence,
+    Prescription,
+    Slot,
+    SlotStatus,
+)
 from dosing.services.doses import DOSE_AFTER_VOIDED_RECORD
 from patients.models import Episode, Patient
 from patients.services import patient_discharge, patient_readmit
@@ -57,13 +68,15 @@ steps = st.one_of(
     st.tuples(st.just("discharge"), st.sampled_from(["custody", "died", "dropped_out"])),
     st.tuples(st.just("readmit"), st.none()),
     st.tuples(st.just("prescribe"), st.none()),
+    st.tuples(st.just("licence_lapse"), st.none()),
+    st.tuples(st.just("licence_renew"), st.none()),
 )
 
 
 class Simulation:
-    def __init__(self, *, patient, nurse, witness, prescriber, keyworker):
+    def __init__(self, *, patient, nurse, witness, prescriber, keyworker, manager):
         self.patient, self.nurse, self.witness = patient, nurse, witness
-        self.prescriber, self.keyworker = prescriber, keyworker
+        self.prescriber, self.keyworker, self.manager = prescriber, keyworker, manager
         self.clock = START
         self.episode_events = []  # (moment, "discharge" or "readmit"): what the harness saw succeed
         services.create_slots(days_ahead=0, now=self.clock)
@@ -230,6 +243,24 @@ class Simulation:
             now=self.clock,
         )
 
+    def licence_lapse(self, _):
+        """S14: the prescriber's licences for the clinic end today (never later than they did: a lapse
+        does not rewrite the days a dose was already given under them)."""
+        for licence in PrescriberLicence.objects.filter(prescriber=self.prescriber, clinic=self.patient.clinic):
+            if licence.valid_to > self.today:
+                PrescriberLicence.objects.filter(pk=licence.pk).update(valid_to=max(self.today, licence.valid_from))
+
+    def licence_renew(self, _):
+        services.licence_record(
+            clinic=self.patient.clinic,
+            by=self.manager,
+            prescriber=self.prescriber,
+            number=f"HO-RENEWED-{self.today:%Y%m%d}",
+            valid_from=self.today,
+            valid_to=self.today + datetime.timedelta(days=365),
+            now=self.clock,
+        )
+
 
 # --- The invariants, each over the records as they stood when each dose was recorded -----------------------------
 
@@ -309,12 +340,23 @@ def s8_s13_prescription_and_episode(entries, context):
         ), "S13"
 
 
-# S14 (prescriber licences) adds its check here: a function (entries, context) asserting on the records.
+def s14_licensed_prescriber(entries, context):
+    """Every dose of diamorphine is against a prescription whose prescriber held a licence for the clinic that day."""
+    for entry in doses(entries):
+        if entry.prescription.drug not in LICENSED_DRUGS:
+            continue
+        assert any(
+            licence.prescriber_id == entry.prescription.prescriber_id and licence.covers(entry.slot.date)
+            for licence in context["licences"]
+        ), f"S14: dose on {entry.slot.date} without a licence"
+
+
 INVARIANTS = [
     s1_one_dose_per_slot,
     s2_s3_s4_as_recorded,
     s7_no_dose_after_the_missed_days,
     s8_s13_prescription_and_episode,
+    s14_licensed_prescriber,
 ]
 
 
@@ -331,6 +373,7 @@ def check_invariants(patient, episode_events=()):
         "episodes": list(Episode.objects.filter(patient=patient)),
         "absences": list(PlannedAbsence.objects.filter(patient=patient)),
         "episode_events": list(episode_events),
+        "licences": list(PrescriberLicence.objects.filter(clinic=patient.clinic)),
     }
     for invariant in INVARIANTS:
         invariant(entries, context)
@@ -352,14 +395,31 @@ def check_invariants(patient, episode_events=()):
 @example(sequence=[("visit", "100"), ("correct", ("0", 0)), ("visit", "100"), ("visit", "100")])  # S1 reopened
 @example(sequence=[("visit", "100"), ("absence", (1, 3)), ("days_away", 3), ("visit", "100"), ("clear_hold", None),
                    ("visit", "100")])  # fmt: skip
+@example(
+    sequence=[
+        ("visit", "100"),
+        ("licence_lapse", None),
+        ("next_session", 5),
+        ("visit", "100"),
+        ("days_away", 1),
+        ("visit", "100"),
+        ("licence_renew", None),
+        ("visit", "100"),
+    ]
+)  # S14
 @given(sequence=st.lists(steps, min_size=4, max_size=22))
 def test_no_sequence_of_steps_leaves_a_dose_in_force_that_breaks_a_safety_rule(
-    sequence, prescription, nurse, second_nurse, prescriber, keyworker
+    sequence, prescription, nurse, second_nurse, prescriber, keyworker, manager
 ):
     with transaction.atomic():
         patient = Patient.objects.select_related("clinic").get(pk=prescription.patient_id)
         simulation = Simulation(
-            patient=patient, nurse=nurse, witness=second_nurse, prescriber=prescriber, keyworker=keyworker
+            patient=patient,
+            nurse=nurse,
+            witness=second_nurse,
+            prescriber=prescriber,
+            keyworker=keyworker,
+            manager=manager,
         )
         for action, argument in sequence:
             simulation.run(action, argument)
@@ -371,11 +431,11 @@ def test_no_sequence_of_steps_leaves_a_dose_in_force_that_breaks_a_safety_rule(
 
 
 def test_the_simulation_can_dose_so_the_property_is_not_vacuous(
-    prescription, nurse, second_nurse, prescriber, keyworker
+    prescription, nurse, second_nurse, prescriber, keyworker, manager
 ):
     patient = Patient.objects.select_related("clinic").get(pk=prescription.patient_id)
     simulation = Simulation(
-        patient=patient, nurse=nurse, witness=second_nurse, prescriber=prescriber, keyworker=keyworker
+        patient=patient, nurse=nurse, witness=second_nurse, prescriber=prescriber, keyworker=keyworker, manager=manager
     )
     for action, argument in [
         ("advance", 90),
@@ -392,3 +452,21 @@ def test_the_simulation_can_dose_so_the_property_is_not_vacuous(
         check_invariants(patient, simulation.episode_events)
     assert Administration.objects.filter(patient=patient, corrected_by__isnull=True, dose_mg__gt=0).count() == 2
     assert Prescription.objects.live().filter(patient=patient).exists()
+
+
+def test_the_simulation_lapses_and_renews_a_licence_so_s14_is_not_vacuous(
+    prescription, nurse, second_nurse, prescriber, keyworker, manager
+):
+    patient = Patient.objects.select_related("clinic").get(pk=prescription.patient_id)
+    simulation = Simulation(
+        patient=patient, nurse=nurse, witness=second_nurse, prescriber=prescriber, keyworker=keyworker, manager=manager
+    )
+    given = []
+    sequence = [("visit", "100"), ("licence_lapse", None), ("next_session", 5), ("visit", "100"), ("days_away", 1),
+                ("visit", "100"), ("licence_renew", None), ("visit", "100")]  # fmt: skip
+    for action, argument in sequence:
+        simulation.run(action, argument)
+        check_invariants(patient, simulation.episode_events)
+        given.append(Administration.objects.filter(patient=patient, dose_mg__gt=0).count())
+    # Dosed on the licence's last day (twice), refused the next morning, dosed again after the renewal.
+    assert given == [1, 1, 1, 2, 2, 2, 2, 3]

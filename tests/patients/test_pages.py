@@ -78,10 +78,11 @@ def test_the_list_uses_the_same_number_of_queries_for_5_and_200_patients(
     PatientFactory.create_batch(count, clinic=clinic, keyworker=keyworker)
     client = client_for(nurse)
 
-    # The session (in PostgreSQL: sign-in never depends on Redis), sign-in, clinic and permission look-ups of
-    # the foundation (permissions in one query), then one count and one page of patients (keyworker and
-    # current episode joined in), and the drug-alert banner's one query of every staff page: nothing per row.
-    with django_assert_num_queries(11):
+    # The session (in PostgreSQL: sign-in never depends on Redis), the user with their roles, permissions and
+    # clinics in one statement (clinics.backends), the foundation's other look-ups, then one count and one page
+    # of patients (keyworker and current episode joined in), and the drug-alert banner's one query of every
+    # staff page: nothing per row.
+    with django_assert_num_queries(8):
         response = client.get(url("patient-list"))
 
     assert response.status_code == 200

@@ -5,8 +5,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.utils import timezone
 
-from dosing.models import Administration, Slot
+from dosing.models import Administration, PrescriberLicence, Prescription, Slot
+from dosing.services.licences import licence_state
 from patients.models import Episode
 from reports.models import DailySessionStats
 
@@ -36,3 +38,21 @@ def test_it_writes_consistent_records_and_builds_the_summaries():
     assert summarised() == recomputed()
     with pytest.raises(CommandError, match="scale data already"):
         call_command("seed_scale", "--clinics", "1", "--patients", "1", "--years", "1", stdout=io.StringIO())
+
+
+def test_every_seeded_prescriber_holds_a_licence_for_their_clinic_today():
+    """S14: without one, every diamorphine dose of the seeded prescriptions is refused (the benchmark doses them)."""
+    call_command("seed_scale", "--clinics", "2", "--patients", "2", "--years", "1", stdout=io.StringIO())
+
+    live = Prescription.objects.filter(superseded_at__isnull=True, stopped_at__isnull=True).select_related("patient")
+    assert live.exists()
+    for prescription in live:
+        clinic = prescription.patient.clinic
+        today = timezone.localdate(timezone.now(), clinic.zone)
+        assert licence_state(prescriber_id=prescription.prescriber_id, clinic=clinic, day=today) == (True, None)
+    assert PrescriberLicence.objects.count() == 2
+    # Recorded by the clinic's manager, with its history row (as the manager's page would leave it).
+    for licence in PrescriberLicence.objects.all():
+        assert licence.recorded_by.groups.filter(name="clinic_manager").exists()
+        assert licence.recorded_by.clinics.filter(pk=licence.clinic_id).exists()
+        assert licence.history.get().history_user == licence.recorded_by

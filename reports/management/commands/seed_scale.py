@@ -38,7 +38,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clinics.models import Clinic, User
-from dosing.models import DosingSettings
+from dosing.models import DosingSettings, PrescriberLicence
 from reports import services
 from reports.models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
 
@@ -534,7 +534,7 @@ class Command(BaseCommand):
         )
         password = make_password(options["password"])  # hashed once, shared: the scale accounts are invented
         groups = {group.name: group for group in Group.objects.all()}
-        result, clinics = [], []
+        result, clinics, managers = [], [], {}
         for n in range(1, options["clinics"] + 1):
             clinic = Clinic.objects.create(
                 name=f"Scale clinic {n:02d}{suffix}",
@@ -543,7 +543,7 @@ class Command(BaseCommand):
             )
             DosingSettings.for_clinic(clinic)
             clinics.append(clinic)
-            people = {"nurses": [], "prescriber": None, "keyworker": None}
+            people = {"nurses": [], "prescriber": None, "keyworker": None, "clinic_manager": None}
             for role, count in (("nurse", 4), ("prescriber", 1), ("keyworker", 1), ("clinic_manager", 1)):
                 for k in range(count):
                     user = User.objects.create(
@@ -556,9 +556,12 @@ class Command(BaseCommand):
                     user.clinics.add(clinic)
                     if role == "nurse":
                         people["nurses"].append(user.pk)
-                    elif role in ("prescriber", "keyworker"):
+                    else:
                         people[role] = user.pk
+                    if role == "clinic_manager":
+                        managers[clinic.pk] = user
             result.append((clinic, people))
+        self._licences(result, managers, years=options["years"])
         commissioner = User.objects.create(
             username=f"scale.commissioner{suffix}", password=password, first_name="Scale", last_name="Commissioner"
         )
@@ -566,6 +569,28 @@ class Command(BaseCommand):
         commissioner.clinics.set(clinics)
         self._progress(f"{len(clinics)} clinics and their staff; commissioner '{commissioner.username}'")
         return result
+
+    def _licences(self, clinics, managers: dict[int, User], *, years: int) -> None:
+        """S14: each clinic's prescriber holds a Home Office licence for it, from before the first episode to a year
+        ahead (without one every diamorphine dose against the seeded prescriptions is refused). One insert, with the
+        history rows a manager's recording would leave."""
+        today = timezone.localdate(self.now)
+        licences = [
+            PrescriberLicence(
+                prescriber_id=people["prescriber"],
+                clinic=clinic,
+                number=f"HO-SCALE-{clinic.code}",
+                valid_from=today - timedelta(days=365 * years + 30),
+                valid_to=today + timedelta(days=365),
+                recorded_by_id=people["clinic_manager"],
+                recorded_at=self.now,
+            )
+            for clinic, people in clinics
+        ]
+        PrescriberLicence.objects.bulk_create(licences)
+        for licence in licences:
+            licence._history_user = managers[licence.clinic_id]  # recorded by the clinic's manager
+        PrescriberLicence.history.bulk_history_create(licences, default_date=self.now)
 
     # --- One clinic ----------------------------------------------------------------------------------------------
 
