@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -220,6 +220,18 @@ class Stage:
     ON_HOLD = "on_hold"
 
 
+class Flag:
+    """What a nurse must notice before dosing a patient, shown on the board row (plain words in dosing/presentation)."""
+
+    TITRATION = "titration"  # the live prescription is a titration step
+    FIRST_DOSE = "first_dose"  # no dose recorded for this patient before this session
+    RESTART = "restart_after_hold"  # S7: the first dose since a prescriber cleared a hold
+    REDUCED = "reduced_dose"  # S5: a prescriber authorised a reduced dose for this session
+    BACK_FROM_ABSENCE = "back_from_absence"  # S7: the first dose since a planned absence ended
+    CLINICAL_ALERT = "clinical_alert"  # allergies or a clinical alert on the patient's record
+    LICENCE_REVIEW = "licence_review"  # S14: the prescriber's licence does not cover this day
+
+
 @dataclass
 class BoardRow:
     slot: Slot
@@ -233,6 +245,33 @@ class BoardRow:
     stage: str
     now: datetime = field(repr=False)
     licence_review: bool = False  # S14: the prescriber's licence does not cover this day
+    last_dose_at: datetime | None = None  # the patient's latest dose before this session's window
+    hold_cleared_at: datetime | None = None  # S7: when a prescriber last cleared a hold of the patient
+    absence_ended_on: date | None = None  # S7: the last day of the patient's latest planned absence before today
+    last_dose_on: date | None = None  # `last_dose_at` as a clinic-local day
+
+    @property
+    def flags(self) -> list[str]:
+        """The row's flags (Flag values), most urgent first."""
+        flags = []
+        if self.patient.clinical_alert:
+            flags.append(Flag.CLINICAL_ALERT)
+        if self.licence_review:
+            flags.append(Flag.LICENCE_REVIEW)
+        if self.last_dose_at is None:
+            flags.append(Flag.FIRST_DOSE)
+        if self.hold_cleared_at is not None and (self.last_dose_at is None or self.last_dose_at < self.hold_cleared_at):
+            flags.append(Flag.RESTART)
+        if self.absence_ended_on is not None and (
+            self.last_dose_on is None or self.last_dose_on <= self.absence_ended_on
+        ):
+            flags.append(Flag.BACK_FROM_ABSENCE)
+        if self.prescription.is_titration:
+            flags.append(Flag.TITRATION)
+        authorised = self.authorised_dose_mg
+        if authorised is not None and authorised != self.prescribed_dose_mg:
+            flags.append(Flag.REDUCED)
+        return flags
 
     @property
     def photo_url(self) -> str:
@@ -301,9 +340,9 @@ BOARD_SLOT_FIELDS = (
     *("id", "patient_id", "clinic_id", "prescription_id", "date", "session", "window_start", "window_end"),
     *("status", "status_reason", "status_changed_at", "arrived_at"),
     *("patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name", "patient__preferred_name"),
-    "patient__photo",
+    *("patient__photo", "patient__clinical_alert"),
     *("prescription__id", "prescription__patient_id", "prescription__drug", "prescription__route"),
-    "prescription__prescriber_id",
+    *("prescription__prescriber_id", "prescription__is_titration"),
     "top_up",
     *("prescription__morning_dose_mg", "prescription__afternoon_dose_mg", "prescription__evening_dose_mg"),
 )
@@ -324,6 +363,26 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
         .only(*BOARD_SLOT_FIELDS)
         # S14: does the prescriber hold a licence for this clinic on this day (no extra query; indexed)?
         .annotate(prescriber_licensed=_licensed_on(clinic, session.date))
+        # The board's flags, as subqueries of the same query (indexed by patient): no query per row.
+        .annotate(
+            last_dose_at=Subquery(
+                Administration.objects.filter(patient=OuterRef("patient"), given_at__lt=OuterRef("window_start"))
+                .order_by("-given_at")
+                .values("given_at")[:1]
+            ),
+            hold_cleared_at=Subquery(
+                Hold.objects.filter(patient=OuterRef("patient"), cleared_at__isnull=False)
+                .order_by("-cleared_at")
+                .values("cleared_at")[:1]
+            ),
+            absence_ended_on=Subquery(
+                PlannedAbsence.objects.filter(
+                    patient=OuterRef("patient"), withdrawn_at__isnull=True, ends_on__lt=OuterRef("date")
+                )
+                .order_by("-ends_on")
+                .values("ends_on")[:1]
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "checks",
@@ -362,6 +421,10 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
                 stage=_stage(slot, administration, sign_out, hold, now),
                 now=now,
                 licence_review=slot.prescription.drug in LICENSED_DRUGS and not slot.prescriber_licensed,
+                last_dose_at=slot.last_dose_at,
+                hold_cleared_at=slot.hold_cleared_at,
+                absence_ended_on=slot.absence_ended_on,
+                last_dose_on=timezone.localdate(slot.last_dose_at, clinic.zone) if slot.last_dose_at else None,
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)

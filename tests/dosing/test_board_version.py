@@ -290,3 +290,12 @@ def test_a_planned_absence_and_a_prescriber_licence_bump_the_board(clinic, slot,
         prescriber=prescriber, clinic=clinic, number="HO-TEST-1", valid_from=TODAY, valid_to=TODAY.replace(year=2027),
         recorded_by=manager, recorded_at=at(TODAY, 8),
     ))  # fmt: skip
+
+
+def test_setting_or_clearing_a_patients_clinical_alert_bumps_the_board(clinic, slot, keyworker):
+    """Item 3 of issue 14: the alert is a board flag, so an open tablet must redraw when it changes."""
+    from patients.services import patient_update
+
+    patient = slot.patient
+    assert bumps(clinic, lambda: patient_update(patient=patient, updated_by=keyworker, clinical_alert="Latex allergy"))
+    assert bumps(clinic, lambda: patient_update(patient=patient, updated_by=keyworker, clinical_alert=""))
