@@ -274,7 +274,7 @@ class SlotDetailOut(SlotOut):
 BOARD_FLAGS = [
     (selectors.Flag.CLINICAL_ALERT, "Allergies or a clinical alert on the patient's record"),
     (selectors.Flag.LICENCE_REVIEW, "S14: the prescriber's licence lapsed"),
-    (selectors.Flag.FIRST_DOSE, "No dose recorded for the patient before this session"),
+    (selectors.Flag.FIRST_DOSE, "A patient in induction with no dose recorded before this session"),
     (selectors.Flag.RESTART, "S7: the first dose since a prescriber cleared a hold"),
     (selectors.Flag.BACK_FROM_ABSENCE, "S7: the first dose since a planned absence ended"),
     (selectors.Flag.TITRATION, "The prescription is a titration step"),

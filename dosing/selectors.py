@@ -19,7 +19,7 @@ from clinics.access import has_capability
 from clinics.models import Clinic, User
 from clinics.roles import ROLE_CAPABILITIES, Capability
 from clinics.selectors import clinic_list, clinics_for
-from patients.models import Episode, Patient
+from patients.models import Episode, Patient, PatientStatus
 
 from .models import (
     LICENSED_DRUGS,
@@ -211,7 +211,7 @@ class Flag:
     """What a nurse must notice before dosing a patient, shown on the board row (plain words in dosing/presentation)."""
 
     TITRATION = "titration"  # the live prescription is a titration step
-    FIRST_DOSE = "first_dose"  # no dose recorded for this patient before this session
+    FIRST_DOSE = "first_dose"  # a patient in induction with no dose recorded before this session
     RESTART = "restart_after_hold"  # S7: the first dose since a prescriber cleared a hold
     REDUCED = "reduced_dose"  # S5: a prescriber authorised a reduced dose for this session
     BACK_FROM_ABSENCE = "back_from_absence"  # S7: the first dose since a planned absence ended
@@ -245,7 +245,8 @@ class BoardRow:
             flags.append(Flag.CLINICAL_ALERT)
         if self.licence_review:
             flags.append(Flag.LICENCE_REVIEW)
-        if self.last_dose_at is None:
+        # A patient in maintenance without a recorded dose came from paper records or another service: not a first dose.
+        if self.last_dose_at is None and self.patient.status == PatientStatus.INDUCTION:
             flags.append(Flag.FIRST_DOSE)
         if self.hold_cleared_at is not None and (self.last_dose_at is None or self.last_dose_at < self.hold_cleared_at):
             flags.append(Flag.RESTART)
@@ -327,7 +328,7 @@ BOARD_SLOT_FIELDS = (
     *("id", "patient_id", "clinic_id", "prescription_id", "date", "session", "window_start", "window_end"),
     *("status", "status_reason", "status_changed_at", "arrived_at"),
     *("patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name", "patient__preferred_name"),
-    *("patient__photo", "patient__clinical_alert"),
+    *("patient__photo", "patient__clinical_alert", "patient__status"),
     *("prescription__id", "prescription__patient_id", "prescription__drug", "prescription__route"),
     *("prescription__prescriber_id", "prescription__is_titration"),
     "top_up",

@@ -195,3 +195,9 @@ def _patient(clinic, keyworker):
     patient = PatientFactory(clinic=clinic)
     TreatmentConsentFactory(patient=patient, recorded_by=keyworker)
     return patient
+
+
+def test_a_patient_in_maintenance_without_a_recorded_dose_is_not_a_first_dose(clinic, patient, slot):
+    """Doses given before this system (paper records, another service) are not recorded here."""
+    type(patient).objects.filter(pk=patient.pk).update(status="maintenance")
+    assert flags_of(clinic) == []
