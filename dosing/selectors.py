@@ -486,11 +486,14 @@ def settings_history(settings: DosingSettings) -> list[dict]:
 
 
 def expected_in_session(user, clinic: Clinic, *, now: datetime | None = None) -> int:
-    """Patients of the current (or next) session who have not arrived yet."""
+    """Patients of the current (or next) session who have not arrived yet: the board's "expected" (a held
+    patient's slot is the board's "on hold", not expected)."""
     session = current_session(clinic, now=now or timezone.now())
-    return Slot.objects.filter(
-        clinic=clinic, date=session.date, session=session.session, status=SlotStatus.SCHEDULED
-    ).count()
+    return (
+        Slot.objects.filter(clinic=clinic, date=session.date, session=session.session, status=SlotStatus.SCHEDULED)
+        .exclude(Exists(Hold.objects.filter(patient=OuterRef("patient"), cleared_at__isnull=True)))
+        .count()
+    )
 
 
 def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) -> int:

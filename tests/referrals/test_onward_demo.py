@@ -1,5 +1,6 @@
 """seed_demo for partners (one API client each, secrets printed once) and onward referrals (several states)."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -42,9 +43,7 @@ def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in
     assert OnwardReferral.objects.count() == len(referrals_demo.ONWARD)
 
     # The printed credentials work: the housing partner sees its referrals through the API.
-    line = next(line for line in first.splitlines() if "Tees Housing Support  mbro" in line)
-    words = line.split()
-    client_id, secret = words[words.index("id") + 1], words[words.index("secret") + 1]
+    client_id, secret = re.search(r"Tees Housing Support +mbro +id (\S+) +secret (\S+) ", first).groups()
     token = requests.post(
         f"{live_server.url}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10
     ).json()["access_token"]
