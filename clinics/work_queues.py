@@ -1,8 +1,12 @@
 """Work queues for the home page: "3 holds to review", "2 to sign out", each a link with its count.
 
 Apps register their queues in AppConfig.ready() (as with the navigation), so clinics imports
-none of them. A queue is counted for the clinic the user is working in, and only when the user
-holds the queue's capability; a count function is a selector of its own app.
+none of them. A queue is counted only when the user holds the queue's capability; a count
+function is a selector of its own app, and counts exactly what the queue's page lists (it is the
+length of the same selector), so a count and its page never disagree. Queues of the session (the
+nurse's, which follow the board) count the clinic the user is working in; queues of patients and
+staff (holds, reviews, consents, interviews) count all the user's clinics, as their pages list
+them with a Clinic column.
 """
 
 from collections.abc import Callable

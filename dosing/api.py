@@ -271,6 +271,17 @@ class SlotDetailOut(SlotOut):
     in_force = serializers.IntegerField(allow_null=True)
 
 
+BOARD_FLAGS = [
+    (selectors.Flag.CLINICAL_ALERT, "Allergies or a clinical alert on the patient's record"),
+    (selectors.Flag.LICENCE_REVIEW, "S14: the prescriber's licence lapsed"),
+    (selectors.Flag.FIRST_DOSE, "A patient in induction with no dose recorded before this session"),
+    (selectors.Flag.RESTART, "S7: the first dose since a prescriber cleared a hold"),
+    (selectors.Flag.BACK_FROM_ABSENCE, "S7: the first dose since a planned absence ended"),
+    (selectors.Flag.TITRATION, "The prescription is a titration step"),
+    (selectors.Flag.REDUCED, "S5: a reduced dose is authorised for this session"),
+]
+
+
 class BoardRowOut(serializers.Serializer):
     class PatientOut(serializers.Serializer):
         id = serializers.IntegerField()
@@ -293,6 +304,10 @@ class BoardRowOut(serializers.Serializer):
     hold = HoldOut(allow_null=True)
     licence_review = serializers.BooleanField(
         help_text="S14: the prescriber's licence lapsed; prescriber review needed"
+    )
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=BOARD_FLAGS),
+        help_text="What to notice before dosing, most urgent first (the patient's record holds the alert's words).",
     )
 
 

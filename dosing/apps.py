@@ -28,6 +28,12 @@ class DosingConfig(AppConfig):
                       selectors.waiting_to_sign_out, order=11),
             WorkQueue(Role.PRESCRIBER, "holds to review", "dosing-holds", Capability.PRESCRIBE,
                       selectors.holds_waiting, order=10),
+            WorkQueue(Role.PRESCRIBER, "reduced doses to review (past 7 days)", "dosing-review-reductions",
+                      Capability.PRESCRIBE, selectors.reductions_waiting, order=11),
+            WorkQueue(Role.PRESCRIBER, "titration steps due", "dosing-review-titrations", Capability.PRESCRIBE,
+                      selectors.titrations_waiting, order=12),
+            WorkQueue(Role.PRESCRIBER, "prescriber licences ending (30 days)", "dosing-review-licences",
+                      Capability.PRESCRIBE, selectors.licences_expiring, order=13),
         ):  # fmt: skip
             register_queue(queue)
 

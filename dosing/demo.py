@@ -82,6 +82,11 @@ def seed(*, clinics, staff, stdout) -> list[str]:
     today = timezone.localdate(now, clinic.zone)
     DosingSettings.for_clinic(clinic)
     _license(prescriber, clinic, now=now, today=today)  # S14: the demo prescriber holds a Home Office licence
+    # ... at their other clinic too (its demo history has their prescriptions), one that ends soon: the
+    # prescriber's home page shows it among the licences ending.
+    for other in clinics.values():
+        if other != clinic and prescriber.clinics.filter(pk=other.pk).exists():
+            _license(prescriber, other, now=now, today=today, number="HO-DEMO-2", days_left=20)
 
     patients = list(Patient.objects.filter(clinic=clinic, episodes__ended_on__isnull=True).distinct()[:12])
     if not patients:
@@ -143,14 +148,14 @@ def seed(*, clinics, staff, stdout) -> list[str]:
     ]
 
 
-def _license(prescriber, clinic, *, now, today) -> None:
+def _license(prescriber, clinic, *, now, today, number="HO-DEMO-1", days_left=365) -> None:
     if not PrescriberLicence.objects.filter(prescriber=prescriber, clinic=clinic, valid_to__gte=today).exists():
         PrescriberLicence.objects.create(
             prescriber=prescriber,
             clinic=clinic,
-            number="HO-DEMO-1",
+            number=number,
             valid_from=today - timedelta(days=365),
-            valid_to=today + timedelta(days=365),
+            valid_to=today + timedelta(days=days_left),
             recorded_by=prescriber,
             recorded_at=now,
         )

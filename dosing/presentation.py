@@ -6,6 +6,7 @@ by `make bench`). So each row is turned into plain strings here and the template
 prints them. Status is never shown by colour alone: every stage has its words and an icon.
 """
 
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +17,7 @@ from clinics.templatetags.plain_words import plain
 
 from . import rules
 from .models import Drug, Route, SlotStatus
-from .selectors import Board, BoardRow, Stage
+from .selectors import Board, BoardRow, Flag, Stage
 
 # (badge modifier, icon, words) per stage; closed slots use the slot's own status label.
 BADGES = {
@@ -27,6 +28,17 @@ BADGES = {
     Stage.OBSERVATION_OVER: ("alert", "⚠", "Observation complete — sign out"),
     Stage.SIGNED_OUT: ("done", "✔", "Signed out"),
     Stage.ON_HOLD: ("hold", "⊘", "ON HOLD"),
+}
+
+# (icon, words) per flag: plain words with an icon, never colour alone (dosing.css draws each as a labelled chip).
+FLAGS = {
+    Flag.CLINICAL_ALERT: ("⚠", "Alert"),
+    Flag.LICENCE_REVIEW: ("⊘", "Prescriber's licence lapsed: prescriber review needed"),
+    Flag.FIRST_DOSE: ("★", "First dose"),
+    Flag.RESTART: ("↻", "Restart after a hold"),
+    Flag.BACK_FROM_ABSENCE: ("⇤", "Back from a planned absence"),
+    Flag.TITRATION: ("↗", "Titration step"),
+    Flag.REDUCED: ("↓", "Reduced dose authorised"),
 }
 
 COUNTED = (
@@ -84,6 +96,7 @@ class RowView:
     drug: str
     dose: str
     notes: list[str]
+    flags: list[tuple[str, str, str]]  # (flag, icon, words)
     badge: str
     icon: str
     words: str
@@ -142,14 +155,20 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
     name = patient.display_name
     prescribed = row.prescribed_dose_mg
     notes = []
-    if row.authorised_dose_mg != prescribed and row.authorised_dose_mg is not None:
-        notes.append(f"reduced to {_mg(row.authorised_dose_mg)}")
+    flags = []
+    for flag in row.flags:
+        icon, words = FLAGS[flag]
+        if flag == Flag.CLINICAL_ALERT:
+            words = f"{words}: {patient.clinical_alert}"
+        elif flag == Flag.REDUCED:
+            words = f"{words}: {_mg(row.authorised_dose_mg)}"
+        elif flag == Flag.BACK_FROM_ABSENCE:
+            words = f"{words} (away until {row.absence_ended_on.day} {row.absence_ended_on:%b})"
+        flags.append((flag, icon, words))
     if row.administration is not None:
         notes.append(f"given {_mg(row.administration.dose_mg)} at {_hhmm(row.administration.given_at)}")
     if slot.top_up:
         notes.append("once-daily top-up")
-    if row.licence_review:
-        notes.append("S14 · prescriber's licence lapsed: prescriber review needed")
     badge, icon, words = BADGES.get(stage, ("closed", "✕", STATUSES[slot.status]))
     detail = ""
     if stage == Stage.ARRIVED:
@@ -195,6 +214,8 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
                 row.administration.pk if row.administration else "",
                 row.sign_out.pk if row.sign_out else "",
                 row.hold.pk if row.hold else "",
+                # what the row shows that no id above tracks: the name and the flags' words
+                format(zlib.crc32("\x1f".join((name, *(words for _, _, words in flags))).encode()), "x"),
             )
         ),
         name=name,
@@ -203,6 +224,7 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
         drug=f"{DRUGS[row.prescription.drug]}, {ROUTES[row.prescription.route]}",
         dose=_mg(prescribed) if prescribed is not None else "none",
         notes=notes,
+        flags=flags,
         badge=badge,
         icon=icon,
         words=words,

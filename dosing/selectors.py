@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from clinics.access import has_capability
 from clinics.models import Clinic, User
 from clinics.roles import ROLE_CAPABILITIES, Capability
 from clinics.selectors import clinic_list, clinics_for
-from patients.models import Patient
+from patients.models import Episode, Patient, PatientStatus
 
 from .models import (
     LICENSED_DRUGS,
@@ -78,15 +78,6 @@ def dosing_patients_for(user) -> QuerySet[Patient]:
 # --- Lists for pages ---------------------------------------------------------------------------------------
 
 
-def holds_to_review(clinic: Clinic) -> QuerySet[Hold]:
-    """S7: the prescriber's review list, oldest first."""
-    return (
-        Hold.objects.filter(patient__clinic=clinic, cleared_at__isnull=True)
-        .select_related("patient", "prescription")
-        .order_by("since", "pk")
-    )
-
-
 def prescription_history(patient: Patient) -> QuerySet[Prescription]:
     """Every version, newest first, with who signed and stopped it."""
     return patient.prescriptions.select_related("prescriber", "stopped_by", "supersedes").order_by("-signed_at", "-pk")
@@ -106,10 +97,6 @@ def in_force(entries: list[Administration]) -> Administration | None:
     corrected = {entry.corrects_id for entry in entries if entry.corrects_id}
     current = [entry for entry in entries if entry.pk not in corrected]
     return current[-1] if current else None
-
-
-def unread_alerts(user) -> QuerySet[Alert]:
-    return Alert.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at")
 
 
 def alerts_for(user) -> QuerySet[Alert]:
@@ -220,6 +207,18 @@ class Stage:
     ON_HOLD = "on_hold"
 
 
+class Flag:
+    """What a nurse must notice before dosing a patient, shown on the board row (plain words in dosing/presentation)."""
+
+    TITRATION = "titration"  # the live prescription is a titration step
+    FIRST_DOSE = "first_dose"  # a patient in induction with no dose recorded before this session
+    RESTART = "restart_after_hold"  # S7: the first dose since a prescriber cleared a hold
+    REDUCED = "reduced_dose"  # S5: a prescriber authorised a reduced dose for this session
+    BACK_FROM_ABSENCE = "back_from_absence"  # S7: the first dose since a planned absence ended
+    CLINICAL_ALERT = "clinical_alert"  # allergies or a clinical alert on the patient's record
+    LICENCE_REVIEW = "licence_review"  # S14: the prescriber's licence does not cover this day
+
+
 @dataclass
 class BoardRow:
     slot: Slot
@@ -233,6 +232,34 @@ class BoardRow:
     stage: str
     now: datetime = field(repr=False)
     licence_review: bool = False  # S14: the prescriber's licence does not cover this day
+    last_dose_at: datetime | None = None  # the patient's latest dose before this session's window
+    hold_cleared_at: datetime | None = None  # S7: when a prescriber last cleared a hold of the patient
+    absence_ended_on: date | None = None  # S7: the last day of the patient's latest planned absence before today
+    last_dose_on: date | None = None  # `last_dose_at` as a clinic-local day
+
+    @property
+    def flags(self) -> list[str]:
+        """The row's flags (Flag values), most urgent first."""
+        flags = []
+        if self.patient.clinical_alert:
+            flags.append(Flag.CLINICAL_ALERT)
+        if self.licence_review:
+            flags.append(Flag.LICENCE_REVIEW)
+        # A patient in maintenance without a recorded dose came from paper records or another service: not a first dose.
+        if self.last_dose_at is None and self.patient.status == PatientStatus.INDUCTION:
+            flags.append(Flag.FIRST_DOSE)
+        if self.hold_cleared_at is not None and (self.last_dose_at is None or self.last_dose_at < self.hold_cleared_at):
+            flags.append(Flag.RESTART)
+        if self.absence_ended_on is not None and (
+            self.last_dose_on is None or self.last_dose_on <= self.absence_ended_on
+        ):
+            flags.append(Flag.BACK_FROM_ABSENCE)
+        if self.prescription.is_titration:
+            flags.append(Flag.TITRATION)
+        authorised = self.authorised_dose_mg
+        if authorised is not None and authorised != self.prescribed_dose_mg:
+            flags.append(Flag.REDUCED)
+        return flags
 
     @property
     def photo_url(self) -> str:
@@ -301,9 +328,9 @@ BOARD_SLOT_FIELDS = (
     *("id", "patient_id", "clinic_id", "prescription_id", "date", "session", "window_start", "window_end"),
     *("status", "status_reason", "status_changed_at", "arrived_at"),
     *("patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name", "patient__preferred_name"),
-    "patient__photo",
+    *("patient__photo", "patient__clinical_alert", "patient__status"),
     *("prescription__id", "prescription__patient_id", "prescription__drug", "prescription__route"),
-    "prescription__prescriber_id",
+    *("prescription__prescriber_id", "prescription__is_titration"),
     "top_up",
     *("prescription__morning_dose_mg", "prescription__afternoon_dose_mg", "prescription__evening_dose_mg"),
 )
@@ -324,6 +351,26 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
         .only(*BOARD_SLOT_FIELDS)
         # S14: does the prescriber hold a licence for this clinic on this day (no extra query; indexed)?
         .annotate(prescriber_licensed=_licensed_on(clinic, session.date))
+        # The board's flags, as subqueries of the same query (indexed by patient): no query per row.
+        .annotate(
+            last_dose_at=Subquery(
+                Administration.objects.filter(patient=OuterRef("patient"), given_at__lt=OuterRef("window_start"))
+                .order_by("-given_at")
+                .values("given_at")[:1]
+            ),
+            hold_cleared_at=Subquery(
+                Hold.objects.filter(patient=OuterRef("patient"), cleared_at__isnull=False)
+                .order_by("-cleared_at")
+                .values("cleared_at")[:1]
+            ),
+            absence_ended_on=Subquery(
+                PlannedAbsence.objects.filter(
+                    patient=OuterRef("patient"), withdrawn_at__isnull=True, ends_on__lt=OuterRef("date")
+                )
+                .order_by("-ends_on")
+                .values("ends_on")[:1]
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "checks",
@@ -362,6 +409,10 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
                 stage=_stage(slot, administration, sign_out, hold, now),
                 now=now,
                 licence_review=slot.prescription.drug in LICENSED_DRUGS and not slot.prescriber_licensed,
+                last_dose_at=slot.last_dose_at,
+                hold_cleared_at=slot.hold_cleared_at,
+                absence_ended_on=slot.absence_ended_on,
+                last_dose_on=timezone.localdate(slot.last_dose_at, clinic.zone) if slot.last_dose_at else None,
             )
         )
     return Board(clinic=clinic, session=session, now=now, rows=rows)
@@ -428,14 +479,21 @@ def settings_history(settings: DosingSettings) -> list[dict]:
 
 
 # --- Home page work queues (clinics.work_queues) ---------------------------------------------------
+#
+# The nurse's queues follow the board: the clinic she works in now. The prescriber's span every clinic
+# of the user (a prescriber covering two clinics reviews both; the pages show a Clinic column), and each
+# count is the length of the very list its page shows, so the two cannot disagree.
 
 
 def expected_in_session(user, clinic: Clinic, *, now: datetime | None = None) -> int:
-    """Patients of the current (or next) session who have not arrived yet."""
+    """Patients of the current (or next) session who have not arrived yet: the board's "expected" (a held
+    patient's slot is the board's "on hold", not expected)."""
     session = current_session(clinic, now=now or timezone.now())
-    return Slot.objects.filter(
-        clinic=clinic, date=session.date, session=session.session, status=SlotStatus.SCHEDULED
-    ).count()
+    return (
+        Slot.objects.filter(clinic=clinic, date=session.date, session=session.session, status=SlotStatus.SCHEDULED)
+        .exclude(Exists(Hold.objects.filter(patient=OuterRef("patient"), cleared_at__isnull=True)))
+        .count()
+    )
 
 
 def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) -> int:
@@ -452,13 +510,149 @@ def waiting_to_sign_out(user, clinic: Clinic, *, now: datetime | None = None) ->
     ).count()
 
 
-def holds_waiting(user, clinic: Clinic) -> int:
-    return holds_to_review(clinic).count()
+def holds_to_review_for(user) -> QuerySet[Hold]:
+    """S7: the open holds of all the user's clinics, oldest first (the hold review page and its count)."""
+    return (
+        holds_for(user)
+        .filter(cleared_at__isnull=True)
+        .select_related("patient__clinic", "prescription")
+        .order_by("since", "pk")
+    )
+
+
+def holds_waiting(user, clinic: Clinic | None = None) -> int:
+    return holds_to_review_for(user).count()
+
+
+def licence_reviews_for(user, *, now: datetime | None = None) -> list[Prescription]:
+    """S14: `licence_reviews` of each of the user's clinics, each on its own local day."""
+    if not has_capability(user, Capability.RECORD_DOSES):
+        return []
+    now = now or timezone.now()
+    return [
+        prescription
+        for clinic in clinic_list(user)
+        for prescription in licence_reviews(clinic, day=timezone.localdate(now, clinic.zone))
+    ]
+
+
+REDUCTION_REVIEW_DAYS = 7
+LICENCE_EXPIRY_DAYS = 30  # S14: the first expiry alert comes 30 days before
+
+
+@dataclass
+class ReductionToReview:
+    """S5: a patient whose dose was reduced at a pre-dose check lately, on a prescription nobody changed since."""
+
+    patient: Patient
+    prescription: Prescription
+    latest: PreDoseCheck
+    times: int
+
+
+def reductions_to_review(user, *, now: datetime | None = None) -> list[ReductionToReview]:
+    """Reduced doses of the last 7 days (clinic-local) on a prescription still live: should it change?
+
+    A reduction is authorised by a prescriber at the check and stands for one session (S5); one
+    that keeps coming back belongs in the prescription. Signing a new version (or stopping it)
+    takes the patient off the list. One query.
+    """
+    if not has_capability(user, Capability.PRESCRIBE):
+        return []
+    now = now or timezone.now()
+    earliest = min(
+        (timezone.localdate(now, clinic.zone) for clinic in clinic_list(user)), default=timezone.localdate(now)
+    )
+    checks = (
+        PreDoseCheck.objects.filter(
+            slot__clinic__in=clinic_list(user),
+            outcome=CheckOutcome.REDUCED,
+            slot__date__gte=date.fromordinal(earliest.toordinal() - REDUCTION_REVIEW_DAYS + 1),
+            slot__prescription__superseded_at__isnull=True,
+            slot__prescription__stopped_at__isnull=True,
+        )
+        .select_related("slot__patient__clinic", "slot__prescription", "authorised_by")
+        .order_by("-checked_at", "-pk")
+    )
+    by_patient: dict[int, ReductionToReview] = {}
+    for check in checks:
+        slot = check.slot
+        today = timezone.localdate(now, slot.patient.clinic.zone)
+        if (today - slot.date).days >= REDUCTION_REVIEW_DAYS:
+            continue
+        if slot.patient_id in by_patient:
+            by_patient[slot.patient_id].times += 1
+        else:
+            by_patient[slot.patient_id] = ReductionToReview(slot.patient, slot.prescription, check, 1)
+    return sorted(by_patient.values(), key=lambda item: (item.patient.family_name, item.patient.pk))
+
+
+def titrations_due(user, *, now: datetime | None = None) -> list[Prescription]:
+    """Live titration steps signed before today (clinic-local): the next step, or the end of titration, is due.
+
+    Each induction step is one prescription version set by the prescriber (SPEC 4); a step still in
+    force on a later day waits for them. Patients in treatment only. One query.
+    """
+    if not has_capability(user, Capability.PRESCRIBE):
+        return []
+    now = now or timezone.now()
+    live = (
+        Prescription.objects.live()
+        .filter(
+            Exists(Episode.objects.filter(patient=OuterRef("patient"), ended_on__isnull=True)),
+            patient__clinic__in=clinic_list(user),
+            is_titration=True,
+        )
+        .select_related("patient__clinic", "prescriber")
+        .order_by("signed_at", "pk")
+    )
+    return [
+        prescription
+        for prescription in live
+        if timezone.localdate(prescription.signed_at, prescription.patient.clinic.zone)
+        < timezone.localdate(now, prescription.patient.clinic.zone)
+    ]
+
+
+def licence_expiries(user, *, now: datetime | None = None) -> list[PrescriberLicence]:
+    """S14: each prescriber's latest licence at each of the user's clinics, if it ends within 30 days or
+    ended in the last 30 (no renewal recorded yet), soonest first. One query."""
+    if not has_capability(user, Capability.PRESCRIBE):
+        return []
+    now = now or timezone.now()
+    clinics = clinic_list(user)
+    licences = (
+        PrescriberLicence.objects.filter(clinic__in=clinics, prescriber__is_active=True)
+        .select_related("prescriber", "clinic")
+        .order_by("prescriber_id", "clinic_id", "-valid_to", "-pk")
+    )
+    latest: dict[tuple[int, int], PrescriberLicence] = {}
+    for licence in licences:
+        latest.setdefault((licence.prescriber_id, licence.clinic_id), licence)
+    due = []
+    for licence in latest.values():
+        days_left = (licence.valid_to - timezone.localdate(now, licence.clinic.zone)).days
+        if -LICENCE_EXPIRY_DAYS <= days_left < LICENCE_EXPIRY_DAYS:
+            licence.days_left = days_left
+            due.append(licence)
+    return sorted(due, key=lambda licence: (licence.valid_to, licence.prescriber.last_name, licence.pk))
+
+
+def reductions_waiting(user, clinic: Clinic | None = None) -> int:
+    return len(reductions_to_review(user))
+
+
+def titrations_waiting(user, clinic: Clinic | None = None) -> int:
+    return len(titrations_due(user))
+
+
+def licences_expiring(user, clinic: Clinic | None = None) -> int:
+    return len(licence_expiries(user))
 
 
 def unread_alert_count(user) -> int:
-    """The header badge: alerts (holds, adverse events, licences) this user has not read."""
-    return unread_alerts(user).count()
+    """The header badge: the unread alerts of the alerts page (holds, adverse events, licences), same clinics."""
+    return alerts_for(user).filter(read_at__isnull=True).count()
 
 
 # --- Planned absences (S7) ------------------------------------------------------------------------------------------

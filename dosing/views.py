@@ -530,13 +530,27 @@ def prescription_stop(request, pk: int):
 
 @staff_only(PRESCRIBING)
 def holds(request):
-    """S7: the held patients of the clinic, oldest first, for the prescriber's review."""
-    today = timezone.localdate(timezone.now(), request.clinic.zone)
+    """S7: the held patients of all the user's clinics (as the API and the hold alerts), oldest first."""
     context = {
-        "holds": selectors.holds_to_review(request.clinic),
-        "licence_reviews": selectors.licence_reviews(request.clinic, day=today),  # S14
+        "holds": selectors.holds_to_review_for(request.user),
+        "licence_reviews": selectors.licence_reviews_for(request.user),  # S14
     }
     return render(request, "dosing/holds.html", context)
+
+
+REVIEW_LISTS = {
+    "reductions": ("Reduced doses to review", selectors.reductions_to_review),
+    "titrations": ("Titration steps due", selectors.titrations_due),
+    "licences": ("Prescriber licences ending", selectors.licence_expiries),
+}
+
+
+@staff_only(PRESCRIBING)
+def review_list(request, kind: str):
+    """The prescriber's work queues of the home page, one list each, across all the user's clinics."""
+    heading, selector = REVIEW_LISTS[kind]
+    context = {"kind": kind, "heading": heading, "items": selector(request.user)}
+    return render(request, "dosing/review_list.html", context)
 
 
 @staff_only(DOSING)

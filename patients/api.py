@@ -102,6 +102,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "contact_route",
             "contact_notes",
             "gp_practice",
+            "clinical_alert",
             "keyworker",
             "status",
             "has_photo",
@@ -142,6 +143,9 @@ class PatientDetailsInputSerializer(serializers.Serializer):
     contact_route = serializers.ChoiceField(choices=Patient._meta.get_field("contact_route").choices, required=False)
     contact_notes = serializers.CharField(required=False, allow_blank=True)
     gp_practice = serializers.CharField(max_length=160, required=False, allow_blank=True)
+    clinical_alert = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Allergies and clinical alerts, shown on the board."
+    )
     keyworker = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
 
 

@@ -22,3 +22,7 @@ class PatientsConfig(AppConfig):
             WorkQueue(Role.KEYWORKER, "outcome interviews due", "outcomes-due", Capability.HANDLE_REFERRALS,
                       selectors.outcome_interviews_due, order=21)
         )  # fmt: skip
+        register_queue(
+            WorkQueue(Role.KEYWORKER, "treatment consents to renew", "consents-to-renew", Capability.HANDLE_REFERRALS,
+                      selectors.consents_to_renew_count, order=22)
+        )  # fmt: skip

@@ -29,6 +29,8 @@ PEOPLE = [
     ("Lee", "Thompson", "", (1973, 5, 3), Sex.MALE, "darl", 5),
 ]
 DISCHARGED = "Marshall"
+# The dosing board flags these (issue 14, item 3).
+CLINICAL_ALERTS = {"Bennett": "Allergic to latex and chlorhexidine", "Nicholson": "Epilepsy: seizure risk"}
 
 
 def demo_nhs_numbers(count: int) -> list[str]:
@@ -73,6 +75,7 @@ def seed(*, clinics, staff, stdout):
             contact_notes="Do not leave voicemail." if days % 2 else "",
             phone=f"07700 900{days:03d}" if days % 2 else "",
             gp_practice="Demo Medical Centre",
+            clinical_alert=CLINICAL_ALERTS.get(family, ""),
             keyworker=worker,
             status=PatientStatus.MAINTENANCE if days > 14 else PatientStatus.INDUCTION,
         )

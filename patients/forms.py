@@ -57,6 +57,7 @@ class PatientDetailsForm(ServiceErrorsMixin, forms.ModelForm):
             "contact_route",
             "contact_notes",
             "gp_practice",
+            "clinical_alert",
             "keyworker",
         ]
         widgets = {"date_of_birth": DateInput, "address": forms.Textarea(attrs={"rows": 3})}

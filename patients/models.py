@@ -81,6 +81,13 @@ class Patient(models.Model):
     )
     contact_notes = models.TextField(blank=True, help_text="e.g. do not leave voicemail")
     gp_practice = models.CharField("GP practice", max_length=160, blank=True)
+    clinical_alert = models.CharField(
+        "allergies and clinical alerts",
+        max_length=200,
+        blank=True,
+        help_text="Shown to every nurse on the dosing board, e.g. 'Allergic to latex; seizure history'. "
+        "Leave it empty if there is none.",
+    )
     keyworker = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="caseload"
     )

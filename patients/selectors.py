@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -367,7 +367,35 @@ def change_history(patient: Patient, *, limit: int | None = None) -> list[Change
     return changes[:limit] if limit else changes
 
 
-def outcome_interviews_due(user, clinic) -> int:
-    """TOP interviews due or overdue in this clinic (home page work queue)."""
-    today = timezone.localdate(timezone.now(), clinic.zone)
-    return sum(1 for patient in outcomes_due(user, today=today) if patient.clinic_id == clinic.pk)
+def outcome_interviews_due(user, clinic=None) -> int:
+    """The keyworker's own TOP interviews due or overdue, in all their clinics: what the queue's link lists."""
+    return len(outcomes_due(user, today=timezone.localdate(), keyworker=user))
+
+
+def consents_to_renew(user, *, now: datetime | None = None) -> list[Patient]:
+    """Patients in treatment (an open episode) without a live treatment consent: withdrawn, or never recorded.
+
+    SPEC 3: no dose without treatment consent, so each of them needs the keyworker to ask again.
+    All the user's clinics; one query. Each patient carries `consent_decision` and `consent_at`
+    (None when nothing was ever recorded).
+    """
+    if not has_capability(user, Capability.HANDLE_REFERRALS):
+        return []
+    latest = ConsentEntry.objects.filter(
+        patient=OuterRef("pk"), kind=ConsentKind.TREATMENT, effective_at__lte=now or timezone.now()
+    ).order_by("-effective_at", "-pk")
+    return list(
+        patients_for(user)
+        .select_related("clinic", "keyworker")
+        .annotate(
+            in_treatment=Exists(Episode.objects.filter(patient=OuterRef("pk"), ended_on__isnull=True)),
+            consent_decision=Subquery(latest.values("decision")[:1]),
+            consent_at=Subquery(latest.values("effective_at")[:1]),
+        )
+        .filter(Q(consent_decision__isnull=True) | Q(consent_decision=ConsentDecision.WITHDRAWN), in_treatment=True)
+        .order_by("family_name", "given_name", "pk")
+    )
+
+
+def consents_to_renew_count(user, clinic=None) -> int:
+    return len(consents_to_renew(user))

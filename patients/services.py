@@ -54,6 +54,7 @@ DETAIL_FIELDS = (
     "contact_route",
     "contact_notes",
     "gp_practice",
+    "clinical_alert",
     "keyworker",
 )
 NHS_NUMBER_TAKEN = "NHS number: a patient with this NHS number is already registered."

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.patient_list, name="patient-list"),
     path("new/", views.patient_register, name="patient-register"),
     path("outcomes/due/", views.outcomes_due, name="outcomes-due"),
+    path("consents/to-renew/", views.consents_to_renew, name="consents-to-renew"),
     path("<int:pk>/", views.patient_detail, name="patient-detail"),
     path("<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("<int:pk>/photo/", views.patient_photo, name="patient-photo"),

@@ -305,6 +305,12 @@ def patient_access_log(request, pk: int):
 
 
 @staff_only(Capability.HANDLE_REFERRALS)
+def consents_to_renew(request):
+    """The keyworker's work queue: patients in treatment without a live treatment consent, all their clinics."""
+    return render(request, "patients/consents_to_renew.html", {"patients": selectors.consents_to_renew(request.user)})
+
+
+@staff_only(Capability.HANDLE_REFERRALS)
 def outcomes_due(request):
     everyone = request.GET.get("show") == "all"
     patients = selectors.outcomes_due(request.user, today=_today(request), keyworker=None if everyone else request.user)

@@ -1,4 +1,5 @@
-"""Every page each role can reach from its navigation, at a portrait tablet and a laptop size, with axe.
+"""Every page each role can reach from its navigation or its home page's work queues, at a portrait tablet and a
+laptop size, with axe.
 
 The demo service is the content (two clinics, patients, doses, a hold, registers, referrals,
 partners), so the pages are walked as a newcomer would see them after `make run`. Each page
@@ -25,7 +26,11 @@ ROLES = ["nurse", "prescriber", "keyworker", "manager", "commissioner"]
 
 
 def _nav_links(page) -> list[str]:
-    hrefs = page.eval_on_selector_all("nav.main-nav a", "links => links.map(a => a.getAttribute('href'))")
+    """The navigation's links and the home page's work queues (each count links to the list it counts)."""
+    page.goto("/")
+    hrefs = page.eval_on_selector_all(
+        "nav.main-nav a, .work-queue a", "links => links.map(a => a.getAttribute('href'))"
+    )
     return [href for href in dict.fromkeys(hrefs) if href and urlsplit(href).path.startswith("/")]
 
 

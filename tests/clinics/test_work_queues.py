@@ -48,7 +48,7 @@ def two_expected_one_held(clinic, prescriber, keyworker):
 def test_a_nurse_sees_who_is_expected_and_nothing_of_other_roles(client, nurse, two_expected_one_held):
     page = _home(client, nurse)
 
-    assert _count(page, "expected this session") == 2
+    assert _count(page, "expected this session") == 1  # as the board: the held patient is "on hold", not expected
     assert _count(page, "to sign out after observation") == 0
     assert "holds to review" not in page and "referrals awaiting assessment" not in page
 

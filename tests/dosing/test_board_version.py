@@ -328,3 +328,12 @@ def test_the_clinics_read_with_the_user_are_the_clinics_of_the_user(client_for, 
     page = client_for(nurse).get("/dosing/board/").content.decode()
 
     assert clinic.name in page and other_clinic.name in page
+
+
+def test_setting_or_clearing_a_patients_clinical_alert_bumps_the_board(clinic, slot, keyworker):
+    """Item 3 of issue 14: the alert is a board flag, so an open tablet must redraw when it changes."""
+    from patients.services import patient_update
+
+    patient = slot.patient
+    assert bumps(clinic, lambda: patient_update(patient=patient, updated_by=keyworker, clinical_alert="Latex allergy"))
+    assert bumps(clinic, lambda: patient_update(patient=patient, updated_by=keyworker, clinical_alert=""))

@@ -101,7 +101,7 @@ def test_page_doses_against_a_lapsed_licence_are_refused_and_flagged(
 ):
     lapse(prescriber, clinic, TODAY)
     refused(client_for(nurse).post(f"/dosing/slots/{slot.pk}/check/", page_check()), "S14")
-    assert "S14" in client_for(nurse).get("/dosing/board/").text
+    assert "licence lapsed: prescriber review needed" in client_for(nurse).get("/dosing/board/").text  # a flag
     review = client_for(prescriber).get("/dosing/holds/").text
     assert "S14" in review and "Sam Taylor" in review
 

@@ -216,3 +216,18 @@ def test_episode_dates_stay_valid(client_for, keyworker, patient):
     ]
     assert patient.episodes.get().ended_on is None
     assert datetime.date(2026, 1, 5) == patient.episodes.get().started_on
+
+
+def test_a_clinical_alert_is_set_and_cleared_through_the_api_and_a_too_long_one_is_refused(
+    client_for, keyworker, patient
+):
+    client = client_for(keyworker)
+    response = client.patch(api(f"{patient.pk}/"), {"clinical_alert": "Allergic to latex"}, content_type=JSON)
+    assert response.status_code == 200 and response.json()["clinical_alert"] == "Allergic to latex"
+
+    bad = client.patch(api(f"{patient.pk}/"), {"clinical_alert": "x" * 201}, content_type=JSON)
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["clinical_alert"]
+    patient.refresh_from_db()
+    assert patient.clinical_alert == "Allergic to latex"  # nothing half-saved
+
+    assert client.patch(api(f"{patient.pk}/"), {"clinical_alert": ""}, content_type=JSON).json()["clinical_alert"] == ""

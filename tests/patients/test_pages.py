@@ -411,3 +411,13 @@ def test_nav_links(client_for, keyworker, nurse):
     assert url("patient-list") in page and url("outcomes-due") in page
     page = client_for(nurse).get("/").content.decode()
     assert url("patient-list") in page and url("outcomes-due") not in page
+
+
+def test_a_clinical_alert_set_on_the_edit_form_shows_on_the_record(client_for, keyworker, patient):
+    data = registration(given_name="Alex", family_name="Morgan", date_of_birth="1980-05-17", nhs_number=VALID_NHS)
+    data.update(clinical_alert="Epilepsy: seizure risk", keyworker=keyworker.pk)
+    client = client_for(keyworker)
+    assert client.post(url("patient-edit", patient), data).status_code == 302
+
+    record = client.get(url("patient-detail", patient)).content.decode()
+    assert "Allergies and clinical alerts" in record and "Epilepsy: seizure risk" in record

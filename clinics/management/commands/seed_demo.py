@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from clinics.roles import Role
-from clinics.services import clinic_upsert, staff_upsert
+from clinics.services import clinic_upsert, remember_clinic, staff_upsert
 
 CLINICS = [
     ("mbro", "Middlesbrough HAT Clinic", "12 Marton Road\nMiddlesbrough TS1 2AA", "01642 000000"),
@@ -80,6 +80,9 @@ class Command(BaseCommand):
                 clinics=[clinics[code] for code in codes],
                 password=secret,
             )
+            if staff[username].last_clinic_id is None:
+                # Multi-clinic staff land on the clinic they last worked in; the demo's first is where its patients are.
+                remember_clinic(user=staff[username], clinic=clinics[codes[0]])
             rows.append((username, secret, ", ".join(role.label for role in roles), ", ".join(codes)))
 
         notes = []
