@@ -51,6 +51,10 @@ def _report(request):
     return report_for(clinics=clinics, start=start, end=end, granularity=granularity), filters, {}
 
 
+# The lead charts share the first screen side by side: a narrower drawing keeps their text at its size.
+LEAD_CHART_WIDTH = 640
+
+
 def _charts(report) -> dict:
     rows = report["dosing"]["rows"]
     labels = [row["period"]["label"] for row in rows]
@@ -79,6 +83,7 @@ def _charts(report) -> dict:
             title="How many improved, stayed the same or got worse, first interview to latest review",
             description="One bar per outcome measure. The table under the chart has the figures.",
             rows=[(row["label"], row["improved"], row["same"], row["worse"]) for row in report["top_change"]["rows"]],
+            width=LEAD_CHART_WIDTH,
         ),
         "safety": charts.bar_chart(
             "chart-safety",
@@ -89,6 +94,7 @@ def _charts(report) -> dict:
                 (f"series-{i + 1}", label, [row[f"{key}_per_1000"] for row in report["safety"]["rows"]])
                 for i, (key, label) in enumerate(report["safety"]["labels"].items())
             ],
+            width=LEAD_CHART_WIDTH,
         ),
         "comparison": charts.bar_chart(
             "chart-comparison",
