@@ -16,6 +16,11 @@ Standalone, against a running server and the scale database:
 
     python -m bench.stats --base http://127.0.0.1:8799 --database-url postgres://.../hat_clinic_scale \\
         --username scale.commissioner --password scale-password-1234 [--requests 100]
+
+or serving it here as `make bench` does (gunicorn, two workers, DEBUG off, no Redis), the statistics rows
+alone (the scale database's benchmark clinics are refreshed first, as `make bench` does):
+
+    python -m bench.stats --serve --database-url postgres://.../hat_clinic_scale [--requests 100]
 """
 
 import argparse
@@ -183,15 +188,45 @@ def run(base: str, database_url: str, username: str, password: str, *, requests:
     return results
 
 
+def _served(args) -> dict:
+    """run() against gunicorn serving `args.database_url` with the benchmark's server settings."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hat_clinic.settings")
+    from .server import SECRET_KEY, gunicorn
+
+    os.environ.update(DATABASE_URL=args.database_url, SECRET_KEY=SECRET_KEY, CELERY_TASK_ALWAYS_EAGER="1")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from . import data, database
+
+    database.check_scale_database()
+    database.migrate()
+    data.refresh_bench_summaries()  # earlier runs' benchmark clinics: the check against the raw slots needs them
+    with gunicorn(args.database_url, workers=args.workers) as base:
+        print(f"bench.stats: gunicorn at {base} on {database.name_of(args.database_url)}", flush=True)
+        return run(base, args.database_url, args.username, args.password, requests=args.requests)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", required=True)
+    parser.add_argument("--base", help="a running server (else --serve)")
+    parser.add_argument("--serve", action="store_true", help="serve the database with gunicorn as `make bench` does")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers with --serve (default 2)")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--username", default="scale.commissioner")
     parser.add_argument("--password", default="scale-password-1234")
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args(argv)
-    results = run(args.base, args.database_url, args.username, args.password, requests=args.requests)
+    if args.serve:
+        results = _served(args)
+    elif args.base:
+        results = run(args.base, args.database_url, args.username, args.password, requests=args.requests)
+    else:
+        parser.error("give --base (a running server) or --serve")
     print(f"{'measurement':<22} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>8}")
     for name, row in results.items():
         if "p50_ms" in row:

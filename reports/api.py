@@ -19,7 +19,7 @@ from partners.models import PartnerKind
 from patients.models import DischargeReason
 from referrals.models import OnwardOutcome, ReferralSource
 
-from .cache import report_for
+from .cache import rendered, report_for, report_key
 from .selectors import (
     ONWARD_CANCELLED,
     ONWARD_OPEN,
@@ -321,5 +321,14 @@ class StatisticsView(APIView):
             raise Http404("No such clinic among yours.") from None  # bad filters: a 400 via the problem handler
         if not clinics:
             raise Http404("You cover no clinic.")
-        report = report_for(clinics=clinics, start=start, end=end, granularity=granularity)
-        return Response(StatisticsSerializer(report).data)
+        key = report_key(clinics=clinics, start=start, end=end, granularity=granularity)
+        answer = rendered(
+            key,
+            "api",
+            lambda: (
+                StatisticsSerializer(
+                    report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key)
+                ).data
+            ),
+        )
+        return Response(answer)

@@ -7,6 +7,15 @@ episodes, the count and latest change of referrals and onward referrals, and the
 clinics' unit costs. An entry also
 expires after CACHE_SECONDS, as a bound on anything that changes rows without going through the
 models (a raw UPDATE), so figures are never older than that.
+
+A new dose or outcome interview reaches the figures only through the summary tables, so it moves the key
+when the refresh job (every 5 minutes) has counted it, in the refresh's own transaction: the key moves
+exactly when the figures can. A new referral or episode moves it at once (they are read directly).
+
+What is drawn from the report is cached under the same key (`rendered`): the dashboard's HTML (charts
+and tables, nothing of the person asking) and the API's serialised answer, so a repeated view costs the
+version query and one cache read. The cache is the resilient one of health/cache.py: with Redis down,
+each process answers from its own memory and the page is still drawn.
 """
 
 import hashlib
@@ -40,11 +49,17 @@ def data_version() -> str:
         return "|".join(str(value) for value in cursor.fetchone())
 
 
-def report_for(*, clinics, start, end, granularity, as_of=None) -> dict:
-    """present(statistics(...)), from the cache when nothing it depends on has changed."""
+def report_key(*, clinics, start, end, granularity, as_of=None) -> str:
+    """The cache key of the report of these filters as the data stand now (one small query)."""
     as_of = as_of or timezone.localdate()
     parts = [",".join(str(c.pk) for c in clinics), start, end, granularity, as_of, data_version()]
-    key = "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    return "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+
+
+def report_for(*, clinics, start, end, granularity, as_of=None, key: str | None = None) -> dict:
+    """present(statistics(...)), from the cache when nothing it depends on has changed."""
+    as_of = as_of or timezone.localdate()
+    key = key or report_key(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
     report = cache.get(key)
     if report is None:
         report = build_report(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
@@ -52,11 +67,20 @@ def report_for(*, clinics, start, end, granularity, as_of=None) -> dict:
     return report
 
 
+def rendered(key: str, part: str, make):
+    """`make()`, cached beside the report of `key` (same key, same lifetime): what a view draws from it."""
+    value = cache.get(f"{key}:{part}")
+    if value is None:
+        value = make()
+        cache.set(f"{key}:{part}", value, CACHE_SECONDS)
+    return value
+
+
 def build_report(*, clinics, start, end, granularity, as_of) -> dict:
     """The statistics and the outcome sections of these filters, presented (no cache)."""
     stats = statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
     report = present(stats)
-    out = outcomes(clinics=stats.clinics, start=start, end=end, grid=stats.periods, as_of=as_of)
+    out = outcomes(stats=stats)
     report.update(present_outcomes(stats, out, report))
     report["costs"] = cost_estimate(clinics=stats.clinics, start=start, end=end, as_of=as_of)
     return report

@@ -19,8 +19,9 @@ def _number(value):
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _x_labels(labels: list[str], x_of) -> list[str]:
-    step = max(1, len(labels) // 12)  # at most ~12 labels on the axis
+def _x_labels(labels: list[str], x_of, width: int = WIDTH) -> list[str]:
+    # At most ~12 labels across the full width, ~6 across a half-page chart (whose labels would touch).
+    step = max(1, len(labels) // (12 if width >= WIDTH else max(1, width // 100)))
     parts = []
     for i, label in enumerate(labels):
         if i % step == 0:
@@ -32,7 +33,9 @@ def _x_labels(labels: list[str], x_of) -> list[str]:
     return parts
 
 
-def _frame(chart_id: str, title: str, description: str, body: list[str], legend: list[tuple[str, str]]) -> str:
+def _frame(
+    chart_id: str, title: str, description: str, body: list[str], legend: list[tuple[str, str]], width: int = WIDTH
+) -> str:
     legend_parts = []
     x = LEFT
     for css, name in legend:
@@ -42,13 +45,18 @@ def _frame(chart_id: str, title: str, description: str, body: list[str], legend:
         )
         x += 24 + 8 * len(name)
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title '
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title '
         f'{chart_id}-desc" preserveAspectRatio="xMinYMin meet" focusable="false">'
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(description)}</desc>'
         + "".join(body)
         + "".join(legend_parts)
         + "</svg>"
     )
+
+
+def _decimal(value: float) -> str:
+    """A tick of a fractional axis as written: 0.25, 0.5, 1 (never 0.25 shown as 0.2)."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def nice_top(max_value: float) -> tuple[float, float]:
@@ -63,7 +71,9 @@ def nice_top(max_value: float) -> tuple[float, float]:
     return max_value, max_value / 4  # pragma: no cover (10 x magnitude always fits)
 
 
-def _axis(max_value: float, *, percent: bool, step: float | None = None) -> tuple[list[str], callable]:
+def _axis(
+    max_value: float, *, percent: bool, step: float | None = None, width: int = WIDTH
+) -> tuple[list[str], callable]:
     """Horizontal grid lines and labels at regular ticks (0, step, 2 step, ... max_value)."""
     plot_h = HEIGHT - TOP - BOTTOM
     step = step or max_value / 4
@@ -76,9 +86,9 @@ def _axis(max_value: float, *, percent: bool, step: float | None = None) -> tupl
     for k in range(ticks + 1):
         value = step * k
         y = y_of(value)
-        text = f"{value * 100:.0f}%" if percent else f"{value:,.0f}" if float(step).is_integer() else f"{value:,.1f}"
+        text = f"{value * 100:.0f}%" if percent else f"{value:,.0f}" if float(step).is_integer() else _decimal(value)
         parts.append(
-            f'<line class="chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"></line>'
+            f'<line class="chart__grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"></line>'
             f'<text class="chart__label" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{text}</text>'
         )
     return parts, y_of
@@ -120,23 +130,26 @@ def line_chart(chart_id: str, *, title: str, description: str, labels: list[str]
     return mark_safe(_frame(chart_id, title, description, body, [(css, name) for css, name, _ in series]))  # noqa: S308 (every text is escaped above)
 
 
-def bar_chart(chart_id: str, *, title: str, description: str, labels: list[str], series: list[tuple], percent=False):
-    """Grouped bars. series: [(css class, name, values)]; '*' or None values draw no bar."""
+def bar_chart(
+    chart_id: str, *, title: str, description: str, labels: list[str], series: list[tuple], percent=False, width=WIDTH
+):
+    """Grouped bars. series: [(css class, name, values)]; '*' or None values draw no bar. `width`: of the viewBox
+    (a chart in half the page draws its text at the same size with a narrower one)."""
     n, k = len(labels), max(1, len(series))
-    plot_w = WIDTH - LEFT - RIGHT
+    plot_w = width - LEFT - RIGHT
     numbers = [_number(v) for _, _, values in series for v in values]
     if percent:
         top, step = 1.0, 0.25
     else:
         top, step = nice_top(max([v for v in numbers if v is not None] + [0]))
-    grid, y_of = _axis(top, percent=percent, step=step)
+    grid, y_of = _axis(top, percent=percent, step=step, width=width)
     group_w = plot_w / n if n else plot_w
     bar_w = max(1.0, group_w * 0.8 / k)
 
     def x_of(i):
         return LEFT + group_w * (i + 0.5)
 
-    body = [*grid, *_x_labels(labels, x_of)]
+    body = [*grid, *_x_labels(labels, x_of, width)]
     for j, (css, _name, values) in enumerate(series):
         for i, value in enumerate(values):
             x = LEFT + group_w * i + group_w * 0.1 + bar_w * j
@@ -153,7 +166,8 @@ def bar_chart(chart_id: str, *, title: str, description: str, labels: list[str],
                 f'<rect class="{css}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
                 f'height="{max(0.0, HEIGHT - BOTTOM - y):.1f}"></rect>'
             )
-    return mark_safe(_frame(chart_id, title, description, body, [(css, name) for css, name, _ in series]))  # noqa: S308 (every text is escaped above)
+    legend = [(css, name) for css, name, _ in series]
+    return mark_safe(_frame(chart_id, title, description, body, legend, width))  # noqa: S308 (every text is escaped above)
 
 
 def sparkline(values: list, *, label: str) -> str:
@@ -194,16 +208,16 @@ def sparkline(values: list, *, label: str) -> str:
     )
 
 
-def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple]) -> str:
+def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple], width: int = WIDTH) -> str:
     """Horizontal stacked bars, one per measure: how many improved, stayed the same and got worse.
 
     rows: [(label, improved, same, worse)] of presented counts; a hidden count is a '*' in place of its bar.
     """
-    left, right, row_h, top_pad = 260, 16, 26, 8
+    left, right, row_h, top_pad = 230, 16, 22, 6
     height = top_pad + row_h * len(rows) + 50
     numbers = [sum(_number(v) or 0 for v in r[1:]) for r in rows]
     top, step = nice_top(max([*numbers, 0]))
-    plot_w = WIDTH - left - right
+    plot_w = width - left - right
 
     def x_of(value):
         return left + plot_w * value / top
@@ -216,19 +230,19 @@ def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple
             f'<text class="chart__label" x="{x:.1f}" y="{height - 28}" text-anchor="middle">{step * k:,.0f}</text>'
         )
     for i, (label, *counts) in enumerate(rows):
-        y = top_pad + row_h * i + 4
-        body.append(f'<text class="chart__label" x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>')
+        y = top_pad + row_h * i + 3
+        body.append(f'<text class="chart__label" x="{left - 8}" y="{y + 12}" text-anchor="end">{escape(label)}</text>')
         x, hidden = left, 0
         for css, value in zip(("change-better", "change-same", "change-worse"), counts, strict=True):
             number = _number(value)
             if number is None:  # hidden (1 to 7): no bar; a star after the row's bars says so
                 hidden += value == "*"
                 continue
-            width = plot_w * number / top
-            body.append(f'<rect class="{css}" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{row_h - 8}"></rect>')
-            x += width
+            bar = plot_w * number / top
+            body.append(f'<rect class="{css}" x="{x:.1f}" y="{y}" width="{bar:.1f}" height="{row_h - 7}"></rect>')
+            x += bar
         if hidden:
-            body.append(f'<text class="chart__suppressed" x="{x + 4:.1f}" y="{y + 14}">{"*" * hidden}</text>')
+            body.append(f'<text class="chart__suppressed" x="{x + 4:.1f}" y="{y + 13}">{"*" * hidden}</text>')
     legend_y = height - 16
     legend = []
     x = left
@@ -239,7 +253,7 @@ def change_bars(chart_id: str, *, title: str, description: str, rows: list[tuple
         )
         x += 90
     return mark_safe(  # noqa: S308 (every text is escaped above)
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{chart_id}-title '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{chart_id}-title '
         f'{chart_id}-desc" preserveAspectRatio="xMinYMin meet" focusable="false">'
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(description)}</desc>'
         + "".join(body)

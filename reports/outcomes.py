@@ -12,12 +12,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Q, Sum
 
 from patients.models import DischargeReason, Episode
 
-from .models import DailySessionStats, MonthlySessionStats, OutcomeFollowUp
-from .selectors import RETENTION_MONTHS, SESSION_COLUMNS, Granularity, _stayed, _summary_rows, add_months
+from .models import DailySessionStats, MonthlySessionStats
+from .selectors import (
+    RETENTION_MONTHS,
+    SESSION_COLUMNS,
+    Granularity,
+    Statistics,
+    _stayed,
+    _summary_rows,
+    add_months,
+)
 
 # The discharge reasons a commissioner asks about, grouped (issue 15: completed, dropped out, transferred,
 # prison, died); the rest of the controlled list is "other".
@@ -30,23 +38,6 @@ DISCHARGE_GROUPS = {
     "other": ("Other", (DischargeReason.MOVED_AWAY, DischargeReason.WITHDRAWN, DischargeReason.OTHER)),
 }
 GROUP_OF = {reason: group for group, (_, reasons) in DISCHARGE_GROUPS.items() for reason in reasons}
-
-# TOP measures compared entry against latest review: (label, kind, a fall is an improvement).
-# kind "days" (of the last 28), "score" (0-20) or "flag" (how many said yes).
-TOP_CHANGE = {
-    "heroin_days": ("Days of street heroin use", "days", True),
-    "other_opiate_days": ("Days of other opiate use", "days", True),
-    "crack_days": ("Days of crack use", "days", True),
-    "injected_days": ("Days injected", "days", True),
-    "shoplifting_days": ("Days shoplifting", "days", True),
-    "selling_drugs_days": ("Days selling drugs", "days", True),
-    "other_theft": ("Committed other theft", "flag", True),
-    "assault": ("Committed assault or violence", "flag", True),
-    "housing_problem": ("Housing problem", "flag", True),
-    "in_work_or_education": ("In paid work or training", "flag", False),
-    "physical_health": ("Physical health (0-20)", "score", False),
-    "psychological_health": ("Psychological health (0-20)", "score", False),
-}
 
 
 @dataclass
@@ -72,26 +63,11 @@ class RangeFigures:
 
 
 @dataclass
-class PairedChange:
-    """One TOP measure over n people: sums at entry and at the latest review, and how many improved or worsened."""
-
-    n: int = 0
-    entry: int = 0
-    latest: int = 0
-    improved: int = 0
-    worse: int = 0
-
-    @property
-    def same(self) -> int:
-        return self.n - self.improved - self.worse
-
-
-@dataclass
 class Outcomes:
     current: RangeFigures
     previous: RangeFigures
     patient_days: list  # per period of the report's grid
-    top: dict  # measure -> PairedChange
+    top: dict  # measure -> selectors.PairedChange
     by_clinic: dict = field(default_factory=dict)  # clinic id -> RangeFigures of the range (episode figures only)
 
 
@@ -173,49 +149,11 @@ def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
     figures.naloxone_uses = totals["naloxone_uses"]
 
 
-def _direction(name: str, lower_is_better: bool) -> tuple[Q, Q]:
-    fell, rose = Q(**{f"{name}__lt": F(f"start_{name}")}), Q(**{f"{name}__gt": F(f"start_{name}")})
-    return (fell, rose) if lower_is_better else (rose, fell)
-
-
-def _one_if(condition: Q):
-    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
-def paired_top_change(clinic_ids, start: date, end: date) -> dict[str, PairedChange]:
-    """Each episode's first TOP interview against its latest review in the range, for episodes with both.
-
-    From the follow-up summary: the latest review of an episode in the range is the row whose next interview
-    is after the range (or there is none). One query, one row.
-    """
-    sums = {"n": Count("id")}
-    for name, (_, _, lower_is_better) in TOP_CHANGE.items():
-        better, worse = _direction(name, lower_is_better)
-        sums[f"{name}__entry"] = Sum(f"start_{name}")
-        sums[f"{name}__latest"] = Sum(name)
-        sums[f"{name}__improved"] = Sum(_one_if(better))
-        sums[f"{name}__worse"] = Sum(_one_if(worse))
-    total = (
-        OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end))
-        .filter(Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end))
-        .aggregate(**sums)
-    )
-    total = {key: value or 0 for key, value in total.items()}
-    return {
-        name: PairedChange(
-            n=total["n"],
-            entry=total[f"{name}__entry"],
-            latest=total[f"{name}__latest"],
-            improved=total[f"{name}__improved"],
-            worse=total[f"{name}__worse"],
-        )
-        for name in TOP_CHANGE
-    }
-
-
-def outcomes(*, clinics, start: date, end: date, grid: list, as_of: date) -> Outcomes:
-    """The headline figures of the range and of the previous one, patient-days per period, and the TOP change."""
-    clinic_ids = [clinic.pk for clinic in clinics]
+def outcomes(*, stats: Statistics) -> Outcomes:
+    """The headline figures of the range and of the previous one, patient-days per period, and the TOP change
+    (read by `statistics()` in the same query as the other TOP figures) of these statistics' filters."""
+    clinic_ids = [clinic.pk for clinic in stats.clinics]
+    start, end, grid, as_of = stats.start, stats.end, stats.periods, stats.as_of
     before_start, before_end = previous_range(start, end)
     earliest = add_months(before_start, -max(RETENTION_MONTHS))
     episodes = list(
@@ -238,4 +176,4 @@ def outcomes(*, clinics, start: date, end: date, grid: list, as_of: date) -> Out
         for clinic_id, own in of_clinic.items():
             by_clinic[clinic_id] = RangeFigures(start, end)
             _episode_figures(own, by_clinic[clinic_id], as_of)
-    return Outcomes(current, previous, per_period, paired_top_change(clinic_ids, start, end), by_clinic)
+    return Outcomes(current, previous, per_period, stats.top_change, by_clinic)

@@ -5,8 +5,8 @@ rule of the statistics; a change against the previous period is worked out from 
 (two disclosed counts), never from the raw ones, so it cannot give away what the rounding hides.
 """
 
-from .outcomes import DISCHARGE_GROUPS, GROUP_OF, TOP_CHANGE, Outcomes
-from .selectors import RETENTION_MONTHS, Statistics
+from .outcomes import DISCHARGE_GROUPS, GROUP_OF, Outcomes
+from .selectors import RETENTION_MONTHS, TOP_CHANGE, Statistics
 from .suppression import SUPPRESSED, disclose, is_small, rate
 
 

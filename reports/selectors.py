@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
 
@@ -133,6 +133,9 @@ class Statistics:
     drugs: list
     onward: list = field(default_factory=list)  # per period: partner kind -> referrals sent
     onward_by_kind: dict = field(default_factory=dict)  # partner kind -> Counter(sent, open, cancelled, outcomes)
+    # The paired TOP change of the range (issue 15): measure -> PairedChange, each episode's first interview
+    # against its latest review in the range (whatever became of the episode since).
+    top_change: dict = field(default_factory=dict)
 
 
 # Numeric TOP measures: mean days (0-28) or rating (0-20); flags: how many said yes.
@@ -149,6 +152,39 @@ TOP_FLAGS = {
     "housing_problem": "Housing problem (acute or at risk of eviction)",
     "in_work_or_education": "Any paid work or education",
 }
+
+
+# TOP measures compared entry against latest review (issue 15): (label, kind, a fall is an improvement).
+# kind "days" (of the last 28), "score" (0-20) or "flag" (how many said yes).
+TOP_CHANGE = {
+    "heroin_days": ("Days of street heroin use", "days", True),
+    "other_opiate_days": ("Days of other opiate use", "days", True),
+    "crack_days": ("Days of crack use", "days", True),
+    "injected_days": ("Days injected", "days", True),
+    "shoplifting_days": ("Days shoplifting", "days", True),
+    "selling_drugs_days": ("Days selling drugs", "days", True),
+    "other_theft": ("Committed other theft", "flag", True),
+    "assault": ("Committed assault or violence", "flag", True),
+    "housing_problem": ("Housing problem", "flag", True),
+    "in_work_or_education": ("In paid work or training", "flag", False),
+    "physical_health": ("Physical health (0-20)", "score", False),
+    "psychological_health": ("Psychological health (0-20)", "score", False),
+}
+
+
+@dataclass
+class PairedChange:
+    """One TOP measure over n people: sums at entry and at the latest review, and how many improved or worsened."""
+
+    n: int = 0
+    entry: int = 0
+    latest: int = 0
+    improved: int = 0
+    worse: int = 0
+
+    @property
+    def same(self) -> int:
+        return self.n - self.improved - self.worse
 
 
 def add_months(day: date, months: int) -> date:
@@ -482,50 +518,84 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
     return per_period, total, result
 
 
+# The measures of the TOP figures by period and of the range (the means and flags shown): summed over every row.
+SHOWN_MEASURES = (*TOP_MEANS, *TOP_FLAGS)
+
+
 def _outcome_figures(n: int, sums: dict) -> OutcomeFigures:
     if not n:
         return OutcomeFigures()
-    return OutcomeFigures(n=n, sums={name: [sums[f"start_{name}"], sums[name]] for name in OutcomeFollowUp.MEASURES})
+    return OutcomeFigures(n=n, sums={name: [sums[f"start_{name}"], sums[name]] for name in SHOWN_MEASURES})
 
 
-def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures]:
-    """Each episode's first interview (the start) against its latest follow-up in each period and in the range.
+def _direction(name: str, lower_is_better: bool) -> tuple[Q, Q]:
+    fell, rose = Q(**{f"{name}__lt": F(f"start_{name}")}), Q(**{f"{name}__gt": F(f"start_{name}")})
+    return (fell, rose) if lower_is_better else (rose, fell)
+
+
+def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures, dict]:
+    """Each episode's first interview (the start) against its latest follow-up in each period and in the range,
+    and the paired TOP change of the range (how many improved or worsened on each measure): one query.
 
     From the summary of follow-up interviews (each row carries its episode's start): the latest of an episode
     in a period is the row whose next interview is in a later period or after the range, so the database sums
-    the rows without sorting every interview of every episode. One query for both: grouped also by whether the
-    row is its episode's latest in the whole range, a period adds up both of its groups and the range total
-    the groups of the latest rows (each of them is also the latest of its period).
+    the rows without sorting every interview of every episode. Grouped also by whether the row is its
+    episode's latest in the whole range, a period adds up both of its groups and the range total the groups of
+    the latest rows (each of them is also the latest of its period). The period figures count only episodes
+    still open at the start of the range, the paired change every episode's latest: a third group key
+    (`current`) keeps them apart. Every row sums the measures shown by period; the paired change's own
+    measures and comparisons are aggregated with a FILTER over the range's latest rows only (a tenth of the
+    rows over years), so the period rows pay nothing for them.
     """
-    follow_ups = OutcomeFollowUp.objects.filter(
-        episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end)
-    ).filter(Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start))
-    names = [*OutcomeFollowUp.MEASURES, *(f"start_{name}" for name in OutcomeFollowUp.MEASURES)]
-    sums = {"n": Count("id"), **{name: Sum(name) for name in names}}
+    follow_ups = OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end))
     latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
+    shown = [*SHOWN_MEASURES, *(f"start_{name}" for name in SHOWN_MEASURES)]
+    paired_only = [name for name in TOP_CHANGE if name not in SHOWN_MEASURES]
+    # The comparisons first: once `heroin_days` names the sum, a later expression would read the sum, not the column.
+    sums = {}
+    for name, (_, _, lower_is_better) in TOP_CHANGE.items():
+        better, worse = _direction(name, lower_is_better)
+        sums[f"{name}__improved"] = Count("id", filter=latest_in_range & better)
+        sums[f"{name}__worse"] = Count("id", filter=latest_in_range & worse)
+    for name in paired_only:
+        sums[f"{name}__entry"] = Sum(f"start_{name}", filter=latest_in_range)
+        sums[f"{name}__latest"] = Sum(name, filter=latest_in_range)
+    sums.update({"n": Count("id"), **{name: Sum(name) for name in shown}})
+    current = Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start)
     rows = (
-        follow_ups.filter(latest_in_range | Q(**{f"latest_of_{granularity}": True}))
+        follow_ups.filter(latest_in_range | Q(current, **{f"latest_of_{granularity}": True}))
         .annotate(
             bucket=TRUNC[granularity]("interviewed_on"),
             in_range_latest=ExpressionWrapper(latest_in_range, output_field=BooleanField()),
+            current=ExpressionWrapper(current, output_field=BooleanField()),
         )
-        .values("bucket", "in_range_latest")
+        .values("bucket", "in_range_latest", "current")
         .annotate(**sums)
         .order_by()
     )
     period_n = [0] * len(grid)
-    period_sums = [dict.fromkeys(names, 0) for _ in grid]
-    total_n, total_sums = 0, dict.fromkeys(names, 0)
+    period_sums = [dict.fromkeys(shown, 0) for _ in grid]
+    total_n, total_sums = 0, dict.fromkeys(shown, 0)
+    paired = {name: PairedChange() for name in TOP_CHANGE}
     for i, row in _bucketed(_fetched(rows), "bucket", starts):
+        if row["in_range_latest"]:
+            for name, change in paired.items():
+                change.n += row["n"]
+                change.entry += row[f"start_{name}"] if name in SHOWN_MEASURES else row[f"{name}__entry"]
+                change.latest += row[name] if name in SHOWN_MEASURES else row[f"{name}__latest"]
+                change.improved += row[f"{name}__improved"]
+                change.worse += row[f"{name}__worse"]
+        if not row["current"]:
+            continue
         period_n[i] += row["n"]
-        for name in names:
+        for name in shown:
             period_sums[i][name] += row[name]
         if row["in_range_latest"]:
             total_n += row["n"]
-            for name in names:
+            for name in shown:
                 total_sums[name] += row[name]
     per_period = [_outcome_figures(n, figures) for n, figures in zip(period_n, period_sums, strict=True)]
-    return per_period, _outcome_figures(total_n, total_sums)
+    return per_period, _outcome_figures(total_n, total_sums), paired
 
 
 def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, ReferralFigures]:
@@ -591,7 +661,7 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
     starts = [period.start for period in grid]
     dosing, dosing_total, by_clinic = _dosing(clinic_ids, start, end, grid, starts, granularity)
     patients, patients_total, cohorts = _patients(clinic_ids, start, end, grid, starts, as_of)
-    outcomes, outcomes_total = _outcomes(clinic_ids, start, end, grid, starts, granularity)
+    outcomes, outcomes_total, top_change = _outcomes(clinic_ids, start, end, grid, starts, granularity)
     referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
     onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
     drugs = [drug for drug in Drug.values if drug in dosing_total.doses]
@@ -615,6 +685,7 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
         drugs=drugs,
         onward=onward,
         onward_by_kind=onward_by_kind,
+        top_change=top_change,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
@@ -19,14 +20,15 @@ from clinics.selectors import clinics_for
 from patients.models import AccessLogEntry, AccessPart
 
 from . import charts, exports, ndtms, services, tables
-from .cache import report_for
+from .cache import rendered, report_for, report_key
 from .forms import UnitCostsForm
 from .models import ClinicCosts
 from .selectors import RETENTION_MONTHS, Granularity, parse_filters
+from .suppression import RULE as SUPPRESSION_RULE
 
 
-def _report(request):
-    """(report, filters, errors): the presented report, or errors naming the fields (report None)."""
+def _filters(request):
+    """(clinics, start, end, granularity, filters, errors): the checked filters, or errors naming the fields."""
     params = request.GET
     filters = {name: params.get(name, "") for name in ("clinic", "start", "end", "granularity")}
     try:
@@ -34,11 +36,23 @@ def _report(request):
     except Clinic.DoesNotExist:
         raise Http404("No such clinic among yours.") from None
     except ValidationError as error:
-        return None, filters, error.message_dict
+        return None, None, None, None, filters, error.message_dict
     if not clinics:
         raise Http404("You cover no clinic.")
     filters.update(start=start.isoformat(), end=end.isoformat(), granularity=granularity)
+    return clinics, start, end, granularity, filters, {}
+
+
+def _report(request):
+    """(report, filters, errors): the presented report, or errors naming the fields (report None)."""
+    clinics, start, end, granularity, filters, errors = _filters(request)
+    if errors:
+        return None, filters, errors
     return report_for(clinics=clinics, start=start, end=end, granularity=granularity), filters, {}
+
+
+# The lead charts share the first screen side by side: a narrower drawing keeps their text at its size.
+LEAD_CHART_WIDTH = 640
 
 
 def _charts(report) -> dict:
@@ -69,6 +83,7 @@ def _charts(report) -> dict:
             title="How many improved, stayed the same or got worse, first interview to latest review",
             description="One bar per outcome measure. The table under the chart has the figures.",
             rows=[(row["label"], row["improved"], row["same"], row["worse"]) for row in report["top_change"]["rows"]],
+            width=LEAD_CHART_WIDTH,
         ),
         "safety": charts.bar_chart(
             "chart-safety",
@@ -79,6 +94,7 @@ def _charts(report) -> dict:
                 (f"series-{i + 1}", label, [row[f"{key}_per_1000"] for row in report["safety"]["rows"]])
                 for i, (key, label) in enumerate(report["safety"]["labels"].items())
             ],
+            width=LEAD_CHART_WIDTH,
         ),
         "comparison": charts.bar_chart(
             "chart-comparison",
@@ -106,32 +122,47 @@ def _charts(report) -> dict:
     }
 
 
+def _report_html(report) -> str:
+    """The charts and tables of a report: the same for everyone who may see it (cached beside it)."""
+    start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
+    previous = report["headline"]["previous_period"]
+    before_start, before_end = (date.fromisoformat(previous[k]) for k in ("start", "end"))
+    context = {
+        "report": report,
+        "charts": _charts(report),
+        "rows": tables.dashboard_rows(report),
+        "retention_months": RETENTION_MONTHS,
+        "range_label": f"{start:%-d %b %Y} to {end:%-d %b %Y}",
+        "previous_label": f"{before_start:%-d %b %Y} to {before_end:%-d %b %Y}",
+        "sparklines": {
+            item["key"]: charts.sparkline(item["trend"], label=f"Trend of {item['label'].lower()} by period")
+            for item in report["headline"]["figures"]
+        },
+    }
+    return render_to_string("reports/_report.html", context)
+
+
 @never_cache
 @staff_only(Capability.VIEW_STATISTICS)
 def dashboard(request):
-    report, filters, errors = _report(request)
+    clinics, start, end, granularity, filters, errors = _filters(request)
     context = {
-        "report": report,
         "filters": filters,
         "errors": errors,
         "clinics": clinics_for(request.user).order_by("name"),
         "granularities": Granularity.CHOICES,
-        "retention_months": RETENTION_MONTHS,
         "can_manage": has_capability(request.user, Capability.MANAGE_CLINIC),
+        "suppression_rule": SUPPRESSION_RULE,
     }
-    if report is not None:
-        context["charts"] = _charts(report)
-        context["rows"] = tables.dashboard_rows(report)
-        start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
-        context["range_label"] = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
+    if not errors:
+        # A repeated view: the version query and one cache read (the report itself is not even unpickled).
+        key = report_key(clinics=clinics, start=start, end=end, granularity=granularity)
+        context["report_html"] = rendered(
+            key,
+            "html",
+            lambda: _report_html(report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key)),
+        )
         context["csv_query"] = request.GET.urlencode()
-        previous = report["headline"]["previous_period"]
-        before_start, before_end = (date.fromisoformat(previous[k]) for k in ("start", "end"))
-        context["previous_label"] = f"{before_start:%-d %b %Y} to {before_end:%-d %b %Y}"
-        context["sparklines"] = {
-            item["key"]: charts.sparkline(item["trend"], label=f"Trend of {item['label'].lower()} by period")
-            for item in report["headline"]["figures"]
-        }
     return render(request, "reports/dashboard.html", context, status=400 if errors else 200)
 
 

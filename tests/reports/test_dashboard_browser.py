@@ -103,15 +103,28 @@ def test_the_outcomes_dashboard_fits_a_screen_with_the_demo_history(
 
     headline = page.get_by_role("heading", name="Headline figures")
     assert headline.is_visible()
-    assert page.get_by_role("img", name="How many improved, stayed the same or got worse").first.is_visible()
-    assert page.get_by_role("img", name="Safety events per 1,000 patient-days by period").is_visible()
+    change = page.get_by_role("img", name="How many improved, stayed the same or got worse").first
+    safety = page.get_by_role("img", name="Safety events per 1,000 patient-days by period")
     cards = page.locator(".kpi")
     assert cards.count() == 12
-    if name == "laptop":  # the headline figures and their trend lines on the first screen; tables behind "Show"
-        assert cards.last.bounding_box()["y"] + cards.last.bounding_box()["height"] <= height
+    page.screenshot(path=str(screenshot(page, f"reports-outcomes-{name}-first-screen")))
+
+    def bottom(locator):
+        box = locator.bounding_box()
+        return box["y"] + box["height"]
+
+    # SPEC 7: the dashboard leads with crime and street drug use (the TOP change) and deaths and overdoses:
+    # both charts whole on a laptop's first screen, side by side; on a portrait tablet the change chart first.
+    headings = [page.locator(selector).bounding_box()["y"] for selector in ("#h-top", "#h-safety", "#h-headline")]
+    assert headings[0] < headings[2] and headings[1] < headings[2]
+    if name == "laptop":
+        assert bottom(change) <= height and bottom(safety) <= height
         assert not page.get_by_role(
             "table", name="Safety events and rates per 1,000 patient-days by period"
         ).is_visible()
+    else:
+        assert bottom(change) <= height
+        assert safety.is_visible()
     # Wide tables scroll inside a labelled region the keyboard can reach.
     region = page.get_by_role("region", name="Headline figures of each clinic over the range")
     assert region.get_attribute("tabindex") == "0"

@@ -11,7 +11,7 @@ from django.urls import reverse
 from reports.cache import build_report
 from reports.outcomes import outcomes, previous_range
 from reports.presenting import per_thousand
-from reports.selectors import periods
+from reports.selectors import statistics
 from reports.suppression import SUPPRESSED
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ START, END, AS_OF = D(2026, 1, 1), D(2026, 6, 30), D(2026, 12, 1)
 
 
 def _outcomes(clinic):
-    return outcomes(clinics=[clinic], start=START, end=END, grid=periods(START, END, "month"), as_of=AS_OF)
+    return outcomes(stats=statistics(clinics=[clinic], start=START, end=END, granularity="month", as_of=AS_OF))
 
 
 def test_the_previous_period_is_as_long_and_ends_the_day_before():
@@ -97,7 +97,8 @@ def test_the_dashboard_leads_with_the_headline_figures(dosing_history, outcome_h
 def test_the_clinic_comparison_gives_each_clinics_figures(
     dosing_history, clinic, other_clinic, client_for, commissioner
 ):
-    out = outcomes(clinics=[clinic, other_clinic], start=START, end=END, grid=periods(START, END, "month"), as_of=AS_OF)
+    stats = statistics(clinics=[clinic, other_clinic], start=START, end=END, granularity="month", as_of=AS_OF)
+    out = outcomes(stats=stats)
     assert out.by_clinic[clinic.pk].caseload == 5
     assert out.by_clinic[other_clinic.pk].caseload == 1  # D1, from 1 Mar 2026
     assert out.by_clinic[other_clinic.pk].patient_days == 122  # 1 Mar - 30 Jun

@@ -2,7 +2,8 @@
 
 Safe to run again: it updates what is there and sets fresh passwords. Each installed app
 may add its own demo data in a `demo.py` module with `seed(*, clinics, staff, stdout)`;
-they run in INSTALLED_APPS order, so clinics never imports the apps that build on it.
+they run in INSTALLED_APPS order, so clinics never imports the apps that build on it. A module's
+`seed_history(*, clinics, staff, stdout)` (past records) runs before every `seed`.
 """
 
 import logging
@@ -85,12 +86,20 @@ class Command(BaseCommand):
                 remember_clinic(user=staff[username], clinic=clinics[codes[0]])
             rows.append((username, secret, ", ".join(role.label for role in roles), ", ".join(codes)))
 
+        modules = [
+            import_module(f"{app_config.name}.demo")
+            for app_config in apps.get_app_configs()
+            if app_config.name != "clinics" and find_spec(f"{app_config.name}.demo") is not None
+        ]
+        # The past first (an app's `seed_history`, e.g. two years of doses with their register lines), then
+        # today's records: a controlled-drug register's entries must run in time order.
+        for module in modules:
+            if hasattr(module, "seed_history"):
+                module.seed_history(clinics=clinics, staff=staff, stdout=self.stdout)
         notes = []
-        for app_config in apps.get_app_configs():
-            module_name = f"{app_config.name}.demo"
-            if app_config.name != "clinics" and find_spec(module_name) is not None:
-                # An app's seed may return lines for the closing block (e.g. the witness PIN).
-                notes += import_module(module_name).seed(clinics=clinics, staff=staff, stdout=self.stdout) or []
+        for module in modules:
+            # An app's seed may return lines for the closing block (e.g. the witness PIN).
+            notes += module.seed(clinics=clinics, staff=staff, stdout=self.stdout) or []
         return rows, notes
 
     def _print_sign_in(self, url, rows, notes):
