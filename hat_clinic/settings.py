@@ -47,7 +47,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",  # one-time recovery codes
     "simple_history",
     "oauth2_provider",
-    # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing; patients <- referrals.
+    # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing;
+    # patients <- referrals <- onward.
     "clinics",
     "health",
     "partners",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "cd_register",
     "dosing",
     "referrals",
+    "onward",  # onward referrals to partners and the partner API
     "alerts",  # drug early-warning alerts: the banner, partner deliveries and feed
     "deliveries",
     "reports",
@@ -379,8 +381,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralSourceEnum": "referrals.models.ReferralSource",
         "ReferralRecommendationEnum": "referrals.models.Recommendation",
         "TreatmentKindEnum": "referrals.models.TreatmentKind",
-        "OnwardReferralStatusEnum": "referrals.models.OnwardStatus",
-        "OnwardReferralOutcomeEnum": "referrals.models.OnwardOutcome",
+        "OnwardReferralStatusEnum": "onward.models.OnwardStatus",
+        "OnwardReferralOutcomeEnum": "onward.models.OnwardOutcome",
         "PreviousEpisodeEndEnum": "referrals.models.EpisodeEnd",
         "EligibilityOutcomeEnum": "referrals.rules.Outcome",
         "DrugEnum": "dosing.models.Drug",

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from referrals.models import OnwardReferral
+from onward.models import OnwardReferral
 from reports import services
 from reports.cache import data_version
 from tests.factories import PartnerFactory, PatientFactory, ReferralFactory

@@ -5,11 +5,12 @@ from io import StringIO
 import pytest
 import requests
 
+from onward import demo as onward_demo
+from onward.models import OnwardReferral
 from partners import demo as partners_demo
 from partners.models import PartnerClient
 from patients import demo as patients_demo
 from referrals import demo as referrals_demo
-from referrals.models import OnwardReferral
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in
 
     def seed() -> str:
         out = StringIO()
-        for app in (partners_demo, patients_demo, referrals_demo):
+        for app in (partners_demo, patients_demo, referrals_demo, onward_demo):
             app.seed(clinics=clinics, staff=staff, stdout=out)
         return out.getvalue()
 
@@ -38,7 +39,7 @@ def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in
     assert "  secret " not in second and second.count("manage.py partner_client create --partner") == 6
     states = set(OnwardReferral.objects.values_list("status", flat=True))
     assert {"sent", "acknowledged", "appointment_booked", "closed"} <= states
-    assert OnwardReferral.objects.count() == len(referrals_demo.ONWARD)
+    assert OnwardReferral.objects.count() == len(onward_demo.ONWARD)
 
     # The printed credentials work: the housing partner sees its referrals through the API.
     line = next(line for line in first.splitlines() if "Tees Housing Support (demo) (mbro)" in line)
