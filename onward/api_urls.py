@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import partner_api
 from .api import OnwardReferralViewSet
+from .diversion import api as diversion_api
 
 router = SimpleRouter()
 router.register("onward-referrals", OnwardReferralViewSet, basename="api-onward-referral")
@@ -44,4 +45,23 @@ partner_urls = [
 urlpatterns = [
     *partner_urls,
     *router.urls,
+]
+
+# Diversion attendance confirmations (issue 16): police and probation partners, scope diversion:read.
+urlpatterns += [
+    path(
+        "partner/diversion/contracts/",
+        diversion_api.DiversionContractListView.as_view(),
+        name="api-partner-diversion-contract-list",
+    ),
+    path(
+        "partner/diversion/contracts/<str:reference>/",
+        diversion_api.DiversionContractDetailView.as_view(),
+        name="api-partner-diversion-contract-detail",
+    ),
+    path(
+        "partner/diversion/contracts/<str:reference>/weeks/<str:week_start>/",
+        diversion_api.DiversionWeekView.as_view(),
+        name="api-partner-diversion-week",
+    ),
 ]

@@ -233,3 +233,105 @@ class OnwardReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Onward referral settings of clinic {self.clinic_id}"
+
+
+# --- Diversion attendance confirmations (issue 16, SPEC 6) ------------------------------------
+
+# Only these partners run diversion schemes (e.g. an adult offender diversion contract).
+DIVERSION_PARTNER_KINDS = ("police", "probation")
+
+
+class EngagementCondition(models.TextChoices):
+    SESSIONS_PER_WEEK = "sessions_per_week", "At least N sessions attended a week"
+    DAYS_PER_WEEK = "days_per_week", "At least one session a day on N days a week"
+
+
+def new_diversion_reference() -> str:
+    """An opaque reference such as DV-7F3K2Q: what the partner quotes; it names nobody."""
+    return "DV-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+class DiversionContract(models.Model):
+    """A police or probation diversion contract of one of our patients, recorded by a keyworker.
+
+    The partner reads, per week, whether the patient met the engagement condition, and nothing
+    clinical; only while the patient's data-sharing consent with it is live, the contract has not
+    ended and the treatment episode it was recorded in is open.
+    """
+
+    reference = models.CharField(max_length=12, unique=True, default=new_diversion_reference, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diversion_contracts")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="diversion_contracts")
+    # The treatment episode the contract was recorded in: when it ends, the partner's access ends,
+    # and a readmission does not bring it back (a new contract is recorded).
+    episode = models.ForeignKey("patients.Episode", on_delete=models.PROTECT, related_name="diversion_contracts")
+    partner = models.ForeignKey(PartnerOrganisation, on_delete=models.PROTECT, related_name="diversion_contracts")
+    partner_reference = models.CharField(
+        "the partner's reference", max_length=60, help_text="The scheme's own reference for the contract."
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    condition = models.CharField("engagement condition", max_length=20, choices=EngagementCondition.choices)
+    condition_count = models.PositiveSmallIntegerField(
+        "N", validators=[MinValueValidator(1), MaxValueValidator(21)], help_text="Sessions (1-21) or days (1-7)."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")),
+                name="diversion_ends_after_it_starts",
+                violation_error_message="A contract cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(condition_count__gte=1)
+                & (
+                    Q(condition="sessions_per_week", condition_count__lte=21)
+                    | Q(condition="days_per_week", condition_count__lte=7)
+                ),
+                name="diversion_condition_count_in_range",
+                violation_error_message="N is 1 to 21 sessions, or 1 to 7 days, a week.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | (Q(ended_by__isnull=False) & ~Q(end_reason="")),
+                name="diversion_ended_with_reason",
+                violation_error_message="An ended contract needs who ended it and why.",
+            ),
+            # One live contract per patient and partner: a second would send two summaries a week.
+            models.UniqueConstraint(
+                fields=["patient", "partner"],
+                condition=Q(ended_at__isnull=True),
+                name="one_live_diversion_contract_per_partner",
+                violation_error_message="This patient already has a live contract with this partner.",
+            ),
+        ]
+        indexes = [
+            # The partner API: WHERE partner = %s AND ended_at IS NULL (the live contracts it may read).
+            models.Index(fields=["partner", "clinic"], condition=Q(ended_at__isnull=True), name="diversion_live"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Diversion contract {self.reference}"  # the reference names nobody
+
+    @property
+    def is_ended(self) -> bool:
+        return self.ended_at is not None
+
+    @property
+    def cancel_key(self) -> str:
+        """Groups the deliveries about this contract in the outbox."""
+        return f"diversion.{self.pk}"
+
+    @property
+    def condition_text(self) -> str:
+        if self.condition == EngagementCondition.DAYS_PER_WEEK:
+            return f"at least one session a day on {self.condition_count} days a week"
+        return f"at least {self.condition_count} sessions attended a week"

@@ -66,7 +66,14 @@ def onward_referral_list(request):
     return render(
         request,
         "onward/onward_list.html",
-        {"page": page, "patient": patient, "status": status, "status_filters": STATUS_FILTERS},
+        {
+            "page": page,
+            "patient": patient,
+            "status": status,
+            "status_filters": STATUS_FILTERS,
+            # Issue 14 item 7: a user of several clinics sees which clinic each referral belongs to.
+            "show_clinic": len(request.clinics) > 1,
+        },
     )
 
 
