@@ -127,7 +127,7 @@ def test_the_diversion_partner_api_conforms_to_its_schema(live_server, clinic, k
     police = PartnerFactory(name="Cleveland Police Checkpoint", kind="police", clinics=[clinic])
     patient = PatientFactory(clinic=clinic)
     consent_to_share(patient, police, recorded_by=keyworker)
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()
     diversion_contract_record(
         patient=patient, partner=police, partner_reference="CP-1", starts_on=today - dt.timedelta(days=30),
         ends_on=today + dt.timedelta(days=60), condition="sessions_per_week", condition_count=8, created_by=keyworker,
