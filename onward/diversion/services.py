@@ -167,7 +167,7 @@ def _deliver(contract: DiversionContract, *, kind: str, subject: str, body: str,
         kind=kind,
         subject=subject,
         body=body,
-        payload={"contract_id": contract.pk, **payload},
+        payload=payload,  # exactly what the partner may see: the contract is found again by its reference
         clinic=contract.clinic,
         dedupe_key=f"diversion.{contract.pk}.{key}",
         cancel_key=contract.cancel_key,
@@ -263,7 +263,7 @@ def on_consent_withdrawn(*, patient, partner, now) -> None:
 @cancel_if("diversion.")
 def diversion_no_longer_shared(message) -> str | None:
     """Right before sending: the contract, its episode and the consent must still allow it."""
-    contract = DiversionContract.objects.filter(pk=message.payload.get("contract_id")).first()
+    contract = DiversionContract.objects.filter(reference=message.payload.get("contract") or "").first()
     if contract is None:
         return "The diversion contract no longer exists."
     treatment_ended = message.kind == "diversion.disengaged" and message.payload.get("reason") == "treatment_ended"

@@ -231,6 +231,8 @@ def test_each_ending_makes_the_next_read_404_and_cancels_waiting_deliveries(
     # Only the end of treatment tells the partner once that the person is no longer in treatment.
     expected = [("diversion.disengaged", "treatment_ended")] if ending == "episode ended" else []
     assert [(m.kind, m.payload["reason"]) for m in live] == expected
+    for message in OutboxMessage.objects.filter(cancel_key=contract.cancel_key):  # what the webhooks carry
+        assert set(message.payload) <= WEEK_FIELDS | {"reason"}, set(message.payload) - WEEK_FIELDS
 
 
 # --- Attack tests: every other path to a partner seeing attendance ----------------------------------

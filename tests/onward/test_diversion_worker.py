@@ -9,6 +9,7 @@ import pytest
 from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.tasks import dispatch_due_messages
 from onward.diversion import services
+from onward.diversion.api import WEEK_FIELDS
 from partners.services import partner_create
 from tests.celery_worker import wait_for
 from tests.deliveries.conftest import (  # noqa: F401  (fixtures shared with the outbox's own worker tests)
@@ -78,3 +79,4 @@ def test_the_weekly_summary_is_delivered_once_signed_and_none_after_withdrawal(
     body = json.loads(received.body)
     assert body["type"] == "diversion.weekly_summary"
     assert body["data"]["attended"] is True and body["data"]["sessions_attended"] == 10
+    assert set(body["data"]) == WEEK_FIELDS  # the webhook carries the documented week fields, nothing else
