@@ -27,7 +27,7 @@ def test_a_keyworker_records_and_ends_a_diversion_contract(
     page.goto(f"/patients/{patient.pk}/")
     page.get_by_role("link", name="Diversion contracts").click()
     page.get_by_role("link", name="Record a contract").click()
-    page.get_by_label("Partner").select_option(label="Probation North East")  # no consent for this one
+    page.get_by_label("Partner", exact=True).select_option(label="Probation North East")  # no consent for this one
     page.get_by_label("The partner's reference").fill("PNE-77")
     page.get_by_label("Start date").fill(today.isoformat())
     page.get_by_label("End date").fill((today + dt.timedelta(days=90)).isoformat())
@@ -40,10 +40,10 @@ def test_a_keyworker_records_and_ends_a_diversion_contract(
         page.set_viewport_size(viewport)
         screenshot(page, f"diversion-form-refused-{size}")
 
-    page.get_by_label("Partner").select_option(label="Cleveland Police Checkpoint")
+    page.get_by_label("Partner", exact=True).select_option(label="Cleveland Police Checkpoint")
     page.get_by_role("button", name="Record the contract").click()
     contract = DiversionContract.objects.get()
-    page.get_by_text(contract.reference).wait_for()
+    page.locator("td", has_text=contract.reference).wait_for()
     assert_accessible(page)
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
