@@ -14,7 +14,6 @@ from clinics.parsing import parse_int
 from clinics.roles import Capability
 from patients.models import Patient
 
-from ..forms import add_service_errors
 from ..models import DiversionContract
 from ..selectors import patient_for_onward_referrals
 from . import services
@@ -22,6 +21,20 @@ from .forms import DiversionContractForm, EndContractForm
 from .selectors import contracts_of_patient, local_today, monday_of, week_summary
 
 HANDLE = Capability.HANDLE_REFERRALS
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """The service's messages name their field ("End date: ..."); next to the field, and in the summary
+    that adds the label itself, the name is said once."""
+    named = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for name, sentences in named.items():
+        field = form.fields.get(name) if name else None
+        label = str(form[name].label) if field is not None else ""
+        for message in sentences:
+            if label and message.lower().startswith(f"{label.lower()}: "):
+                message = message[len(label) + 2 :]
+                message = message[:1].upper() + message[1:]
+            form.add_error(name if field is not None else None, message)
 
 
 def _patient(request, pk) -> Patient:
@@ -64,7 +77,7 @@ def diversion_contract_create(request):
                     patient=patient, created_by=request.user, **form.cleaned_data
                 )
             except ValidationError as error:
-                add_service_errors(form, error)
+                _add_errors(form, error)
             else:
                 messages.success(
                     request, f"Diversion contract {contract.reference} recorded with {contract.partner.name}."
@@ -90,7 +103,7 @@ def diversion_contract_end(request, pk: int):
         try:
             services.diversion_contract_end(contract=contract, by=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            add_service_errors(form, error)
+            _add_errors(form, error)
         else:
             messages.success(request, f"Diversion contract {contract.reference} ended; the partner no longer sees it.")
             return redirect(f"{reverse('diversion-contract-list')}?patient={contract.patient_id}")

@@ -34,7 +34,7 @@ def test_a_keyworker_records_and_ends_a_diversion_contract(
     page.get_by_label("At least N sessions attended a week").check()
     page.get_by_label("N", exact=True).fill("8")
     page.get_by_role("button", name="Record the contract").click()
-    assert page.get_by_text("no data-sharing consent in force with Probation North East").first.is_visible()
+    page.get_by_text("no data-sharing consent in force with Probation North East").first.wait_for()
     assert_accessible(page)
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
