@@ -293,10 +293,10 @@ def partner_with_referrals(site: Site, *, stamp: str, now: datetime, referrals: 
     Partners and the API client are made by the services (the client secret exists only here);
     consents, referrals and their first timeline event in bulk, as the services would leave them.
     """
+    from onward.models import OnwardEventKind, OnwardOutcome, OnwardReferral, OnwardReferralEvent
     from partners.models import PartnerKind, PartnerScope
     from partners.services import partner_client_create, partner_create
     from patients.models import ConsentDecision, ConsentEntry, ConsentKind, Patient
-    from referrals.models import OnwardEventKind, OnwardOutcome, OnwardReferral, OnwardReferralEvent
 
     clinic = site.clinic
     keyworker = _staff(f"bench-keyworker-{stamp}", "keyworker", clinic)

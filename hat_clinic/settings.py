@@ -47,7 +47,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",  # one-time recovery codes
     "simple_history",
     "oauth2_provider",
-    # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing; patients <- referrals.
+    # Ours. Arrows point one way: clinics <- partners <- patients <- cd_register <- dosing;
+    # patients <- referrals <- onward.
     "clinics",
     "health",
     "partners",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "cd_register",
     "dosing",
     "referrals",
+    "onward",  # onward referrals to partners and the partner API
     "alerts",  # drug early-warning alerts: the banner, partner deliveries and feed
     "deliveries",
     "reports",
@@ -286,6 +288,9 @@ CELERY_BEAT_SCHEDULE = {
     # housekeeping: stored API answers of old Idempotency-Keys, expired partner access tokens.
     "clinics-purge-idempotency-keys": {"task": "clinics.tasks.purge_expired_idempotency_keys_job", "schedule": 3600.0},
     "partners-clear-expired-tokens": {"task": "partners.tasks.clear_expired_tokens_job", "schedule": 3600.0},
+    # issue 16: diversion weekly summaries; hourly and idempotent (one per contract and week), so the first
+    # run after each clinic's local Monday midnight sends last week's, whatever the clock change.
+    "onward-diversion-weekly-summaries": {"task": "onward.tasks.diversion_weekly_summaries_job", "schedule": 3600.0},
 }
 
 # --- Partner API credentials (OAuth2 client credentials, django-oauth-toolkit) ------
@@ -297,6 +302,7 @@ OAUTH2_PROVIDER = {
         "referrals:submit": "Submit incoming referrals to the clinic (police and probation partners)",
         "alerts:read": "Read the clinic's drug early-warning alerts",
         "alerts:write": "Submit drug early-warning alerts for the clinic to review (public-health and police partners)",
+        "diversion:read": "Read attendance under diversion contracts (police and probation partners)",
     },
     "DEFAULT_SCOPES": ["referrals:read"],
     # Partners (partners/oauth.py): a client gets only the scopes granted to it (all of them when
@@ -379,8 +385,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralSourceEnum": "referrals.models.ReferralSource",
         "ReferralRecommendationEnum": "referrals.models.Recommendation",
         "TreatmentKindEnum": "referrals.models.TreatmentKind",
-        "OnwardReferralStatusEnum": "referrals.models.OnwardStatus",
-        "OnwardReferralOutcomeEnum": "referrals.models.OnwardOutcome",
+        "OnwardReferralStatusEnum": "onward.models.OnwardStatus",
+        "OnwardReferralOutcomeEnum": "onward.models.OnwardOutcome",
         "PreviousEpisodeEndEnum": "referrals.models.EpisodeEnd",
         "EligibilityOutcomeEnum": "referrals.rules.Outcome",
         "DrugEnum": "dosing.models.Drug",

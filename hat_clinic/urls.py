@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("clinics.api_urls")),
     path("", include("patients.api_urls")),
     path("", include("referrals.api_urls")),
+    path("", include("onward.api_urls")),
     path("", include("dosing.api_urls")),
     path("", include("partners.api_urls")),
     path("", include("cd_register.api_urls")),
@@ -21,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("clinics.urls")),
     path("patients/", include("patients.urls")),
+    path("referrals/onward/", include("onward.urls")),
     path("referrals/", include("referrals.urls")),
     path("dosing/", include("dosing.urls")),
     path("partners/", include("partners.urls")),

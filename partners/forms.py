@@ -76,7 +76,7 @@ class PartnerClientForm(ServiceErrorsMixin, forms.Form):
         choices=PartnerScope.choices,
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one scope."},
-        help_text="Submitting referrals is for police and probation partners only.",
+        help_text="Submitting referrals and reading diversion attendance are for police and probation partners only.",
     )
 
     def __init__(self, *args, clinics, **kwargs):

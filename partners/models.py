@@ -27,6 +27,7 @@ class PartnerScope(models.TextChoices):
     SUBMIT = "referrals:submit", "Submit incoming referrals (police and probation partners)"
     ALERTS_READ = "alerts:read", "Read the clinic's drug early-warning alerts"
     ALERTS_WRITE = "alerts:write", "Submit drug alerts for the clinic to review (public-health and police partners)"
+    DIVERSION_READ = "diversion:read", "Read attendance under diversion contracts (police and probation partners)"
 
 
 class PartnerOrganisation(models.Model):

@@ -210,6 +210,10 @@ def _clean_scopes(partner: PartnerOrganisation, scopes) -> list[str]:
         raise ValidationError(
             {"scopes": "Only public-health and police partners may submit drug alerts (alerts:write)."}
         )
+    if PartnerScope.DIVERSION_READ in chosen and partner.kind not in SUBMIT_KINDS:
+        raise ValidationError(
+            {"scopes": "Only police and probation partners may read diversion attendance (diversion:read)."}
+        )
     # Keep the order of the list of scopes, whatever the order given.
     return [scope for scope in PartnerScope.values if scope in chosen]
 

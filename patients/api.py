@@ -245,12 +245,13 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AccessLogEntry
-        fields = ["id", "at", "user", "user_name", "what", "channel"]
+        fields = ["id", "at", "user", "user_name", "partner", "what", "channel"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_user_name(self, entry) -> str:
-        return entry.user.get_full_name() or entry.user.username
+        """Who read: a member of staff, or the partner organisation (then `user` is null)."""
+        return entry.who
 
 
 class FieldChangeSerializer(serializers.Serializer):

@@ -307,6 +307,8 @@ class AccessPart(models.TextChoices):
     # Issue 11: a duplicate check that matched this patient from another clinic told the user that
     # this person is in treatment here (kept: it prevents double prescribing; logged like a view).
     DUPLICATE_MATCH = "duplicate_match", "Matched by a duplicate check at another clinic"
+    # Issue 16: a police or probation partner read the patient's attendance under a diversion contract.
+    DIVERSION = "diversion", "Diversion contract attendance (read by the partner)"
 
 
 class AccessLogEntry(models.Model):
@@ -316,7 +318,11 @@ class AccessLogEntry(models.Model):
         UI = "ui", "Web page"
         API = "api", "API"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A member of staff, or a partner organisation reading through the partner API (issue 16); one of the two.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    partner = models.ForeignKey(PartnerOrganisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_log")
     what = models.CharField(max_length=40, choices=AccessPart.choices)
     channel = models.CharField(max_length=3, choices=Channel.choices)
@@ -325,6 +331,20 @@ class AccessLogEntry(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["patient", "-at"], name="access_log_patient")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, partner__isnull=True) | Q(user__isnull=True, partner__isnull=False),
+                name="access_log_by_staff_or_partner",
+                violation_error_message="An access is by a member of staff or by a partner, not both.",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.what} of patient {self.patient_id} by user {self.user_id}"
+        who = f"user {self.user_id}" if self.user_id else f"partner {self.partner_id}"
+        return f"{self.what} of patient {self.patient_id} by {who}"
+
+    @property
+    def who(self) -> str:
+        if self.partner_id:
+            return f"{self.partner.name} (partner)"
+        return self.user.get_full_name() or self.user.username

@@ -276,7 +276,7 @@ def outcomes_due(user, *, today: date, keyworker=None) -> list[Patient]:
 
 
 def access_log_of(patient: Patient) -> QuerySet[AccessLogEntry]:
-    return patient.access_log.select_related("user").order_by("-at", "-pk")
+    return patient.access_log.select_related("user", "partner").order_by("-at", "-pk")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
 
-from . import episode_hooks, rules
+from . import consent_hooks, episode_hooks, rules
 from .models import (
     AccessLogEntry,
     AccessPart,
@@ -109,6 +109,11 @@ def _save_details(patient: Patient, *, on: date) -> None:
 def access_log_record(*, user, patient: Patient, what: AccessPart, channel: AccessLogEntry.Channel) -> None:
     """SPEC 8: one entry for every view of a patient's record or a part of it."""
     AccessLogEntry.objects.create(user=user, patient=patient, what=what, channel=channel)
+
+
+def partner_access_record(*, partner, patient: Patient, what: AccessPart, channel: AccessLogEntry.Channel) -> None:
+    """Issue 16: a partner's read of what the patient agreed to share, in the same log as staff views."""
+    AccessLogEntry.objects.create(partner=partner, patient=patient, what=what, channel=channel)
 
 
 def matches_elsewhere_record(*, user, patients, channel: AccessLogEntry.Channel) -> list[Patient]:
@@ -335,6 +340,8 @@ def consent_record(
     entry._history_user = recorded_by
     entry.full_clean()
     entry.save()
+    if kind == ConsentKind.DATA_SHARING and decision == ConsentDecision.WITHDRAWN:
+        consent_hooks.data_sharing_withdrawn(patient=patient, partner=partner, now=effective_at)
     return entry
 
 

@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 from clinics.access import has_capability
 from clinics.models import Clinic
 from clinics.roles import Capability
+from onward.models import OnwardOutcome
 from partners.models import PartnerKind
 from patients.models import DischargeReason
-from referrals.models import OnwardOutcome, ReferralSource
+from referrals.models import ReferralSource
 
 from .cache import rendered, report_for, report_key
 from .selectors import (

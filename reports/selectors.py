@@ -28,8 +28,9 @@ from django.utils import timezone
 from clinics.parsing import parse_int
 from clinics.selectors import clinics_for
 from dosing.models import Drug
+from onward.models import OnwardReferral, OnwardStatus
 from patients.models import DischargeReason, Episode
-from referrals.models import OnwardReferral, OnwardStatus, Referral, ReferralSource, ReferralStatus
+from referrals.models import Referral, ReferralSource, ReferralStatus
 
 from .models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
 

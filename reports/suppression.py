@@ -18,9 +18,10 @@ from collections import Counter
 from decimal import Decimal
 
 from dosing.models import Drug
+from onward.models import OnwardOutcome
 from partners.models import PartnerKind
 from patients.models import DischargeReason
-from referrals.models import OnwardOutcome, ReferralSource
+from referrals.models import ReferralSource
 
 from .selectors import ONWARD_CANCELLED, ONWARD_OPEN, RETENTION_MONTHS, TOP_FLAGS, TOP_MEANS, Statistics
 

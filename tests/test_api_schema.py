@@ -20,7 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from tests.factories import PartnerClientFactory, PartnerFactory, PatientFactory, StaffFactory
 from tests.factories.referrals import consent_to_share, make_onward_referral
-from tests.referrals.partner_http import get_token
+from tests.onward.partner_http import get_token
 
 # Each run is one schemathesis process of a few minutes on the 2-core machine: beyond pytest's usual 120 s.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
@@ -116,3 +116,31 @@ def test_the_partner_api_conforms_to_its_schema(live_server, world):
     )
 
     assert result.returncode == 0, "schemathesis found failures in the partner API (see the output above)"
+
+
+def test_the_diversion_partner_api_conforms_to_its_schema(live_server, clinic, keyworker):
+    """Issue 16: the diversion endpoints of a police partner with a live contract to read."""
+    import datetime as dt
+
+    from onward.diversion.services import diversion_contract_record
+
+    police = PartnerFactory(name="Cleveland Police Checkpoint", kind="police", clinics=[clinic])
+    patient = PatientFactory(clinic=clinic)
+    consent_to_share(patient, police, recorded_by=keyworker)
+    today = dt.datetime.now(dt.UTC).date()
+    diversion_contract_record(
+        patient=patient, partner=police, partner_reference="CP-1", starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=60), condition="sessions_per_week", condition_count=8, created_by=keyworker,
+    )  # fmt: skip
+    token = get_token(live_server, PartnerClientFactory(partner=police, scopes=["diversion:read"]))
+
+    result = schemathesis(
+        live_server,
+        "partner-diversion",
+        "--include-path-regex",
+        "^/api/v1/partner/diversion/",
+        headers={"Authorization": f"Bearer {token}"},
+        max_examples=8,
+    )
+
+    assert result.returncode == 0, "schemathesis found failures in the diversion partner API (see the output above)"

@@ -12,9 +12,9 @@ from django.db.models import Sum
 
 from bench import data, database, history, load, polling, report
 from dosing.models import Slot, SlotStatus
-from referrals.api_common import keyset_page
-from referrals.models import OnwardReferral
-from referrals.onward_selectors import onward_referrals_for_partner
+from onward.api_common import keyset_page
+from onward.models import OnwardReferral
+from onward.selectors import onward_referrals_for_partner
 from reports.models import DailySessionStats
 from tests.factories import ClinicFactory
 

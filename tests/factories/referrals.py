@@ -88,7 +88,7 @@ def withdraw_consent(patient, partner, *, recorded_by, at=None):
 
 def make_onward_referral(*, patient, partner, created_by, now=None, **fields):
     """An onward referral made through the service (consent must be live): make_onward_referral(patient=..., ...)."""
-    from referrals.onward_services import onward_referral_create
+    from onward.services import onward_referral_create
 
     values = {
         "need_kind": "housing",

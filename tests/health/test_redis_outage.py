@@ -20,8 +20,8 @@ from cd_register.models import RegisterEntry
 from deliveries.models import MessageStatus, OutboxMessage
 from dosing.models import Administration
 from health.models import Heartbeat
+from onward.models import OnwardReferral
 from ops.ledgers import check_all
-from referrals.models import OnwardReferral
 from tests.celery_worker import wait_for
 from tests.servers import gunicorn, process, production_environment
 

@@ -18,6 +18,7 @@ def test_the_partner_endpoint_is_in_the_schema_with_oauth2_client_credentials(cl
         "referrals:submit",
         "alerts:read",
         "alerts:write",
+        "diversion:read",
     }
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from referrals.models import OnwardReferral
+from onward.models import OnwardReferral
 from reports import services
 from reports.cache import data_version
 from tests.factories import PartnerFactory, PatientFactory, ReferralFactory

@@ -175,8 +175,8 @@ def test_bad_input_is_refused_naming_the_field(clinic):
 
 @pytest.fixture
 def onward_history(world, clinic, keyworker):
+    from onward.models import OnwardReferral
     from partners.models import PartnerKind
-    from referrals.models import OnwardReferral
     from tests.factories import PartnerFactory
 
     housing = PartnerFactory(clinics=[clinic], kind=PartnerKind.HOUSING)

@@ -4,10 +4,10 @@ import pytest
 from django.utils import timezone
 
 from deliveries.models import MessageStatus, OutboxMessage
-from referrals.models import OnwardReferral
+from onward.models import OnwardReferral
 from tests.factories import PartnerClientFactory
 from tests.factories.referrals import make_onward_referral
-from tests.referrals.partner_http import PartnerSystem
+from tests.onward.partner_http import PartnerSystem
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliveries.models import MessageStatus, OutboxMessage
-from referrals.models import OnwardReferral
+from onward.models import OnwardReferral
 from tests.factories import PatientFactory
 from tests.factories.referrals import make_onward_referral
-from tests.referrals.conftest import NOW
+from tests.onward.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

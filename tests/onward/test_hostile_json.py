@@ -10,7 +10,7 @@ import pytest
 
 from clinics.api_errors import PROBLEM_CONTENT_TYPE
 from clinics.parsers import MAX_JSON_DEPTH
-from referrals.models import OnwardReferral, OnwardReferralEvent
+from onward.models import OnwardReferral, OnwardReferralEvent
 from tests.factories.referrals import make_onward_referral
 
 pytestmark = pytest.mark.django_db

@@ -18,10 +18,11 @@ from deliveries.selectors import failed_messages_for
 from deliveries.services import resend
 from patients.models import Patient
 
-from . import onward_services
+from . import services
+from .forms import NoteForm, OnwardReferralForm, StatusForm, add_service_errors
 from .models import OnwardReferral, OnwardStatus
-from .onward_forms import NoteForm, OnwardReferralForm, StatusForm, add_service_errors
-from .onward_selectors import (
+from .reminders import REMINDER_KINDS
+from .selectors import (
     deliveries_of,
     onward_referral_detail,
     partner_view,
@@ -29,10 +30,9 @@ from .onward_selectors import (
     patient_for_onward_referrals,
     timeline_of,
 )
-from .onward_selectors import (
+from .selectors import (
     onward_referral_list as onward_referrals_listed,
 )
-from .reminders import REMINDER_KINDS
 
 STATUS_FILTERS = [("open", "Open"), *OnwardStatus.choices, ("all", "All")]
 HANDLE = Capability.HANDLE_REFERRALS
@@ -65,8 +65,15 @@ def onward_referral_list(request):
     page = Paginator(referrals, 50).get_page(request.GET.get("page"))
     return render(
         request,
-        "referrals/onward_list.html",
-        {"page": page, "patient": patient, "status": status, "status_filters": STATUS_FILTERS},
+        "onward/onward_list.html",
+        {
+            "page": page,
+            "patient": patient,
+            "status": status,
+            "status_filters": STATUS_FILTERS,
+            # Issue 14 item 7: a user of several clinics sees which clinic each referral belongs to.
+            "show_clinic": len(request.clinics) > 1,
+        },
     )
 
 
@@ -79,7 +86,7 @@ def onward_referral_create(request):
         form = OnwardReferralForm(request.POST, partners=partners)
         if form.is_valid():
             try:
-                referral = onward_services.onward_referral_create(
+                referral = services.onward_referral_create(
                     patient=patient, created_by=request.user, **form.cleaned_data
                 )
             except ValidationError as error:
@@ -92,7 +99,7 @@ def onward_referral_create(request):
         form = OnwardReferralForm(partners=partners, initial={"contact_route": patient.contact_route})
     return render(
         request,
-        "referrals/onward_form.html",
+        "onward/onward_form.html",
         {"form": form, "patient": patient, "partners": partners},
         status=status,
     )
@@ -105,7 +112,7 @@ def _detail(request, referral: OnwardReferral, *, status_form=None, note_form=No
         message.no_longer_due = cancel_reason_for(message) if message.status == MessageStatus.PENDING else None
     return render(
         request,
-        "referrals/onward_detail.html",
+        "onward/onward_detail.html",
         {
             "referral": referral,
             "timeline": timeline_of(referral),
@@ -134,7 +141,7 @@ def onward_referral_action(request, pk: int, action: str):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                onward_services.onward_referral_change_status(
+                services.onward_referral_change_status(
                     referral=referral,
                     status=data["status"],
                     by=request.user,
@@ -144,7 +151,7 @@ def onward_referral_action(request, pk: int, action: str):
                     reason=data["notes"],
                     expected_version=data["version"],
                 )
-            except onward_services.VersionMismatch:
+            except services.VersionMismatch:
                 form.add_error(None, "Someone changed this referral while you were looking. Check it, then try again.")
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -156,7 +163,7 @@ def onward_referral_action(request, pk: int, action: str):
         form = NoteForm(request.POST)
         if form.is_valid():
             try:
-                onward_services.onward_referral_add_note(referral=referral, by=request.user, **form.cleaned_data)
+                services.onward_referral_add_note(referral=referral, by=request.user, **form.cleaned_data)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -175,7 +182,7 @@ def onward_failed_deliveries(request):
     references = {m.payload.get("reference") for m in failed}
     by_reference = {r.reference: r for r in OnwardReferral.objects.filter(reference__in=references)}
     rows = [{"message": m, "referral": by_reference.get(m.payload.get("reference"))} for m in failed]
-    return render(request, "referrals/failed_deliveries.html", {"rows": rows})
+    return render(request, "onward/failed_deliveries.html", {"rows": rows})
 
 
 @staff_only(HANDLE)

@@ -17,9 +17,10 @@ from clinics.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from partners.api import PARTNER_ERROR_RESPONSES, ProblemSerializer
 from partners.api_auth import PartnerAPIView, RequiresScope
 from patients.models import ContactRoute, Sex
+from referrals.api import flatten_errors
+from referrals.services import PARTNER_SOURCES, referral_create
 
-from . import onward_services
-from .api import flatten_errors
+from . import services
 from .api_common import (
     ETAG_HEADER,
     IF_MATCH_OPTIONAL,
@@ -32,8 +33,7 @@ from .api_common import (
     with_etag,
 )
 from .models import NeedKind, OnwardOutcome, OnwardReferral, OnwardStatus
-from .onward_selectors import onward_referrals_for_partner, partner_view
-from .services import PARTNER_SOURCES, referral_create
+from .selectors import onward_referrals_for_partner, partner_view
 
 READ, WRITE, SUBMIT = "referrals:read", "referrals:write", "referrals:submit"
 TAGS = ["partner"]
@@ -169,7 +169,7 @@ class PartnerReferralMixin:
         version = expected_version(request, referral, required=if_match_required)
         try:
             result = service(referral=referral, by=request.partner, expected_version=version, **data)
-        except onward_services.VersionMismatch:
+        except services.VersionMismatch:
             raise PreconditionFailed() from None
         except OnwardReferral.DoesNotExist:
             raise Http404("No such referral for your organisation.") from None
@@ -252,7 +252,7 @@ class AcknowledgeView(PartnerReferralMixin, PartnerAPIView):
     )
     @idempotent
     def post(self, request, reference: str):
-        referral = self.change(request, reference, onward_services.onward_referral_acknowledge)
+        referral = self.change(request, reference, services.onward_referral_acknowledge)
         return self.referral_response(referral)
 
 
@@ -270,7 +270,7 @@ class AppointmentView(PartnerReferralMixin, PartnerAPIView):
     @idempotent
     def post(self, request, reference: str):
         data = valid(AppointmentSerializer, request.data)
-        referral = self.change(request, reference, onward_services.onward_referral_book, **data)
+        referral = self.change(request, reference, services.onward_referral_book, **data)
         return self.referral_response(referral)
 
 
@@ -287,7 +287,7 @@ class AttendanceView(PartnerReferralMixin, PartnerAPIView):
     @idempotent
     def post(self, request, reference: str):
         data = valid(AttendanceSerializer, request.data)
-        referral = self.change(request, reference, onward_services.onward_referral_record_attendance, **data)
+        referral = self.change(request, reference, services.onward_referral_record_attendance, **data)
         return self.referral_response(referral)
 
 
@@ -308,7 +308,7 @@ class CloseView(PartnerReferralMixin, PartnerAPIView):
     @idempotent
     def post(self, request, reference: str):
         data = valid(CloseSerializer, request.data)
-        referral = self.change(request, reference, onward_services.onward_referral_close, **data)
+        referral = self.change(request, reference, services.onward_referral_close, **data)
         return self.referral_response(referral)
 
 
@@ -336,9 +336,7 @@ class NoteView(PartnerReferralMixin, PartnerAPIView):
     @idempotent
     def post(self, request, reference: str):
         data = valid(NoteSerializer, request.data)
-        event = self.change(
-            request, reference, onward_services.onward_referral_add_note, if_match_required=False, **data
-        )
+        event = self.change(request, reference, services.onward_referral_add_note, if_match_required=False, **data)
         body = {"reference": reference, "text": event.text, "at": event.at}
         return Response(NoteCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 

@@ -22,9 +22,9 @@ from django.utils import timezone
 from deliveries.registry import cancel_if
 from deliveries.services import cancel_messages, enqueue, enqueue_for_partner
 from patients.selectors import has_data_sharing_consent
+from referrals.rules import add_working_days
 
 from .models import OnwardReferral, OnwardReferralSettings, OnwardStatus
-from .rules import add_working_days
 
 NOT_ACKNOWLEDGED = "referral.not_acknowledged"
 APPOINTMENT_TOMORROW = "referral.appointment_tomorrow"

@@ -12,14 +12,14 @@ from clinics.models import BankHolidays, Clinic
 from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.registry import cancel_reason_for
 from deliveries.services import enqueue_for_partner
+from onward import reminders as reminder_writer
+from onward import services
+from onward.models import OnwardReferral, OnwardReferralEvent, OnwardReferralSettings, OnwardStatus
+from onward.selectors import onward_referrals_for, partners_with_consent
 from patients.models import Patient
-from referrals import onward_services as services
-from referrals import reminders as reminder_writer
-from referrals.models import OnwardReferral, OnwardReferralEvent, OnwardReferralSettings, OnwardStatus
-from referrals.onward_selectors import onward_referrals_for, partners_with_consent
 from tests.factories import PatientFactory, StaffFactory
 from tests.factories.referrals import make_onward_referral, withdraw_consent
-from tests.referrals.conftest import NOW
+from tests.onward.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from patients.models import ContactRoute, Patient
 from patients.selectors import has_data_sharing_consent, patients_for, patients_sharing_with
 
 from .models import OnwardReferral, OnwardReferralEvent, OnwardStatus
-from .onward_services import ROUTE_DETAIL_FIELD
+from .services import ROUTE_DETAIL_FIELD
 
 
 def can_handle_onward_referrals(user) -> bool:

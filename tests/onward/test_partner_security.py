@@ -14,8 +14,8 @@ from partners.models import PartnerClient
 from referrals.models import Referral
 from tests.factories import PartnerClientFactory, PartnerFactory, PatientFactory, StaffFactory
 from tests.factories.referrals import ReferralFactory, consent_to_share, make_onward_referral
-from tests.referrals.conftest import NOW
-from tests.referrals.partner_http import PartnerSystem
+from tests.onward.conftest import NOW
+from tests.onward.partner_http import PartnerSystem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.tasks import dispatch_due_messages
-from referrals import onward_services as services
-from referrals.models import OnwardReferral
+from onward import services
+from onward.models import OnwardReferral
 from tests.celery_worker import wait_for
 from tests.deliveries.conftest import standard_webhooks_valid, webhook_receiver  # noqa: F401 (a fixture)
 from tests.factories import PatientFactory
@@ -171,7 +171,7 @@ def test_a_referral_made_while_redis_is_down_gets_its_reminder_once_redis_is_bac
         from clinics.models import User
         from partners.models import PartnerOrganisation
         from patients.models import Patient
-        from referrals.onward_services import onward_referral_create
+        from onward.services import onward_referral_create
 
         referral = onward_referral_create(
             patient=Patient.objects.get(pk={patient.pk}),

@@ -20,12 +20,12 @@ from deliveries.services import resend as resend_message
 from partners.models import PartnerOrganisation
 from patients.models import ContactRoute
 from patients.selectors import patients_for
+from referrals.api import PROBLEMS, ReferralProblemSerializer, valid_data
 
-from . import onward_services
-from .api import PROBLEMS, ReferralProblemSerializer, valid_data
+from . import services
 from .api_common import ETAG_HEADER, IF_MATCH_OPTIONAL, PreconditionFailed, expected_version, with_etag
 from .models import NeedKind, OnwardOutcome, OnwardReferral, OnwardReferralEvent, OnwardStatus
-from .onward_selectors import (
+from .selectors import (
     can_handle_onward_referrals,
     can_see_onward_referrals,
     deliveries_of,
@@ -161,7 +161,7 @@ class HandlesOnwardReferrals(permissions.BasePermission):
 def _service_call(function, **kwargs):
     try:
         return function(**kwargs)
-    except onward_services.VersionMismatch:
+    except services.VersionMismatch:
         raise PreconditionFailed() from None
     except OnwardReferral.DoesNotExist:
         raise Http404("No such onward referral in your clinics.") from None
@@ -236,9 +236,7 @@ class OnwardReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         partner = PartnerOrganisation.objects.filter(pk=data.pop("partner"), clinics=patient.clinic_id).first()
         if partner is None:
             raise ValidationError({"partner": "No such partner of the patient's clinic."})
-        referral = onward_services.onward_referral_create(
-            patient=patient, partner=partner, created_by=request.user, **data
-        )
+        referral = services.onward_referral_create(patient=patient, partner=partner, created_by=request.user, **data)
         return self._detail(referral, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -258,7 +256,7 @@ class OnwardReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         data = valid_data(StatusChangeSerializer, request.data)
         version = expected_version(request, referral, required=False)
         referral = _service_call(
-            onward_services.onward_referral_change_status,
+            services.onward_referral_change_status,
             referral=referral,
             by=request.user,
             expected_version=version,
@@ -279,7 +277,7 @@ class OnwardReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def notes(self, request, pk=None):
         referral = self.get_object()
         data = valid_data(StaffNoteSerializer, request.data)
-        event = _service_call(onward_services.onward_referral_add_note, referral=referral, by=request.user, **data)
+        event = _service_call(services.onward_referral_add_note, referral=referral, by=request.user, **data)
         return Response(OnwardEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

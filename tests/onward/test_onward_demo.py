@@ -6,11 +6,12 @@ from io import StringIO
 import pytest
 import requests
 
+from onward import demo as onward_demo
+from onward.models import OnwardReferral
 from partners import demo as partners_demo
 from partners.models import PartnerClient
 from patients import demo as patients_demo
 from referrals import demo as referrals_demo
-from referrals.models import OnwardReferral
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in
 
     def seed() -> str:
         out = StringIO()
-        for app in (partners_demo, patients_demo, referrals_demo):
+        for app in (partners_demo, patients_demo, referrals_demo, onward_demo):
             app.seed(clinics=clinics, staff=staff, stdout=out)
         return out.getvalue()
 
@@ -40,7 +41,7 @@ def test_demo_partners_get_one_working_client_per_clinic_and_onward_referrals_in
     assert "6 kept from an earlier run" in second
     states = set(OnwardReferral.objects.values_list("status", flat=True))
     assert {"sent", "acknowledged", "appointment_booked", "closed"} <= states
-    assert OnwardReferral.objects.count() == len(referrals_demo.ONWARD)
+    assert OnwardReferral.objects.count() == len(onward_demo.ONWARD)
 
     # The printed credentials work: the housing partner sees its referrals through the API.
     client_id, secret = re.search(r"Tees Housing Support +mbro +id (\S+) +secret (\S+) ", first).groups()

@@ -7,11 +7,12 @@ import requests
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from referrals.models import OnwardReferral, OnwardReferralEvent, OnwardStatus, Referral
+from onward.models import OnwardReferral, OnwardReferralEvent, OnwardStatus
+from referrals.models import Referral
 from tests.factories import PartnerClientFactory, PartnerFactory
 from tests.factories.referrals import consent_to_share, make_onward_referral, withdraw_consent
-from tests.referrals.conftest import NOW
-from tests.referrals.partner_http import PartnerSystem
+from tests.onward.conftest import NOW
+from tests.onward.partner_http import PartnerSystem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
