@@ -11,7 +11,7 @@ another list a person waits for.
 from .client import Partner, timed
 
 LIST = "/api/v1/partner/referrals/"
-WHOLE_LIST = 200  # the API's largest page (referrals.api_common.MAX_PAGE_SIZE): a full sync in one request
+WHOLE_LIST = 200  # the API's largest page (onward.api_common.MAX_PAGE_SIZE): a full sync in one request
 
 
 def _partner(base: str, sites) -> Partner:
