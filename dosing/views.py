@@ -449,7 +449,7 @@ def patient_prescriptions(request, pk: int):
         {
             "patient": patient,
             "live": selectors.live_prescriptions(patient),
-            "history": selectors.prescription_history(patient),
+            "changes": selectors.prescription_changes(selectors.prescription_history(patient)),
             "hold": selectors.holds_for(request.user).filter(patient=patient, cleared_at__isnull=True).first(),
             "can_prescribe": has_capability(request.user, PRESCRIBING),
             "dose_history": history.dose_history(patient, end=timezone.localdate()),
