@@ -199,7 +199,7 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
     dose_mg = forms.DecimalField(label="Dose given (mg)", widget=MgInput, **MG)
     route = forms.ChoiceField(label="Route", choices=Route.choices)
     injection_site = forms.ChoiceField(
-        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+        label="Injection site", choices=[("", "Choose where it was injected"), *InjectionSite.choices], required=False
     )
     witness = WitnessField()
     witness_password = forms.CharField(
@@ -207,7 +207,9 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
         strip=False,
         required=False,
         help_text="The witness types their own PIN (set under “Witness PIN”), or their password if they have no PIN.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        # Never drawn back into the page (render_value=False): a refused form keeps the witness's
+        # confirmation on the server instead (services.confirm_witness), not their PIN.
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}, render_value=False),
     )
     # The witness confirms last, having seen the ampoules drawn.
     field_order = ["dose_mg", "route", "injection_site", "ampoules", "witness", "witness_password"]
@@ -216,11 +218,28 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
         help_text="Leave empty to draw what the register proposes. To draw others, enter how many of each.",
     )
 
-    def __init__(self, *args, staff, witnesses, registers=(), **kwargs):
+    def __init__(self, *args, staff, witnesses, injectable: bool, registers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["witness"].queryset = staff
         _offer(self.fields["witness"], witnesses, "Choose the witness")
         self.fields["ampoules"].registers = registers
+        if injectable:
+            # No default: an intravenous dose is never recorded as "not an injection" by a tap too few.
+            self.always_needed = self.always_needed | {"injection_site"}
+        else:
+            del self.fields["injection_site"]  # an oral top-up has no injection site
+
+    def entered(self) -> dict:
+        """The values that passed the form's own checks, for `services.check_dose_entry` to check together."""
+        names = ("dose_mg", "route", "injection_site", "witness")
+        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+
+    def witness_already_confirmed(self, witness) -> None:
+        """The witness typed their PIN for this dose on an earlier try of this form: say so, ask for nothing."""
+        self.fields["witness_password"].help_text = self["witness_password"].help_text = (
+            f"✓ {staff_label(witness)} has typed their PIN for this dose: no need to type it again. "
+            "A different witness, dose or ampoules need a new PIN."
+        )
 
 
 class SignOutForm(ServiceErrorsMixin, forms.Form):
@@ -253,7 +272,10 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
     )
     route = forms.ChoiceField(label="Route", choices=Route.choices)
     injection_site = forms.ChoiceField(
-        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+        label="Injection site",
+        choices=[("", "Choose where it was injected"), *InjectionSite.choices],
+        required=False,
+        help_text="Only when a dose was given.",
     )
     given_at = DateTimeField(label="Time really given")
     witness = WitnessField()
