@@ -1,6 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinics.widgets import DateTimeField
+
 from .models import Severity
 
 
@@ -30,10 +32,4 @@ class AlertForm(forms.Form):
         label="Advice to give", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What staff tell patients, e.g. use with someone, carry naloxone, test a small amount first.",
     )  # fmt: skip
-    valid_until = forms.DateTimeField(
-        label="Valid until",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        error_messages={"invalid": "Enter a date and time, e.g. 2026-12-31 18:00."},
-    )
+    valid_until = DateTimeField(label="Valid until", required=False)

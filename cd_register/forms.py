@@ -7,23 +7,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinics.parsing import AsciiFormIntegerField
+from clinics.widgets import DateField, TimeField
 
 from .models import CdDrug, StockForm
 from .selectors import witness_by_username
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def format_value(self, value):
-        return value.strftime("%H:%M") if hasattr(value, "strftime") else value
 
 
 class ServiceErrorsMixin:
@@ -79,10 +66,9 @@ class RegisterCreateForm(ServiceErrorsMixin, forms.Form):
 class EntryForm(ServiceErrorsMixin, forms.Form):
     """Common to every movement: when it happened today, notes, and the witness who confirms with their password."""
 
-    occurred_at = forms.TimeField(
+    occurred_at = TimeField(
         label="Time",
         required=False,
-        widget=TimeInput,
         help_text="Leave empty for now. Entries are made on the day of the movement.",
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -141,7 +127,7 @@ class ReceiptForm(EntryForm):
     supplier_name = forms.CharField(label="Supplier", max_length=160)
     supplier_address = forms.CharField(label="Supplier's address", widget=forms.Textarea(attrs={"rows": 3}))
     batch = forms.CharField(label="Batch number", max_length=60)
-    expires_on = forms.DateField(label="Expiry date", widget=DateInput)
+    expires_on = DateField(label="Expiry date")
 
 
 class WasteForm(EntryForm):
@@ -222,5 +208,5 @@ class CloseDiscrepancyForm(ServiceErrorsMixin, forms.Form):
 
 
 class PeriodForm(forms.Form):
-    since = forms.DateField(label="From", required=False, widget=DateInput)
-    until = forms.DateField(label="To", required=False, widget=DateInput)
+    since = DateField(label="From", required=False)
+    until = DateField(label="To", required=False)

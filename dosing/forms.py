@@ -5,12 +5,12 @@ ones (witnesses who may dose, prescribers): a wrong choice that reaches the serv
 refused by the rule itself (S5, S9) with its sentence, exactly as the API refuses it.
 """
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+
+from clinics.widgets import DateField, DateTimeField, TimeField
 
 from . import rules
 from .models import (
@@ -31,24 +31,6 @@ MG = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
 
 def staff_label(user) -> str:
     return user.get_full_name() or user.username
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def format_value(self, value):
-        if isinstance(value, datetime):
-            # DateTimeField.prepare_value has already made an initial value naive in the clinic's zone.
-            local = timezone.localtime(value) if timezone.is_aware(value) else value
-            return local.strftime("%Y-%m-%dT%H:%M")
-        return value
 
 
 class MgInput(forms.NumberInput):
@@ -217,7 +199,7 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
     dose_mg = forms.DecimalField(label="Dose given (mg)", widget=MgInput, **MG)
     route = forms.ChoiceField(label="Route", choices=Route.choices)
     injection_site = forms.ChoiceField(
-        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+        label="Injection site", choices=[("", "Choose where it was injected"), *InjectionSite.choices], required=False
     )
     witness = WitnessField()
     witness_password = forms.CharField(
@@ -225,7 +207,9 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
         strip=False,
         required=False,
         help_text="The witness types their own PIN (set under “Witness PIN”), or their password if they have no PIN.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        # Never drawn back into the page (render_value=False): a refused form keeps the witness's
+        # confirmation on the server instead (services.confirm_witness), not their PIN.
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}, render_value=False),
     )
     # The witness confirms last, having seen the ampoules drawn.
     field_order = ["dose_mg", "route", "injection_site", "ampoules", "witness", "witness_password"]
@@ -234,11 +218,28 @@ class AdministerForm(ServiceErrorsMixin, forms.Form):
         help_text="Leave empty to draw what the register proposes. To draw others, enter how many of each.",
     )
 
-    def __init__(self, *args, staff, witnesses, registers=(), **kwargs):
+    def __init__(self, *args, staff, witnesses, injectable: bool, registers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["witness"].queryset = staff
         _offer(self.fields["witness"], witnesses, "Choose the witness")
         self.fields["ampoules"].registers = registers
+        if injectable:
+            # No default: an intravenous dose is never recorded as "not an injection" by a tap too few.
+            self.always_needed = self.always_needed | {"injection_site"}
+        else:
+            del self.fields["injection_site"]  # an oral top-up has no injection site
+
+    def entered(self) -> dict:
+        """The values that passed the form's own checks, for `services.check_dose_entry` to check together."""
+        names = ("dose_mg", "route", "injection_site", "witness")
+        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+
+    def witness_already_confirmed(self, witness) -> None:
+        """The witness typed their PIN for this dose on an earlier try of this form: say so, ask for nothing."""
+        self.fields["witness_password"].help_text = self["witness_password"].help_text = (
+            f"✓ {staff_label(witness)} has typed their PIN for this dose: no need to type it again. "
+            "A different witness, dose or ampoules need a new PIN."
+        )
 
 
 class SignOutForm(ServiceErrorsMixin, forms.Form):
@@ -252,12 +253,12 @@ class ReasonForm(ServiceErrorsMixin, forms.Form):
 
 class AdverseEventForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(label="What happened", choices=AdverseEventKind.choices, widget=forms.RadioSelect)
-    occurred_at = forms.DateTimeField(label="When", required=False, widget=DateTimeInput, help_text="Empty means now.")
+    occurred_at = DateTimeField(label="When", required=False, help_text="Empty means now.")
     naloxone_dose_mg = forms.DecimalField(
         label="Naloxone dose (mg)", required=False, help_text="Only when naloxone was given.", widget=MgInput, **MG
     )
-    naloxone_given_at = forms.DateTimeField(
-        label="Naloxone given at", required=False, widget=DateTimeInput, help_text="Only when naloxone was given."
+    naloxone_given_at = DateTimeField(
+        label="Naloxone given at", required=False, help_text="Only when naloxone was given."
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -271,9 +272,12 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
     )
     route = forms.ChoiceField(label="Route", choices=Route.choices)
     injection_site = forms.ChoiceField(
-        label="Injection site", choices=[("", "Not an injection"), *InjectionSite.choices], required=False
+        label="Injection site",
+        choices=[("", "Choose where it was injected"), *InjectionSite.choices],
+        required=False,
+        help_text="Only when a dose was given.",
     )
-    given_at = forms.DateTimeField(label="Time really given", widget=DateTimeInput)
+    given_at = DateTimeField(label="Time really given")
     witness = WitnessField()
     witness_password = forms.CharField(
         label="Witness PIN (or password)",
@@ -305,8 +309,8 @@ class PrescriptionForm(ServiceErrorsMixin, forms.Form):
         label="Evening dose (mg)", required=False, help_text="Only if the clinic runs 3 sessions.", widget=MgInput, **MG
     )
     daily_max_mg = forms.DecimalField(label="Daily maximum (mg)", widget=MgInput, **MG)
-    starts_on = forms.DateField(label="Starts on", widget=DateInput)
-    ends_on = forms.DateField(label="Ends on", required=False, widget=DateInput)
+    starts_on = DateField(label="Starts on")
+    ends_on = DateField(label="Ends on", required=False)
     is_titration = forms.BooleanField(label="Titration step (induction)", required=False)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -354,12 +358,12 @@ class ClearHoldForm(ServiceErrorsMixin, forms.Form):
 class DosingSettingsForm(ServiceErrorsMixin, forms.Form):
     """Every per-clinic setting; the bounds are the rules' (so a refusal names its rule next to the field)."""
 
-    morning_start = forms.TimeField(label="Morning starts", widget=forms.TimeInput(attrs={"type": "time"}))
-    morning_end = forms.TimeField(label="Morning ends", widget=forms.TimeInput(attrs={"type": "time"}))
-    afternoon_start = forms.TimeField(label="Afternoon starts", widget=forms.TimeInput(attrs={"type": "time"}))
-    afternoon_end = forms.TimeField(label="Afternoon ends", widget=forms.TimeInput(attrs={"type": "time"}))
-    evening_start = forms.TimeField(label="Evening starts", widget=forms.TimeInput(attrs={"type": "time"}))
-    evening_end = forms.TimeField(label="Evening ends", widget=forms.TimeInput(attrs={"type": "time"}))
+    morning_start = TimeField(label="Morning starts")
+    morning_end = TimeField(label="Morning ends")
+    afternoon_start = TimeField(label="Afternoon starts")
+    afternoon_end = TimeField(label="Afternoon ends")
+    evening_start = TimeField(label="Evening starts")
+    evening_end = TimeField(label="Evening ends")
     sessions_per_day = forms.IntegerField(label="Sessions a day (S2)", help_text="1 to 3.")
     observation_minutes = forms.IntegerField(label="Observation after a dose, minutes (S6)", help_text="10 to 30.")
     minimum_interval_minutes = forms.IntegerField(
@@ -395,8 +399,8 @@ class LicenceForm(ServiceErrorsMixin, forms.Form):
         error_messages={"invalid_choice": "S14 · Choose a prescriber of this clinic"},
     )
     number = forms.CharField(label="Licence number", max_length=40, required=False)
-    valid_from = forms.DateField(label="Valid from", widget=DateInput, required=False)
-    valid_to = forms.DateField(label="Valid to (last day)", widget=DateInput, required=False)
+    valid_from = DateField(label="Valid from", required=False)
+    valid_to = DateField(label="Valid to (last day)", required=False)
 
     def __init__(self, *args, staff, prescribers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -408,6 +412,6 @@ class AbsenceForm(ServiceErrorsMixin, forms.Form):
     """S7: a planned absence. The service decides the dates (from today on) and who may record it."""
 
     reason = forms.ChoiceField(label="Reason", choices=AbsenceReason.choices, widget=forms.RadioSelect)
-    starts_on = forms.DateField(label="First day away", widget=DateInput)
-    ends_on = forms.DateField(label="Last day away", widget=DateInput)
+    starts_on = DateField(label="First day away")
+    ends_on = DateField(label="Last day away")
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))

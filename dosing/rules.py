@@ -13,7 +13,7 @@ absence of any update path in the services package.
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from .models import (
     INTOXICATED_SEDATION,
@@ -45,6 +45,28 @@ class RuleViolation(ValidationError):
 
     def __str__(self) -> str:
         return self.text
+
+
+def refusals_together(*checks) -> None:
+    """Run independent checks and raise every refusal at once, so a form shows them in one pass (issue 14.5).
+
+    A single refusal is raised as it is (a RuleViolation keeps its `rule` for the API).
+    """
+    refusals = []
+    for check in checks:
+        try:
+            check()
+        except ValidationError as refusal:
+            refusals.append(refusal)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        merged: dict[str, list] = {}
+        for refusal in refusals:
+            by_field = refusal.error_dict if hasattr(refusal, "error_dict") else {NON_FIELD_ERRORS: refusal.error_list}
+            for field, errors in by_field.items():
+                merged.setdefault(field, []).extend(errors)
+        raise ValidationError(merged)
 
 
 # --- How facts are written in a refusal -----------------------------------------------
@@ -460,14 +482,27 @@ def check_prescription_for_dose(*, prescription, drug: str, day: date, session: 
         raise RuleViolation("S8", f"No dose: there is no active, signed prescription for {label} on {day_month(day)}")
     if prescription.supply != Supply.SUPERVISED and is_injectable(drug):
         raise RuleViolation("S8", f"{Drug(drug).label} is never supplied to take home")
-    if route != prescription.route:
-        raise RuleViolation(
-            "S8",
-            f"The prescription is for {Route(prescription.route).label.lower()} use, not {Route(route).label.lower()}",
-            field="route",
-        )
+    check_route_as_prescribed(prescribed_route=prescription.route, route=route)
     if prescription.dose_for(session) is None:
         raise RuleViolation("S8", f"The prescription has no {Session(session).label.lower()} dose")
+
+
+def check_injection_site(*, injectable: bool, injection_site: str) -> None:
+    """An injection given is recorded with where it was given (the dose, its correction, the form)."""
+    if injectable and not injection_site:
+        raise ValidationError({"injection_site": "Record the injection site."})
+
+
+def check_route_as_prescribed(*, prescribed_route: str, route: str) -> None:
+    """S8: the dose goes by the prescription's route."""
+    if route not in Route.values:
+        raise RuleViolation("S8", "Choose the route", field="route")
+    if route != prescribed_route:
+        raise RuleViolation(
+            "S8",
+            f"The prescription is for {Route(prescribed_route).label.lower()} use, not {Route(route).label.lower()}",
+            field="route",
+        )
 
 
 # --- S9: witness --------------------------------------------------------------------------------------------

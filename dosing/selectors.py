@@ -15,12 +15,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
+from clinics import change_sentences
 from clinics.access import has_capability
 from clinics.models import Clinic, User
 from clinics.roles import ROLE_CAPABILITIES, Capability
 from clinics.selectors import clinic_list, clinics_for
 from patients.models import Episode, Patient, PatientStatus
 
+from . import rules
 from .models import (
     LICENSED_DRUGS,
     Administration,
@@ -474,8 +476,89 @@ def settings_history(settings: DosingSettings) -> list[dict]:
             if getattr(before, name) != getattr(after, name)
         ]  # fmt: skip
         if fields:
-            changes.append({"at": after.history_date, "by": after.history_user, "changes": fields})
+            clauses = [change_sentences.value_change(f["label"], f["old"], f["new"]) for f in fields]
+            sentence = change_sentences.sentence(who=after.history_user, clauses=clauses, at=after.history_date)
+            changes.append(
+                {"at": after.history_date, "by": after.history_user, "changes": fields, "sentence": sentence}
+            )
     return changes[::-1]
+
+
+# What a prescription version may change, as the history says it (issue 14.8).
+_PRESCRIPTION_VALUES = [
+    ("morning_dose_mg", "morning dose"),
+    ("afternoon_dose_mg", "afternoon dose"),
+    ("evening_dose_mg", "evening dose"),
+    ("daily_max_mg", "daily maximum"),
+    ("route", "route"),
+    ("supply", "supply"),
+    ("starts_on", "start date"),
+    ("ends_on", "end date"),
+    ("notes", "notes"),
+]
+
+
+def _prescription_value(prescription: Prescription, name: str) -> str:
+    value = getattr(prescription, name)
+    if value is None or value == "":
+        return ""
+    if name.endswith("_mg"):
+        return rules.mg(value)
+    if name in ("route", "supply"):
+        return getattr(prescription, f"get_{name}_display")().lower()
+    if name in ("starts_on", "ends_on"):
+        return change_sentences.day(value)
+    return f"“{value}”"
+
+
+def _starting(prescription: Prescription) -> str:
+    """' starting 25/11/2026' for a version that does not apply from the day it was signed."""
+    signed_on = timezone.localtime(prescription.signed_at).date()
+    return f" starting {change_sentences.day(prescription.starts_on)}" if prescription.starts_on != signed_on else ""
+
+
+def _prescribed(prescription: Prescription) -> str:
+    doses = [
+        f"{label.removesuffix(' dose')} {_prescription_value(prescription, name)}"
+        for name, label in _PRESCRIPTION_VALUES[:3]
+        if getattr(prescription, name) is not None
+    ]
+    return (
+        f"prescribed {prescription.get_drug_display().lower()}, {prescription.get_route_display().lower()}: "
+        f"{', '.join(doses)}, daily maximum {rules.mg(prescription.daily_max_mg)}"
+        + (f", until {change_sentences.day(prescription.ends_on)}" if prescription.ends_on else "")
+    )
+
+
+def prescription_changes(versions) -> list[dict]:
+    """A patient's prescriptions as sentences, newest first: who prescribed, changed (old to new) and stopped what.
+
+    `versions` is `prescription_history(patient)` (one query: each version with the one it replaced).
+    """
+    events = []
+    for version in versions:
+        before = version.supersedes
+        if before is None:
+            clauses = [_prescribed(version)]
+        else:
+            clauses = [
+                change_sentences.value_change(
+                    label, _prescription_value(before, name), _prescription_value(version, name)
+                )
+                for name, label in _PRESCRIPTION_VALUES
+                # A new version applies from its own start: said once, below, only when not from the day signed.
+                if name != "starts_on" and getattr(before, name) != getattr(version, name)
+            ] or [f"signed a new version of the {version.get_drug_display().lower()} prescription"]
+        clauses[-1] += (" as a titration step" if version.is_titration else "") + _starting(version)
+        signed = change_sentences.sentence(who=version.prescriber, clauses=clauses, at=version.signed_at)
+        events.append((version.signed_at, signed, version))
+        if version.stopped_at:
+            why = f": {version.stop_reason}" if version.stop_reason else ""
+            stopped = f"stopped the {version.get_drug_display().lower()} prescription{why}"
+            said = change_sentences.sentence(who=version.stopped_by, clauses=[stopped], at=version.stopped_at)
+            events.append((version.stopped_at, said, version))
+    events.sort(key=lambda event: event[0], reverse=True)
+    return [{"at": at, "sentence": sentence, "prescription": version} for at, sentence, version in events]
 
 
 # --- Home page work queues (clinics.work_queues) ---------------------------------------------------

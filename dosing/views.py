@@ -227,6 +227,80 @@ def _ampoule_proposal(slot, dose_mg) -> str:
     return propose_ampoules(clinic=slot.clinic, drug=slot.prescription.drug, dose_mg=dose_mg).describe()
 
 
+# A witness's PIN confirmation for a dose whose form came back (services.confirm_witness), by slot: kept in the
+# server-side session, never in the page.
+WITNESS_CONFIRMATIONS = "dosing.witness_confirmations"
+
+
+def _witness_confirmation(request, slot, token: str | None = None) -> str:
+    """Read (token None), keep (a token) or forget (empty token) the witness's confirmation for this slot."""
+    kept = request.session.get(WITNESS_CONFIRMATIONS, {})
+    if token is None:
+        return kept.get(str(slot.pk), "")
+    if token:
+        kept[str(slot.pk)] = token
+    else:
+        kept.pop(str(slot.pk), None)
+    request.session[WITNESS_CONFIRMATIONS] = kept
+    return token
+
+
+def _record_dose(request, slot, form):
+    """Issue 14.5: every problem at once, and the witness's PIN typed once.
+
+    The entries are checked together first (the form's own checks and the rules that need no lock);
+    the PIN is tried once the witness and what they vouch for (dose, ampoules) are right, even if an
+    unrelated field (the site) is not, and its confirmation is kept for the next try. The dose
+    service then checks everything again under its lock. Returns the administration, or None.
+    """
+    form.is_valid()
+    data = form.cleaned_data
+    witness, dose_mg, ampoules = data.get("witness"), data.get("dose_mg"), data.get("ampoules")
+    pin = data.get("witness_password", "")
+    vouched = {"slot": slot, "nurse": request.user, "witness": witness, "dose_mg": dose_mg, "ampoules": ampoules}
+    kept = _witness_confirmation(request, slot)
+    confirmed = not pin and services.witness_confirmation_holds(kept, **vouched)
+    try:
+        services.check_dose_entry(
+            slot=slot, nurse=request.user, witness_password_given=bool(pin) or confirmed, **form.entered()
+        )
+    except ValidationError as error:
+        form.add_service_errors(error)
+    if pin:
+        if any(name in form.errors for name in ("dose_mg", "ampoules", "witness")):
+            form.add_error(
+                "witness_password",
+                "Not checked yet: the witness types their PIN once the dose and the witness are right.",
+            )
+        else:
+            try:
+                kept = _witness_confirmation(request, slot, services.confirm_witness(witness_password=pin, **vouched))
+                confirmed = True
+            except ValidationError as error:
+                _witness_confirmation(request, slot, "")
+                form.add_service_errors(error)
+    if confirmed and "witness_password" not in form.errors:
+        form.witness_already_confirmed(witness)
+    if form.errors:
+        return None
+    try:
+        given = services.administer_dose(
+            slot=slot,
+            nurse=request.user,
+            dose_mg=dose_mg,
+            route=data["route"],
+            injection_site=data.get("injection_site", ""),
+            witness=witness,
+            witness_confirmation=kept,
+            ampoules=ampoules,
+        )
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return None
+    _witness_confirmation(request, slot, "")
+    return given
+
+
 @staff_only(DOSING)
 def administer(request, pk: int):
     """Record the dose. A stale or doubled submission is refused by S1 in the service, never a second dose."""
@@ -242,15 +316,11 @@ def administer(request, pk: int):
         staff=selectors.clinic_staff(slot.clinic),
         witnesses=selectors.witnesses_for(slot.clinic, nurse=request.user),
         registers=_registers_for(slot),
+        injectable=slot.prescription.is_injectable,
     )
-    if slot.prescription.is_injectable:
-        form.always_needed = form.always_needed | {"injection_site"}
-    if request.method == "POST" and form.is_valid():
-        try:
-            given = services.administer_dose(slot=slot, nurse=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
+    if request.method == "POST":
+        given = _record_dose(request, slot, form)
+        if given is not None:
             zone = slot.clinic.zone
             messages.success(
                 request,
@@ -449,7 +519,7 @@ def patient_prescriptions(request, pk: int):
         {
             "patient": patient,
             "live": selectors.live_prescriptions(patient),
-            "history": selectors.prescription_history(patient),
+            "changes": selectors.prescription_changes(selectors.prescription_history(patient)),
             "hold": selectors.holds_for(request.user).filter(patient=patient, cleared_at__isnull=True).first(),
             "can_prescribe": has_capability(request.user, PRESCRIBING),
             "dose_history": history.dose_history(patient, end=timezone.localdate()),

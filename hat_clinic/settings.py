@@ -226,6 +226,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"  # each clinic has its own; this is the default for new ones
 USE_I18N = True
 USE_TZ = True
+# dd/mm/yyyy and 24-hour times on every page, whatever Django's en_GB defaults say (issue 14.9).
+FORMAT_MODULE_PATH = ["hat_clinic.formats"]
 
 # --- Static files --------------------------------------------------------------
 STATIC_URL = "static/"

@@ -5,17 +5,11 @@ from django.core.exceptions import ValidationError
 
 from clinics.parsing import AsciiFormIntegerField
 from clinics.roles import Role
+from clinics.widgets import DateField
 
 from . import rules
 from .models import ConsentDecision, ConsentKind, DischargeReason, OutcomeInterview, Patient, PatientStatus
 from .validators import normalise_nhs_number, validate_nhs_number
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 class ServiceErrorsMixin:
@@ -60,7 +54,8 @@ class PatientDetailsForm(ServiceErrorsMixin, forms.ModelForm):
             "clinical_alert",
             "keyworker",
         ]
-        widgets = {"date_of_birth": DateInput, "address": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"date_of_birth": DateField}
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "date_of_birth": "The person must be 16 to 100 years old.",
             "contact_notes": "For example: do not leave voicemail; do not write to the home address.",
@@ -72,6 +67,7 @@ class PatientDetailsForm(ServiceErrorsMixin, forms.ModelForm):
             "last_name", "first_name"
         )
         self.fields["keyworker"].label_from_instance = lambda user: user.get_full_name() or user.username
+        self.fields["keyworker"].empty_label = "No keyworker yet"
         self.fields["contact_notes"].widget.attrs["rows"] = 2
 
     def clean_nhs_number(self):
@@ -89,9 +85,7 @@ class PatientDetailsForm(ServiceErrorsMixin, forms.ModelForm):
 
 
 class RegisterPatientForm(PatientDetailsForm):
-    started_on = forms.DateField(
-        label="Treatment start date", widget=DateInput, help_text="The day the first treatment episode starts."
-    )
+    started_on = DateField(label="Treatment start date", help_text="The day the first treatment episode starts.")
     confirm_duplicates = forms.BooleanField(
         label="I have checked the possible duplicates: this is a different person. Register anyway.",
         required=False,
@@ -108,16 +102,14 @@ class PhotoForm(ServiceErrorsMixin, forms.Form):
 
 class DischargeForm(ServiceErrorsMixin, forms.Form):
     reason = forms.ChoiceField(label="Discharge reason", choices=[("", "Choose a reason"), *DischargeReason.choices])
-    ended_on = forms.DateField(label="Discharge date", widget=DateInput, required=False, help_text="Today if empty.")
+    ended_on = DateField(label="Discharge date", required=False, help_text="Today if empty.")
     notes = forms.CharField(
         label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Required for 'Other'."
     )
 
 
 class ReadmitForm(ServiceErrorsMixin, forms.Form):
-    started_on = forms.DateField(
-        label="Start date of the new episode", widget=DateInput, required=False, help_text="Today if empty."
-    )
+    started_on = DateField(label="Start date of the new episode", required=False, help_text="Today if empty.")
 
 
 class ConsentForm(ServiceErrorsMixin, forms.Form):
@@ -161,7 +153,7 @@ def _top_field(name: str) -> forms.Field:
 
 
 class OutcomeInterviewForm(ServiceErrorsMixin, forms.Form):
-    interviewed_on = forms.DateField(label="Interview date", widget=DateInput)
+    interviewed_on = DateField(label="Interview date")
 
     SECTIONS = (
         ("Substance use: days in the last 28 days", OutcomeInterview.DAY_FIELDS[:8]),

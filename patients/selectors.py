@@ -7,6 +7,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from clinics import change_sentences
 from clinics.access import has_capability
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
@@ -286,6 +287,7 @@ class Change:
     what: str
     action: str
     changes: list[tuple[str, str, str]]
+    sentence: str = ""  # what staff read (issue 14.8): "Kim Lee changed the phone from ... on 03/12/2026 at 14:05."
 
 
 _HIDDEN_IN_HISTORY = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user"}
@@ -319,9 +321,9 @@ def _shown(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return date_format(timezone.localtime(value), "j M Y H:i")
+        return date_format(timezone.localtime(value), "d/m/Y H:i")
     if isinstance(value, date):
-        return date_format(value, "j M Y")
+        return date_format(value, "d/m/Y")
     return str(value)
 
 
@@ -334,6 +336,39 @@ def _names_of_related(model, rows) -> dict:
             for obj in f.related_model._default_manager.filter(pk__in=ids):
                 names[(f.related_model, obj.pk)] = str(obj)
     return names
+
+
+# What each kind of record is called in a sentence, and what making one is called.
+_RECORD_NOUNS = {
+    "Details": ("the patient", "registered the patient"),
+    "Episode": ("the treatment episode", "opened a treatment episode"),
+    "Consent": ("the consent", "recorded a consent"),
+    "Outcome interview": ("the outcome interview", "recorded an outcome interview"),
+}
+
+
+def _clauses(what: str, row, values: list[tuple[str, str, str]]) -> list[str]:
+    """The sentence's clauses for one history row: what was made, or each value changed (issue 14.8)."""
+    whose, made = _RECORD_NOUNS[what]
+    if row.history_type == "+":
+        facts = dict((label, new) for label, _old, new in values)
+        if what == "Episode":
+            return [f"{made} starting {facts.get('started on', '')}".strip()]
+        if what == "Consent":
+            kind, partner, decision = facts.get("kind", ""), facts.get("partner", ""), facts.get("decision", "")
+            about = f"{kind.lower()}{f' ({partner})' if partner else ''}"
+            return [f"recorded consent for {about}: {decision.lower()}" if kind else made]
+        if what == "Outcome interview" and facts.get("interviewed on"):
+            return [f"{made} of {facts['interviewed on']}"]
+        return [made]
+    if row.history_type == "-":
+        return [f"deleted {whose}"]
+    if what == "Episode" and row.ended_on and any(label == "ended on" and not old for label, old, _ in values):
+        reason = dict((label, new) for label, _old, new in values).get("discharge reason", "")
+        why = f" ({reason.lower()})" if reason else ""
+        return [f"discharged the patient on {change_sentences.day(row.ended_on)}{why}"]
+    owner = "the" if what == "Details" else f"{whose}'s"
+    return [change_sentences.value_change(label, old, new, whose=owner) for label, old, new in values]
 
 
 def change_history(patient: Patient, *, limit: int | None = None) -> list[Change]:
@@ -352,13 +387,17 @@ def change_history(patient: Patient, *, limit: int | None = None) -> list[Change
         previous_by_object = {}
         for row in rows:
             previous = previous_by_object.get(row.id)
+            values = _diff(model, previous, row, names)
             changes.append(
                 Change(
                     at=row.history_date,
                     who=row.history_user,
                     what=what if what == "Details" else f"{what} {row.id}",
                     action=actions.get(row.history_type, row.history_type),
-                    changes=_diff(model, previous, row, names),
+                    changes=values,
+                    sentence=change_sentences.sentence(
+                        who=row.history_user, clauses=_clauses(what, row, values), at=row.history_date
+                    ),
                 )
             )
             previous_by_object[row.id] = row

@@ -3,9 +3,17 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .models import INTAKE_FIELDS, EligibilityCriteria, PreviousTreatmentEpisode, Recommendation, Referral
+from clinics.widgets import DateField
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from .models import (
+    INTAKE_FIELDS,
+    EligibilityCriteria,
+    EpisodeEnd,
+    PreviousTreatmentEpisode,
+    Recommendation,
+    Referral,
+    ReferralSource,
+)
 
 
 class DescribedErrorsMixin:
@@ -63,9 +71,8 @@ class ReferralForm(DescribedErrorsMixin, forms.ModelForm):
             "received_on",
             *INTAKE_FIELDS,
         ]
+        field_classes = {"received_on": DateField, "date_of_birth": DateField}
         widgets = {
-            "received_on": DATE,
-            "date_of_birth": DATE,
             "contact_notes": forms.Textarea(attrs={"rows": 2}),
             "exclusion_notes": forms.Textarea(attrs={"rows": 2}),
             "pregnant": NotAskedYesNo,
@@ -80,6 +87,7 @@ class ReferralForm(DescribedErrorsMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "Choose who referred them"), *ReferralSource.choices]
         for name in ("phone", "referrer_phone"):
             self.fields[name].widget.input_type = "tel"
             self.fields[name].widget.attrs["autocomplete"] = "off"
@@ -94,8 +102,13 @@ class PreviousEpisodeForm(DescribedErrorsMixin, forms.ModelForm):
     class Meta:
         model = PreviousTreatmentEpisode
         fields = ["kind", "started_on", "ended_on", "why_ended", "notes"]
-        widgets = {"started_on": DATE, "ended_on": DATE, "notes": forms.TextInput}
+        field_classes = {"started_on": DateField, "ended_on": DateField}
+        widgets = {"notes": forms.TextInput}
         labels = {"kind": "Treatment", "started_on": "Started", "ended_on": "Ended"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["why_ended"].choices = [("", "Choose why it ended"), *EpisodeEnd.choices]
 
 
 PreviousEpisodeFormSet = forms.formset_factory(PreviousEpisodeForm, extra=3, max_num=12)
@@ -114,9 +127,7 @@ class RecommendForm(DescribedErrorsMixin, forms.Form):
 
 
 class AcceptForm(DescribedErrorsMixin, forms.Form):
-    started_on = forms.DateField(
-        label="Treatment starts on", widget=DATE, required=False, help_text="Empty means today."
-    )
+    started_on = DateField(label="Treatment starts on", required=False, help_text="Empty means today.")
     override_reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

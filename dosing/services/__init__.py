@@ -37,7 +37,15 @@ from .absences import absence_record
 from .adverse_events import record_adverse_event
 from .alerts import alert_mark_read
 from .checks import record_pre_dose_check, record_refusal, slot_mark_arrived, withhold_dose
-from .doses import administer_dose, correct_administration, sign_out_after_observation
+from .doses import (
+    NOT_ENTERED,
+    administer_dose,
+    check_dose_entry,
+    confirm_witness,
+    correct_administration,
+    sign_out_after_observation,
+    witness_confirmation_holds,
+)
 from .holds import clear_hold, close_missed_slots, hold_after_missed_days
 from .licences import licence_expiry_alerts, licence_record
 from .prescriptions import prescription_change, prescription_create, prescription_stop
@@ -45,11 +53,14 @@ from .slots import create_slots
 
 __all__ = [
     "DOSED_SLOT_STATUSES",
+    "NOT_ENTERED",
     "absence_record",
     "administer_dose",
     "alert_mark_read",
+    "check_dose_entry",
     "clear_hold",
     "close_missed_slots",
+    "confirm_witness",
     "correct_administration",
     "create_slots",
     "hold_after_missed_days",
@@ -66,4 +77,5 @@ __all__ = [
     "sign_out_after_observation",
     "slot_mark_arrived",
     "withhold_dose",
+    "witness_confirmation_holds",
 ]

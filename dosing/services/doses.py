@@ -5,9 +5,10 @@ transaction (cd_register.services), so the dose and the register commit or roll 
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
@@ -98,17 +99,137 @@ def _may_witness(witness, clinic: Clinic) -> bool:
     ).exists()
 
 
-def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str) -> None:
-    """S9, checked before any lock is taken: the witness's own PIN (or password) with lockout on guessing."""
+def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str, confirmed: bool = False) -> None:
+    """S9, checked before any lock is taken: the witness's own PIN (or password) with lockout on guessing.
+
+    `confirmed`: the witness typed their PIN for this very dose a moment ago (`confirm_witness`);
+    who may witness is still checked now.
+    """
     may_witness = _may_witness(witness, clinic)
-    password_correct = witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
+    password_correct = confirmed or (
+        witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
+    )
     rules.check_witness(
         nurse=nurse,
         witness=witness,
         witness_may_witness=may_witness,
         password_correct=password_correct,
-        password_given=bool(witness_password),
+        password_given=confirmed or bool(witness_password),
     )
+
+
+# --- The dose form in one pass (issue 14.5) -------------------------------------------------------------------------
+
+# How long a witness's PIN, typed on a dose form that came back with another problem, stands for that dose.
+WITNESS_CONFIRMATION_LIFETIME = timedelta(minutes=5)
+_CONFIRMATION_SALT = "dosing.witness-confirmation"
+
+
+def _witnessed(*, slot: Slot, nurse, witness, dose_mg, ampoules) -> dict:
+    """What a witness's PIN vouches for: this nurse giving this dose, drawn from these ampoules, in this slot."""
+    drawn = sorted([register.pk, str(Decimal(count).normalize())] for register, count in ampoules or ())
+    return {
+        "slot": slot.pk,
+        "nurse": nurse.pk,
+        "witness": witness.pk,
+        "dose_mg": str(Decimal(dose_mg).normalize()),
+        "ampoules": drawn if ampoules is not None else None,
+    }
+
+
+def confirm_witness(
+    *, slot: Slot, nurse, witness, witness_password: str, dose_mg, ampoules=None, now: datetime | None = None
+) -> str:
+    """S9 once per dose: check the witness's PIN now, and return a confirmation of it for this dose.
+
+    A dose form can come back for a reason that is not the witness's (the injection site left
+    empty): the page keeps this confirmation on the server (the session, never the page, and never
+    the PIN itself) and `administer_dose` takes it instead of the PIN for `WITNESS_CONFIRMATION_LIFETIME`.
+    It vouches for the slot, the nurse, the witness, the dose and the ampoules: change one and the
+    witness types their PIN again. Wrong PINs count towards the witness's lockout as anywhere else.
+    """
+    now = _now(now)
+    _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
+    payload = _witnessed(slot=slot, nurse=nurse, witness=witness, dose_mg=dose_mg, ampoules=ampoules)
+    return signing.dumps({**payload, "at": now.timestamp()}, salt=_CONFIRMATION_SALT)
+
+
+def witness_confirmation_holds(
+    confirmation: str, *, slot: Slot, nurse, witness, dose_mg, ampoules=None, now: datetime | None = None
+) -> bool:
+    """True when `confirmation` (from `confirm_witness`) vouches for exactly this dose and is still fresh."""
+    if not confirmation or witness is None or dose_mg is None:
+        return False
+    now = _now(now)
+    try:
+        payload = signing.loads(confirmation, salt=_CONFIRMATION_SALT)
+        confirmed_at = datetime.fromtimestamp(float(payload.pop("at")), tz=UTC)
+    except (signing.BadSignature, KeyError, TypeError, ValueError, OverflowError):
+        return False
+    fresh = now - WITNESS_CONFIRMATION_LIFETIME <= confirmed_at <= now
+    return fresh and payload == _witnessed(slot=slot, nurse=nurse, witness=witness, dose_mg=dose_mg, ampoules=ampoules)
+
+
+NOT_ENTERED = object()  # a field the form already refused: its checks are left to the form's own message
+
+
+def check_dose_entry(
+    *,
+    slot: Slot,
+    nurse,
+    dose_mg=NOT_ENTERED,
+    route=NOT_ENTERED,
+    injection_site=NOT_ENTERED,
+    witness=NOT_ENTERED,
+    witness_password_given: bool = False,
+) -> None:
+    """Every refusal that what the nurse entered earns, raised together, before the witness's PIN is tried.
+
+    Issue 14.5: a form that refuses the PIN, then the site, then the dose, one submission at a time,
+    costs a session minutes. These are the checks that need no lock: S4 (more than 0, not above the
+    session's dose or a standing reduction, S5), S8 (the prescription's route), the injection site,
+    S9 (a witness of this clinic, not the nurse, whose PIN is typed). `administer_dose` makes every
+    one of them again under its lock with the rest, so nothing here decides alone.
+    """
+    prescription = live_prescription(slot.patient, slot.prescription.drug) or slot.prescription
+    checks = []
+    if dose_mg is not NOT_ENTERED:
+        session_dose = prescription.dose_for(slot.session)
+        reduction = rules.standing_reduction(list(slot.checks.select_related("authorised_by")))
+        checks.append(lambda: rules.check_dose_amount(dose_mg=dose_mg))
+        if session_dose is not None and dose_mg:
+            checks.append(
+                lambda: rules.check_dose_within_prescription(
+                    dose_mg=dose_mg,
+                    session=slot.session,
+                    session_dose_mg=session_dose,
+                    daily_max_mg=prescription.daily_max_mg,
+                    given_today_mg=Decimal(0),  # the day's doses are counted under the lock
+                )
+            )
+        if reduction is not None and dose_mg:
+            checks.append(
+                lambda: rules.check_dose_after_pre_dose_check(
+                    check=reduction, dose_mg=dose_mg, zone=slot.clinic.zone, reduction=reduction
+                )
+            )
+    if route is not NOT_ENTERED:
+        checks.append(lambda: rules.check_route_as_prescribed(prescribed_route=prescription.route, route=route))
+    if injection_site is not NOT_ENTERED:
+        checks.append(
+            lambda: rules.check_injection_site(injectable=prescription.is_injectable, injection_site=injection_site)
+        )
+    if witness is not NOT_ENTERED:
+        checks.append(
+            lambda: rules.check_witness(
+                nurse=nurse,
+                witness=witness,
+                witness_may_witness=_may_witness(witness, slot.clinic),
+                password_correct=True,  # tried by confirm_witness, once everything else is right
+                password_given=witness_password_given,
+            )
+        )
+    rules.refusals_together(*checks)
 
 
 @hold_on_s7_refusal
@@ -120,8 +241,9 @@ def administer_dose(
     injection_site: str,
     nurse,
     witness,
-    witness_password: str,
+    witness_password: str = "",
     ampoules: list | None = None,
+    witness_confirmation: str = "",
     now: datetime | None = None,
 ) -> Administration:
     """Record a witnessed dose (S1-S9, S11) and start the observation (S6).
@@ -137,12 +259,20 @@ def administer_dose(
     check allowing it), S2 (sessions a day), S3 (interval since the last injectable dose), S4
     (session dose, daily maximum). The slot becomes 'given', or 'partial' below the
     authorised dose.
+
+    `witness_confirmation` (pages only): the witness's PIN for this dose, checked a moment ago by
+    `confirm_witness`, instead of `witness_password`.
     """
     now = _now(now)
     require_capability_at(nurse, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
     dose_mg = _decimal(dose_mg, "dose_mg")
     rules.check_dose_amount(dose_mg=dose_mg)
-    _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
+    confirmed = witness_confirmation_holds(
+        witness_confirmation, slot=slot, nurse=nurse, witness=witness, dose_mg=dose_mg, ampoules=ampoules, now=now
+    )
+    _verify_witness(
+        clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password, confirmed=confirmed
+    )
     try:
         with transaction.atomic():
             return _administer_locked(
@@ -175,8 +305,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
         raise ValidationError({"route": "Choose the route."})
     context = _check_may_be_dosed_today(slot, now=now, route=route)
     prescription, settings = context.prescription, context.settings
-    if prescription.is_injectable and not injection_site:
-        raise ValidationError({"injection_site": "Record the injection site."})
+    rules.check_injection_site(injectable=prescription.is_injectable, injection_site=injection_site)
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
     checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
     # S5 on a slot reopened by a 0 mg correction: only a check since then counts as this dose's check; an
@@ -335,9 +464,9 @@ def correct_administration(
         settings = DosingSettings.for_clinic(clinic)
         _check_correction_as_a_dose(slot=slot, original=original, dose_mg=dose_mg, given_at=given_at, settings=settings)
         _refuse_ampoules_outside_the_register(original.drug, ampoules)
-        if original.prescription.is_injectable and dose_mg and not injection_site:
-            # As for the dose itself: an injection given is recorded with where it was given.
-            raise ValidationError({"injection_site": "Record the injection site."})
+        rules.check_injection_site(
+            injectable=original.prescription.is_injectable and bool(dose_mg), injection_site=injection_site
+        )
         correction = Administration(
             slot=slot,
             patient=original.patient,

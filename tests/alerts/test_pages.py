@@ -89,7 +89,7 @@ def test_a_prescriber_publishes_from_the_page(client, prescriber, alert_fields, 
     [
         ({"substance": ""}, "Name the substance"),
         ({"valid_until": "2026-12-01T09:00"}, "must hold until a moment in the future"),
-        ({"valid_until": "not a date"}, "Enter a date and time"),
+        ({"valid_until": "not a date"}, "Enter the date and time as dd/mm/yyyy hh:mm (24-hour)"),
         ({"valid_until": ""}, "Say until when the alert holds"),
     ],
 )

@@ -97,4 +97,4 @@ def test_page_the_manager_changes_settings_and_sees_the_history(client_for, mana
         assert good.status_code == 302
         page = client.get("/dosing/settings/").text
     assert DosingSettings.objects.get(clinic=clinic).observation_minutes == 20
-    assert "Maggie" in page and "15 → 20" in page
+    assert "Maggie" in page and "from 15 to 20 on 18/11/2026 at 12:00." in page  # a sentence (issue 14.8)

@@ -318,7 +318,9 @@ def test_prescriptions_page_create_change_titrate_and_stop(client_for, patient, 
     assert (current.supersedes, current.is_titration, current.morning_dose_mg) == (first, True, 90)
     assert client.post(f"/dosing/prescriptions/{current.pk}/stop/", {"reason": "Moved away"}).status_code == 302
     history = text(client_for(nurse).get(f"/dosing/patients/{patient.pk}/prescriptions/"))
-    assert "Stopped" in history and "Replaced" in history and "(titration)" in history
+    # The history reads as sentences (issue 14.8).
+    assert "changed the morning dose from 80 mg to 90 mg as a titration step on 18/11/2026 at 09:00." in history
+    assert "stopped the injectable diamorphine prescription: Moved away on 18/11/2026 at 09:00." in history
 
 
 # --- Permissions ---------------------------------------------------------------------------------------------------
