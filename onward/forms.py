@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinics.parsing import AsciiFormIntegerField
+from clinics.widgets import DateTimeField
 from partners.models import PartnerOrganisation
 from patients.models import ContactRoute
 
@@ -62,11 +63,8 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(
         label="New status", choices=STATUS_CHOICES, error_messages={"required": "Choose the new status."}
     )
-    appointment_at = forms.DateTimeField(
-        label="Appointment date and time",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="For “Appointment booked”.",
+    appointment_at = DateTimeField(
+        label="Appointment date and time", required=False, help_text="For “Appointment booked”."
     )
     outcome = forms.ChoiceField(
         label="Outcome",

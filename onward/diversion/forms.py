@@ -1,6 +1,7 @@
 from django import forms
 
 from clinics.parsing import AsciiFormIntegerField
+from clinics.widgets import DateField
 from partners.models import PartnerOrganisation
 
 from ..models import DIVERSION_PARTNER_KINDS, EngagementCondition
@@ -22,20 +23,18 @@ class DiversionContractForm(forms.Form):
         max_length=60,
         error_messages={"required": "The partner's reference: enter the scheme's reference for the contract."},
     )
-    starts_on = forms.DateField(
+    starts_on = DateField(
         label="Start date",
-        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={
             "required": "Start date: enter the date the contract starts.",
-            "invalid": "Start date: enter a date.",
+            "invalid": "Start date: enter a date as dd/mm/yyyy, e.g. 03/12/2026.",
         },
     )
-    ends_on = forms.DateField(
+    ends_on = DateField(
         label="End date",
-        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={
             "required": "End date: enter the date the contract ends.",
-            "invalid": "End date: enter a date.",
+            "invalid": "End date: enter a date as dd/mm/yyyy, e.g. 03/12/2026.",
         },
     )
     condition = forms.ChoiceField(
