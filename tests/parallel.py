@@ -1,6 +1,7 @@
-"""Each pytest-xdist worker gets its own Redis database and Celery queue (loaded with `-p tests.parallel`).
+"""Each pytest-xdist worker gets its own Redis database and Celery queue, and its test database is a copy of
+one migrated template (loaded with `-p tests.parallel` in pyproject.toml; `make test` runs `-n 2`).
 
-pytest-django already gives each worker its own test database (test_<name>_gw0, _gw1, ...). Redis and the
+pytest-django gives each worker its own test database (test_<name>_gw0, _gw1, ...). Redis and the
 Celery queue come from the environment, which the settings read once at import: tests call cache.clear()
 (FLUSHDB) and the real-worker tests purge and consume their queue, so two workers sharing either would
 delete each other's keys and steal each other's tasks. Worker gwN therefore runs with
