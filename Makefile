@@ -9,6 +9,11 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 # `make test` talks to real PostgreSQL and Redis; a value already in the environment wins.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hat_clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+# pytest-xdist workers: one per core (the machines have 2). Worker gwN uses its own test database
+# (test_hat_clinic_gwN), Redis database REDIS_URL + N and Celery queue <CELERY_QUEUE>_gwN (tests/parallel.py),
+# so the Redis database number plus workers must stay below 16. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+TEST_DIST ?= --dist load
 CHECK_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=check-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=localhost STATIC_MANIFEST=0
 
@@ -53,7 +58,8 @@ test: lint
 	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) $(PY) manage.py check --fail-level WARNING
 	SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check HAT_OWNER_PASSWORD=compose-check HAT_APP_PASSWORD=compose-check ALLOWED_HOSTS=localhost docker-compose -f docker-compose.yml config -q
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) -m pytest -v
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(PY) -m pytest -v -n $(TEST_WORKERS) $(TEST_DIST) --durations=25
 
 # Speed targets of the issues, measured over real HTTP against gunicorn (DEBUG off, STAFF_2FA_REQUIRED=0)
 # with the scale data: on BENCH_SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hat_clinic_scale,

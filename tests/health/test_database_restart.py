@@ -45,8 +45,13 @@ def admin():
         yield connection
 
 
+# pg_stat_activity lists the whole server: only this test database's backends are ours (another xdist
+# worker, or another engineer, may run this file at the same time with the same application_name).
+OURS = "application_name = %s AND datname = current_database()"
+
+
 def app_backends(admin, *, waiting: bool = False) -> list[int]:
-    query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+    query = f"SELECT pid FROM pg_stat_activity WHERE {OURS}"  # noqa: S608 (a fixed condition)
     if waiting:
         query += " AND wait_event_type = 'Lock'"
     with admin.cursor() as cursor:
@@ -58,7 +63,8 @@ def app_backends(admin, *, waiting: bool = False) -> list[int]:
 def terminate_app_connections(admin) -> int:
     with admin.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s", [APP]
+            f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {OURS}",  # noqa: S608
+            [APP],
         )
         return cursor.fetchone()[0]
 
