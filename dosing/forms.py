@@ -364,29 +364,29 @@ class DosingSettingsForm(ServiceErrorsMixin, forms.Form):
     afternoon_end = TimeField(label="Afternoon ends")
     evening_start = TimeField(label="Evening starts")
     evening_end = TimeField(label="Evening ends")
-    sessions_per_day = forms.IntegerField(label="Sessions a day (S2)", help_text="1 to 3.")
-    observation_minutes = forms.IntegerField(label="Observation after a dose, minutes (S6)", help_text="10 to 30.")
+    sessions_per_day = forms.IntegerField(label="Sessions a day", help_text="1 to 3.")
+    observation_minutes = forms.IntegerField(label="Observation after a dose, minutes", help_text="10 to 30.")
     minimum_interval_minutes = forms.IntegerField(
-        label="Minimum time between injectable doses, minutes (S3)", help_text="60 to 720."
+        label="Minimum time between injectable doses, minutes", help_text="60 to 720."
     )
-    missed_days_threshold = forms.IntegerField(label="Missed days before a hold (S7)", help_text="1 to 14.")
+    missed_days_threshold = forms.IntegerField(label="Missed days before a hold", help_text="1 to 14.")
     missed_days_threshold_titration = forms.IntegerField(
-        label="Missed days before a hold during titration (S7)", help_text="1 to 14."
+        label="Missed days before a hold during titration", help_text="1 to 14."
     )
     max_daily_diamorphine_mg = forms.DecimalField(
-        label="Daily maximum of diamorphine, mg (S4)", help_text="1 to 1000.", widget=MgInput
+        label="Daily maximum of diamorphine, mg", help_text="1 to 1000.", widget=MgInput
     )
     max_daily_hydromorphone_mg = forms.DecimalField(
-        label="Daily maximum of hydromorphone, mg (S4)", help_text="1 to 500.", widget=MgInput
+        label="Daily maximum of hydromorphone, mg", help_text="1 to 500.", widget=MgInput
     )
     breath_alcohol_limit_ug = forms.DecimalField(
-        label="Breath alcohol limit, µg/100 ml (S5)", help_text="0 to 35.", widget=MgInput
+        label="Breath alcohol limit, µg/100 ml", help_text="0 to 35.", widget=MgInput
     )
     max_daily_methadone_mg = forms.DecimalField(
-        label="Daily maximum of oral methadone top-up, mg (S4)", help_text="1 to 150.", widget=MgInput
+        label="Daily maximum of oral methadone top-up, mg", help_text="1 to 150.", widget=MgInput
     )
     max_daily_morphine_sr_mg = forms.DecimalField(
-        label="Daily maximum of slow-release oral morphine top-up, mg (S4)", help_text="1 to 1200.", widget=MgInput
+        label="Daily maximum of slow-release oral morphine top-up, mg", help_text="1 to 1200.", widget=MgInput
     )
 
 

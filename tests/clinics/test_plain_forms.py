@@ -60,7 +60,10 @@ def text(response) -> str:
 # --- No "---------" -------------------------------------------------------------------------------------------------
 
 
-def test_no_staff_form_offers_an_empty_dashed_choice(
+RULE_CODE = re.compile(r"\bS(1[0-4]|[1-9])\b")  # staff read sentences; the API keeps `rule`
+
+
+def test_no_staff_form_offers_an_empty_dashed_choice_or_a_rule_code(
     client_for, clinic, patient, prescription, nurse, prescriber, keyworker, manager
 ):
     slot = SlotFactory(prescription=prescription, date=NOW.date(), session=Session.MORNING)
@@ -88,6 +91,15 @@ def test_no_staff_form_offers_an_empty_dashed_choice(
             page = text(response)
             assert "<select" in page or "<input" in page, url
             assert "---------" not in page, f"{url} offers '---------'"
+            assert_no_rule_code(url, page)
+    reading = [(nurse, f"/dosing/slots/{slot.pk}/"), (prescriber, "/dosing/holds/"), (prescriber, "/dosing/alerts/")]
+    for user, url in reading:
+        assert_no_rule_code(url, text(client_for(user).get(url)))
+
+
+def assert_no_rule_code(url, page):
+    words = re.sub(r"<[^>]+>", " ", page)
+    assert not RULE_CODE.search(words), f"{url} shows the rule code {RULE_CODE.search(words).group()!r}"
 
 
 def test_required_choices_say_what_to_choose(client_for, keyworker):
