@@ -150,21 +150,27 @@ def board_view(board: Board) -> dict:
     }
 
 
-def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
-    slot, patient, stage = row.slot, row.patient, row.stage
-    name = patient.display_name
-    prescribed = row.prescribed_dose_mg
-    notes = []
+def flag_views(row: BoardRow) -> list[tuple[str, str, str]]:
+    """(flag, icon, words) for each of the row's flags: the board row, its card and the slot pages show the same."""
     flags = []
     for flag in row.flags:
         icon, words = FLAGS[flag]
         if flag == Flag.CLINICAL_ALERT:
-            words = f"{words}: {patient.clinical_alert}"
+            words = f"{words}: {row.patient.clinical_alert}"
         elif flag == Flag.REDUCED:
             words = f"{words}: {_mg(row.authorised_dose_mg)}"
         elif flag == Flag.BACK_FROM_ABSENCE:
             words = f"{words} (away until {row.absence_ended_on.day} {row.absence_ended_on:%b})"
         flags.append((flag, icon, words))
+    return flags
+
+
+def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
+    slot, patient, stage = row.slot, row.patient, row.stage
+    name = patient.display_name
+    prescribed = row.prescribed_dose_mg
+    notes = []
+    flags = flag_views(row)
     if row.administration is not None:
         notes.append(f"given {_mg(row.administration.dose_mg)} at {_hhmm(row.administration.given_at)}")
     if slot.top_up:

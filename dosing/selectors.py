@@ -346,13 +346,23 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
     """
     now = now or timezone.now()
     session = session or current_session(clinic, now=now)
+    slots = Slot.objects.filter(clinic=clinic, date=session.date, session=session.session)
+    return Board(clinic=clinic, session=session, now=now, rows=_board_rows(clinic, slots, on=session.date, now=now))
+
+
+def slot_board_row(slot: Slot, *, now: datetime | None = None) -> BoardRow | None:
+    """The board's row for one slot, flags included (the slot pages' header), from the board's own query."""
+    rows = _board_rows(slot.clinic, Slot.objects.filter(pk=slot.pk), on=slot.date, now=now or timezone.now())
+    return rows[0] if rows else None
+
+
+def _board_rows(clinic: Clinic, slots, *, on: date, now: datetime) -> list[BoardRow]:
     slots = list(
-        Slot.objects.filter(clinic=clinic, date=session.date, session=session.session)
-        .select_related("patient", "prescription")
+        slots.select_related("patient", "prescription")
         # Only what the board shows: a few hundred rows every 3 s per tablet (see `make bench`).
         .only(*BOARD_SLOT_FIELDS)
         # S14: does the prescriber hold a licence for this clinic on this day (no extra query; indexed)?
-        .annotate(prescriber_licensed=_licensed_on(clinic, session.date))
+        .annotate(prescriber_licensed=_licensed_on(clinic, on))
         # The board's flags, as subqueries of the same query (indexed by patient): no query per row.
         .annotate(
             last_dose_at=Subquery(
@@ -417,7 +427,7 @@ def board_for(clinic: Clinic, *, now: datetime | None = None, session: BoardSess
                 last_dose_on=timezone.localdate(slot.last_dose_at, clinic.zone) if slot.last_dose_at else None,
             )
         )
-    return Board(clinic=clinic, session=session, now=now, rows=rows)
+    return rows
 
 
 # --- S14: licences ------------------------------------------------------------------------------------------

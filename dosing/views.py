@@ -40,7 +40,7 @@ from .forms import (
     SignOutForm,
 )
 from .models import CheckOutcome, Session
-from .presentation import board_view
+from .presentation import board_view, flag_views
 
 DOSING = Capability.RECORD_DOSES
 PRESCRIBING = Capability.PRESCRIBE
@@ -70,8 +70,15 @@ def _slot_context(slot, **extra) -> dict:
         "session_label": Session(slot.session).label,
         "prescribed_dose_mg": prescription.dose_for(slot.session),
         "photo_url": reverse("patient-photo", args=[slot.patient.pk]) if slot.patient.photo else "",
+        "flags": _slot_flags(slot),
         **extra,
     }
+
+
+def _slot_flags(slot) -> list[tuple[str, str, str]]:
+    """The board's flags for this slot (issue 14.3): what to notice is shown on every slot page too."""
+    row = selectors.slot_board_row(slot)
+    return flag_views(row) if row is not None else []
 
 
 def _render_form(request, template: str, context: dict):

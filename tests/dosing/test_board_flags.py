@@ -201,3 +201,22 @@ def test_a_patient_in_maintenance_without_a_recorded_dose_is_not_a_first_dose(cl
     """Doses given before this system (paper records, another service) are not recorded here."""
     type(patient).objects.filter(pk=patient.pk).update(status="maintenance")
     assert flags_of(clinic) == []
+
+
+def test_the_slot_pages_show_the_same_flags_as_the_board(client_for, clinic, patient, prescriber, nurse):
+    """Issue 14.3: the flags are on the board row and on the slot page (and the forms opened from it)."""
+    patient_services.patient_update(patient=patient, updated_by=prescriber, clinical_alert="Seizure history")
+    slot = SlotFactory(
+        prescription=PrescriptionFactory(patient=patient, prescriber=prescriber, is_titration=True), date=TODAY
+    )
+
+    with time_machine.travel(NOW, tick=False):
+        client = client_for(nurse)
+        pages = [client.get(f"/dosing/slots/{slot.pk}/"), client.get(f"/dosing/slots/{slot.pk}/check/")]
+
+    for response in pages:
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'aria-label="Flags for Sam Taylor"' in page
+        for words in ("Alert: Seizure history", "First dose", "Titration step"):
+            assert f"</span> {words}</li>" in page
