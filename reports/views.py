@@ -17,6 +17,7 @@ from clinics.access import has_capability, staff_only
 from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.selectors import clinics_for
+from clinics.widgets import DATE_DISPLAY, DATE_HINT, DateField
 from patients.models import AccessLogEntry, AccessPart
 
 from . import charts, exports, ndtms, services, tables
@@ -31,16 +32,34 @@ def _filters(request):
     """(clinics, start, end, granularity, filters, errors): the checked filters, or errors naming the fields."""
     params = request.GET
     filters = {name: params.get(name, "") for name in ("clinic", "start", "end", "granularity")}
+    # The page's dates are typed as dd/mm/yyyy whatever the browser's locale (issue 14.9); links and the API use ISO.
+    typed = {name: filters[name] for name in ("start", "end")}
+    filters.update({name: _iso_date(value) or value for name, value in typed.items()})
     try:
         clinics, start, end, granularity = parse_filters(request.user, **filters)
     except Clinic.DoesNotExist:
         raise Http404("No such clinic among yours.") from None
     except ValidationError as error:
-        return None, None, None, None, filters, error.message_dict
+        errors = error.message_dict
+        for name in typed:
+            if name in errors and typed[name] and _iso_date(typed[name]) is None:  # not a date in either form
+                errors[name] = [f"Enter a date as {DATE_HINT}, e.g. 03/12/2026."]
+        filters.update({f"{name}_shown": value for name, value in typed.items()})
+        return None, None, None, None, filters, errors
     if not clinics:
         raise Http404("You cover no clinic.")
     filters.update(start=start.isoformat(), end=end.isoformat(), granularity=granularity)
+    filters.update(start_shown=start.strftime(DATE_DISPLAY), end_shown=end.strftime(DATE_DISPLAY))
     return clinics, start, end, granularity, filters, {}
+
+
+def _iso_date(text: str) -> str | None:
+    """A date typed as dd/mm/yyyy (or ISO) in ISO form; None for empty or anything else (parse_filters decides)."""
+    try:
+        day = DateField(required=False).clean(text)
+    except ValidationError:
+        return None
+    return day.isoformat() if day else None
 
 
 def _report(request):

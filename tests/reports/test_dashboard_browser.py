@@ -34,8 +34,8 @@ def test_a_commissioner_reads_the_dashboard_filters_and_downloads_the_csv(
 ):
     sign_in(page, commissioner)
     page.get_by_role("link", name="Statistics").first.click()
-    page.get_by_label("From", exact=True).fill("2026-01-01")
-    page.get_by_label("To", exact=True).fill("2026-06-30")
+    page.get_by_label("From dd/mm/yyyy", exact=True).fill("01/01/2026")  # typed as the format beside it says
+    page.get_by_label("To dd/mm/yyyy", exact=True).fill("30/06/2026")
     page.get_by_label("Per", exact=True).select_option("month")
     page.get_by_role("button", name="Show").click()
 

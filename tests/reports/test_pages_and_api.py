@@ -1,5 +1,6 @@
 """Who may see the statistics, bad filters, and that a commissioner never reaches a patient's identity."""
 
+import html
 import json
 import re
 from datetime import date
@@ -62,19 +63,23 @@ def test_a_clinic_the_commissioner_does_not_cover_is_not_found(client_for, commi
 
 
 @pytest.mark.parametrize(
-    ("params", "field", "reason"),
+    ("params", "field", "reason", "page_reason"),
     [
-        ({"start": "2026-04-01", "end": "2026-03-01"}, "end", "The end date is before the start date."),
-        ({"granularity": "fortnight"}, "granularity", "Choose week, month or quarter"),
-        ({"start": "1 March"}, "start", "Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-04-01", "end": "2026-03-01"}, "end", "The end date is before the start date.", None),
+        ({"start": "01/04/2026", "end": "2026-03-01"}, "end", None, "The end date is before the start date."),
+        ({"granularity": "fortnight"}, "granularity", "Choose week, month or quarter", None),
+        # The page's dates are typed as dd/mm/yyyy (issue 14.9); the API's are ISO.
+        ({"start": "1 March"}, "start", "Enter a date as YYYY-MM-DD.", "Enter a date as dd/mm/yyyy, e.g. 03/12/2026."),
     ],
 )
-def test_bad_filters_are_a_400_with_the_reason(params, field, reason, client_for, commissioner):
+def test_bad_filters_are_a_400_with_the_reason(params, field, reason, page_reason, client_for, commissioner):
     client = client_for(commissioner)
 
     page = client.get(reverse("reports-dashboard"), params)
     assert page.status_code == 400
-    assert reason in page.content.decode()
+    assert (page_reason or reason) in html.unescape(page.content.decode())
+    if reason is None:
+        return
     assert 'role="alert"' in page.content.decode()
 
     assert client.get(reverse("reports-csv"), params).status_code == 400
@@ -187,3 +192,13 @@ def test_a_user_with_both_roles_still_sees_no_names_on_the_dashboard(dosing_hist
     both = StaffFactory(roles=["commissioner", "clinic_manager"], clinics=[clinic])
     page = client_for(both).get(reverse("reports-dashboard"), RANGE).content.decode()
     assert "Oneill" not in page
+
+
+def test_the_dashboard_reads_and_shows_dates_as_dd_mm_yyyy(client_for, commissioner):
+    client = client_for(commissioner)
+    page = client.get(reverse("reports-dashboard"), {"start": "03/02/2026", "end": "31/03/2026"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert 'name="start" value="03/02/2026"' in text and 'name="end" value="31/03/2026"' in text
+    csv = client.get(reverse("reports-csv"), {"start": "03/02/2026", "end": "31/03/2026"})
+    assert csv.status_code == 200 and "2026-02-03-to-2026-03-31" in csv["Content-Disposition"]
