@@ -1,14 +1,11 @@
 """Reads about drug alerts for the banner, the staff pages and the partner feed."""
 
-import base64
-import binascii
 import datetime as dt
-from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from clinics.cursors import decode_cursor, encode_cursor
 from clinics.selectors import clinics_for
 
 from .models import AlertAcknowledgement, AlertStatus, DrugAlert
@@ -64,23 +61,6 @@ def partner_feed(clinic_id: int) -> QuerySet[DrugAlert]:
     """What a partner's client sees: its clinic's published (live or expired) and withdrawn alerts, never
     drafts, submissions or declined ones (another partner's submissions are not for it to see)."""
     return DrugAlert.objects.filter(clinic_id=clinic_id, status__in=FEED_STATUSES).select_related("clinic")
-
-
-def encode_cursor(alert: DrugAlert) -> str:
-    raw = f"{alert.updated_at.isoformat()}|{alert.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, pk = raw.split("|")
-        parsed = datetime.fromisoformat(moment)
-        if timezone.is_naive(parsed):
-            raise ValueError
-        return parsed.astimezone(dt.UTC), int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"cursor": "This cursor is not one we gave; start again without it."}) from None
 
 
 def feed_page(alerts: QuerySet[DrugAlert], *, updated_since=None, cursor=None, page_size=FEED_PAGE_SIZE):

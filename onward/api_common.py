@@ -1,17 +1,15 @@
 """What the partner API and the staff API for onward referrals share: ETags, If-Match, keyset pages, filters."""
 
-import base64
-import binascii
 import datetime as dt
 import re
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
+
+from clinics.cursors import decode_cursor, encode_cursor
 
 from .models import OnwardReferral, OnwardStatus
 
@@ -119,23 +117,6 @@ def list_query(request) -> dict:
     if not query.is_valid():
         raise ValidationError({name: [str(m) for m in messages] for name, messages in query.errors.items()})
     return query.validated_data
-
-
-def encode_cursor(referral: OnwardReferral) -> str:
-    raw = f"{referral.updated_at.isoformat()}|{referral.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, pk = raw.split("|")
-        parsed = datetime.fromisoformat(moment)
-        if timezone.is_naive(parsed):
-            raise ValueError
-        return parsed.astimezone(dt.UTC), int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"cursor": "This cursor is not one we gave; start again without it."}) from None
 
 
 def keyset_page(referrals: QuerySet[OnwardReferral], query: dict) -> tuple[list[OnwardReferral], str | None]:
