@@ -240,6 +240,7 @@ COLUMNS = {
         "status",
         "created_at",
         "updated_at",
+        "clinical_alert",
     ],
     "patients_episode": [
         "id",
@@ -664,7 +665,7 @@ class Command(BaseCommand):
         self.copier.add(
             "patients_patient",
             f"{patient_id}\t{self.clinic.pk}\t\t{given}\t{family}\t\t{dob}\tnot_stated\t\t\t\tat_clinic\t\t\t"
-            f"{self.people['keyworker']}\t\tmaintenance\t{created}\t{created}",
+            f"{self.people['keyworker']}\t\tmaintenance\t{created}\t{created}\t",
         )
         self.copier.add(
             "patients_consententry",
