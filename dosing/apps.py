@@ -6,6 +6,13 @@ class DosingConfig(AppConfig):
     verbose_name = "Prescriptions and supervised dosing"
 
     def ready(self):
+        from django.db.models.signals import post_migrate, pre_migrate
+
+        from .sqlite_board_triggers import create_after_migrate, drop_before_migrate
+
+        pre_migrate.connect(drop_before_migrate, sender=self)
+        post_migrate.connect(create_after_migrate, sender=self)
+
         from clinics.navigation import NavItem, register
         from clinics.roles import Capability
 

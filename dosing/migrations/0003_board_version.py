@@ -18,7 +18,7 @@ would serialise a clinic's nurses), and the new version becomes visible atomical
 change. A value is never reused: equal version, equal board.
 
 SQLite (the quick-start demo): row-level triggers bump the version at once (SQLite serialises
-writers anyway) to max(version) + 1.
+writers anyway) to max(version) + 1; they are made after `migrate` (dosing/sqlite_board_triggers.py).
 
 A new table whose rows the board shows needs its triggers too: add it to BOARD_TABLES in a
 new migration calling `create_board_triggers(schema_editor, {table: how})`.
@@ -147,23 +147,26 @@ SQLITE_BUMP = (
 
 
 def create_board_triggers(schema_editor, tables: dict) -> None:
-    vendor = schema_editor.connection.vendor
-    for table, (key, rows_sql, scalar_sql) in tables.items():
-        if vendor == "postgresql":
+    """PostgreSQL: the triggers of these tables. SQLite: nothing here; dosing/sqlite_board_triggers.py makes them
+    all after `migrate` (a trigger reading another table breaks SQLite's way of changing that table)."""
+    if schema_editor.connection.vendor == "postgresql":
+        for table, (_key, rows_sql, _scalar_sql) in tables.items():
             schema_editor.execute(
                 POSTGRES_TABLE_FUNCTION.format(
                     table=table, new=rows_sql.format(rows="board_new"), old=rows_sql.format(rows="board_old")
                 ),
                 params=None,
             )
-        elif vendor == "sqlite":
-            for event, rows in (("INSERT", ["NEW"]), ("UPDATE", ["NEW", "OLD"]), ("DELETE", ["OLD"])):
-                body = " ".join(SQLITE_BUMP.format(clinic=scalar_sql.format(f"{row}.{key}")) for row in rows)
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_board_{event.lower()} AFTER {event} ON {table} "
-                    f"FOR EACH ROW BEGIN {body} END",
-                    params=None,
-                )
+
+
+def sqlite_create_board_triggers(schema_editor, tables: dict) -> None:
+    for table, (key, _rows_sql, scalar_sql) in tables.items():
+        for event, rows in (("INSERT", ["NEW"]), ("UPDATE", ["NEW", "OLD"]), ("DELETE", ["OLD"])):
+            body = " ".join(SQLITE_BUMP.format(clinic=scalar_sql.format(f"{row}.{key}")) for row in rows)
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_board_{event.lower()} AFTER {event} ON {table} FOR EACH ROW BEGIN {body} END",
+                params=None,
+            )
 
 
 def drop_board_triggers(schema_editor, tables: dict) -> None:
