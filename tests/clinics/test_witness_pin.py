@@ -65,6 +65,28 @@ def test_the_lock_ends_after_its_time_and_a_right_pin_clears_the_count(second_nu
     assert (second_nurse.witness_pin_failures, second_nurse.witness_pin_locked_until) == (0, None)
 
 
+def test_after_the_lock_ends_the_count_starts_again_from_the_first_guess(second_nurse, settings, time_machine):
+    """A lock whose time is over counts the next wrong guess as the first: five more to lock again, not one."""
+    from clinics.services import WitnessLocked
+
+    time_machine.move_to("2026-07-01 09:00:00+00:00", tick=False)
+    witness_pin_set(user=second_nurse, pin="482916")
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        witness_secret_is_correct(witness=second_nurse, secret="000001")
+
+    time_machine.move_to("2026-07-01 09:16:00+00:00", tick=False)
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES - 1):
+        assert not witness_secret_is_correct(witness=second_nurse, secret="000001")
+    second_nurse.refresh_from_db()
+    assert (second_nurse.witness_pin_failures, second_nurse.witness_pin_locked_until) == (
+        settings.WITNESS_PIN_MAX_FAILURES - 1,
+        None,
+    )
+    assert not witness_secret_is_correct(witness=second_nurse, secret="000001")
+    with pytest.raises(WitnessLocked):
+        witness_secret_is_correct(witness=second_nurse, secret="482916")
+
+
 def test_the_clinic_manager_sees_a_witness_pin_lockout_on_their_home_page(client_for, manager, second_nurse, settings):
     witness_pin_set(user=second_nurse, pin="482916")
     for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
