@@ -55,22 +55,31 @@ def _lock(register: Register) -> Register:
 
 def _append(register: Register, *, kind: str, quantity: Decimal, now: datetime, **fields) -> RegisterEntry:
     """Append one entry to a LOCKED register: next number, new running balance, never below zero."""
-    balance = register.balance + quantity
-    if balance < 0:
-        raise ValidationError({"quantity": _not_enough(register, needed=-quantity)})
-    register.last_sequence += 1
-    register.balance = balance
-    entry = RegisterEntry.objects.create(
-        register=register,
-        sequence=register.last_sequence,
-        kind=kind,
-        quantity=quantity,
-        balance_after=balance,
-        entered_at=now,
-        **fields,
-    )
-    register.save(update_fields=["last_sequence", "balance"])
-    return entry
+    return _append_all([_line(register, kind=kind, quantity=quantity, now=now, **fields)])[0]
+
+
+def _line(register: Register, *, kind: str, quantity: Decimal, now: datetime, **fields) -> tuple[Register, dict]:
+    """One entry for `_append_all`: (its register, its fields)."""
+    return register, {"kind": kind, "quantity": quantity, "entered_at": now, **fields}
+
+
+def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
+    """Append entries (from `_line`), in order, to LOCKED registers: next numbers, new running balances, never
+    below zero; one INSERT for them all and one UPDATE per register (a dose writes its draw and its waste)."""
+    entries, touched = [], {}
+    for register, fields in lines:
+        balance = register.balance + fields["quantity"]
+        if balance < 0:
+            raise ValidationError({"quantity": _not_enough(register, needed=-fields["quantity"])})
+        register.last_sequence += 1
+        register.balance = balance
+        sequence = register.last_sequence
+        entries.append(RegisterEntry(register=register, sequence=sequence, balance_after=balance, **fields))
+        touched[register.pk] = register
+    RegisterEntry.objects.bulk_create(entries)
+    for register in touched.values():
+        register.save(update_fields=["last_sequence", "balance"])
+    return entries
 
 
 def _not_enough(register: Register, *, needed: Decimal) -> str:

@@ -81,7 +81,8 @@ def draw(register, patient, nurse, witness, **kwargs):
         "made_by": nurse,
         "witness": witness,
     }
-    return services.draw_for_administration(**{**fields, **kwargs})
+    with transaction.atomic():  # the caller's transaction, as the dose's (a refusal rolls it back)
+        return services.draw_for_administration(**{**fields, **kwargs})
 
 
 def test_draw_records_ampoules_and_waste_with_the_administration_ref(register100, patient, nurse, second_nurse, stock):
