@@ -164,8 +164,9 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Sessions live in PostgreSQL only: signing in must never depend on Redis (issue 13). A session
 # read is one primary-key lookup, which the cache saved little of; cached_db also wrote every
-# session to Redis and failed the request when Redis was down.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# session to Redis and failed the request when Redis was down. Django's database engine, with its
+# per-request read written as one plain statement (clinics/sessions.py: the board poll, issue 13).
+SESSION_ENGINE = "clinics.sessions"
 
 # Login throttling (django-axes): lock the pair (username, client address), never the username
 # alone, so nobody can lock a colleague out from elsewhere. Behind a reverse proxy every request
