@@ -48,7 +48,7 @@ def staff_upsert(
     return user
 
 
-PIN_HASHER = "pbkdf2_sha256_pin"
+PIN_HASHER = "pin_hmac_pbkdf2_sha256"  # clinics/hashers.py
 
 
 def witness_pin_set(*, user: User, pin: str) -> None:
@@ -59,6 +59,16 @@ def witness_pin_set(*, user: User, pin: str) -> None:
         raise ValidationError({"pin": "PIN: too easy to guess; avoid repeated or consecutive digits."})
     user.witness_pin = make_password(pin, hasher=PIN_HASHER)
     user.save(update_fields=["witness_pin"])
+
+
+def _pin_setter(user: User):
+    """Store a PIN again with the current hasher once it has been typed right (a PIN set before the keyed hash)."""
+
+    def store(pin: str) -> None:
+        user.witness_pin = make_password(pin, hasher=PIN_HASHER)
+        User.objects.filter(pk=user.pk).update(witness_pin=user.witness_pin)
+
+    return store
 
 
 class WitnessLocked(ValidationError):
@@ -123,7 +133,7 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
         until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
         raise WitnessLocked(until or now)
     if witness.witness_pin:
-        correct = check_password(secret, witness.witness_pin, preferred=PIN_HASHER)
+        correct = check_password(secret, witness.witness_pin, setter=_pin_setter(witness), preferred=PIN_HASHER)
     else:
         correct = witness.check_password(secret)
     if correct:

@@ -5,6 +5,7 @@ production must set SECRET_KEY and ALLOWED_HOSTS or start-up stops.
 The README lists every variable.
 """
 
+import hashlib
 import ipaddress
 import re
 from pathlib import Path
@@ -147,8 +148,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "clinics.hashers.WitnessPinHasher",  # witness PINs only; see the class for why
+    "clinics.hashers.WitnessPinHasher",  # witness PINs only; see the module for why
+    "clinics.hashers.LegacyWitnessPinHasher",  # PINs set before the keyed hash, until next used
 ]
+# The key of the witness PINs' hash (clinics/hashers.py). Without it, one derived from SECRET_KEY: then
+# a new SECRET_KEY means every witness sets their PIN again, so production sets its own.
+WITNESS_PIN_KEY = env_str("WITNESS_PIN_KEY") or hashlib.sha256(f"witness-pin:{SECRET_KEY}".encode()).hexdigest()
 WITNESS_PIN_MAX_FAILURES = env_int("WITNESS_PIN_MAX_FAILURES", 5, minimum=1)
 WITNESS_PIN_LOCKOUT_MINUTES = env_int("WITNESS_PIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "login"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from django.conf import settings
 
 from tests.celery_worker import _test_database_url
 
@@ -49,6 +50,8 @@ def production_environment(*, database_url: str | None = None, **overrides: str)
         DATABASE_URL=database_url or _test_database_url(),
         DEBUG="0",
         SECRET_KEY="test-only-production-like-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        # The witness PINs the test sets are keyed in this process: the server must check them with the same key.
+        WITNESS_PIN_KEY=settings.WITNESS_PIN_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         HTTPS="0",
         STATIC_MANIFEST="0",  # the test has not run collectstatic

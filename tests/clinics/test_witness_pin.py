@@ -20,7 +20,38 @@ def test_once_a_pin_is_set_the_pin_confirms(second_nurse):
 
     assert witness_secret_is_correct(witness=second_nurse, secret="482916")
     assert not witness_secret_is_correct(witness=second_nurse, secret="482917")
-    assert second_nurse.witness_pin.startswith("pbkdf2_sha256_pin$")
+    assert second_nurse.witness_pin.startswith("pin_hmac_pbkdf2_sha256$")
+
+
+def test_a_copy_of_the_database_alone_cannot_search_the_pins(second_nurse, settings):
+    """The PIN is keyed by WITNESS_PIN_KEY before it is hashed: the stored hash with its salt and rounds, searched
+    over PINs by the same PBKDF2 without the key, matches none, and under another key the right PIN fails."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    witness_pin_set(user=second_nurse, pin="482916")
+    second_nurse.refresh_from_db()
+    _algorithm, rounds, salt, _digest = second_nurse.witness_pin.split("$")
+    unkeyed = PBKDF2PasswordHasher().encode("482916", salt, int(rounds)).split("$", 1)[1]
+    assert second_nurse.witness_pin.split("$", 1)[1] != unkeyed
+
+    settings.WITNESS_PIN_KEY = "another-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    assert not witness_secret_is_correct(witness=second_nurse, secret="482916")
+
+
+def test_a_pin_set_before_the_keyed_hash_still_confirms_and_is_then_stored_keyed(second_nurse):
+    from django.contrib.auth.hashers import make_password
+
+    second_nurse.witness_pin = make_password("482916", hasher="pbkdf2_sha256_pin")
+    second_nurse.save(update_fields=["witness_pin"])
+
+    assert not witness_secret_is_correct(witness=second_nurse, secret="482917")
+    second_nurse.refresh_from_db()
+    assert second_nurse.witness_pin.startswith("pbkdf2_sha256_pin$")  # a wrong PIN changes nothing
+
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    second_nurse.refresh_from_db()
+    assert second_nurse.witness_pin.startswith("pin_hmac_pbkdf2_sha256$")
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
 
 
 @pytest.mark.parametrize("pin", ["12345", "abcdef", "111111", "123456", "1234567890123"])
