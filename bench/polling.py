@@ -18,6 +18,7 @@ import time
 
 from .client import Staff
 from .data import PIN
+from .dosing import BOARD_POLL_HEADERS
 from .report import NO_SAMPLES, Durations, percentiles
 
 DOSED_ROW = re.compile(
@@ -50,7 +51,9 @@ class Board:
             started = time.monotonic()
             try:
                 response = self.staff.http.get(
-                    f"{self.staff.base}/dosing/board/rows/", headers={"If-None-Match": self.etag or ""}, timeout=10
+                    f"{self.staff.base}/dosing/board/rows/",
+                    headers={**BOARD_POLL_HEADERS, "If-None-Match": self.etag or ""},
+                    timeout=10,
                 )
             except Exception as error:  # every failure counts
                 self.errors.append(f"{type(error).__name__}: {error}"[:200])
