@@ -94,8 +94,9 @@ def main(argv=None) -> int:
             for skipped in NEEDS_HISTORY & set(chosen):
                 print(f"bench: {skipped} skipped: it doses seed_scale's patients (no scale database)", flush=True)
                 chosen.pop(skipped)
-        history_doses = DB_TIME_DOSES if scale and "dosing.record_dose" in chosen else 0
-        doses_needed = args.requests + args.warmup + history_doses
+        # dbtime takes twice what it doses: it keeps the patients prescribed 100 mg or more (bench.dbtime)
+        history_doses = 2 * DB_TIME_DOSES if scale and "dosing.record_dose" in chosen else 0
+        doses_needed = args.requests + args.warmup + DB_TIME_DOSES
         print(f"bench: loading {args.patients} patients (+{doses_needed} ready to dose), a partner with "
               f"{args.referrals} referrals, into {name}", flush=True)  # fmt: skip
         sites = data.load(patients=args.patients, doses=doses_needed, referrals=args.referrals, stamp=stamp)

@@ -4,12 +4,19 @@ Measured in the benchmark's own process, not over HTTP: `dosing.services.adminis
 for ready slots (the same service the API calls, every rule checked) with a query wrapper adding up
 the time each SQL statement took on the connection. The witness's PIN check happens before any
 query and is not counted. Target: the history patient's p50 within 20% of the new patient's.
+
+Both get the same dose, 100 mg (one 100 mg ampoule: the same register lines), so that the difference is the
+patient's history and nothing else: a history patient prescribed 170 mg would otherwise draw three
+registers' ampoules and waste where the new patient draws one. A history patient prescribed more gets a
+partial dose of 100 mg (allowed: S4 caps a dose, it does not set a floor); one prescribed less is not used.
 """
 
 import time
 from decimal import Decimal
 
 from .report import percentiles
+
+SAME_DOSE_MG = "100"  # the new patients' prescribed dose (bench.data)
 
 
 class _Clock:
@@ -54,12 +61,14 @@ def _dose_db_ms(items, nurse) -> tuple[list[float], list[int]]:
 def run(sites, *, doses: int = 20) -> dict:
     """{history: {...}, new: {...}, ratio_p50, target, met}: DB ms per dose of each kind."""
     history = sites["history"]
-    items = history.take("pin", doses)
+    same = Decimal(SAME_DOSE_MG)
+    items = [(slot, SAME_DOSE_MG, witness) for slot, dose_mg, witness in history.take("pin", doses * 2)
+             if Decimal(dose_mg) >= same][:doses]  # fmt: skip
     if not items:
         raise RuntimeError("no patient with history is ready to dose (see bench/history.py)")
     site = sites["dose"]
     spare = site.slots[-doses:]  # the last slots of the new patients: record_dose_new_patient takes the first
-    new_items = [(slot, "100", site.witness.pk) for slot in spare[: len(items)]]
+    new_items = [(slot, SAME_DOSE_MG, site.witness.pk) for slot in spare[: len(items)]]
     old_ms, old_queries = _dose_db_ms(items, history.nurse)
     new_ms, new_queries = _dose_db_ms(new_items, site.nurse)
     old, new = percentiles(old_ms), percentiles(new_ms)
