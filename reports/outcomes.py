@@ -20,6 +20,7 @@ from .models import DailySessionStats, MonthlySessionStats
 from .selectors import (
     RETENTION_MONTHS,
     SESSION_COLUMNS,
+    DosingFigures,
     Granularity,
     Statistics,
     _stayed,
@@ -133,7 +134,8 @@ def _patient_days_by_period(episodes, start: date, end: date, starts: list[date]
     return per_period
 
 
-def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
+def _dosing_totals(clinic_ids, figures: RangeFigures) -> DosingFigures:
+    """The session summaries of the range added up (the statistics have them for their own range already)."""
     sums = {column: Sum(column) for column in SESSION_COLUMNS}
     rows = _summary_rows(
         DailySessionStats, MonthlySessionStats, clinic_ids, figures.start, figures.end, Granularity.QUARTER, (), sums
@@ -142,11 +144,15 @@ def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
     for row in rows:
         for column in SESSION_COLUMNS:
             totals[column] += row[column] or 0
-    figures.scheduled = totals["slots"] - totals["cancelled"]
-    figures.given = totals["given"] + totals["partial"]
-    figures.adverse_events = totals["adverse_events"]
-    figures.overdoses = totals["overdoses"]
-    figures.naloxone_uses = totals["naloxone_uses"]
+    return DosingFigures(**{column: totals[column] for column in SESSION_COLUMNS})
+
+
+def _set_dosing(figures: RangeFigures, dosing: DosingFigures) -> None:
+    figures.scheduled = dosing.scheduled
+    figures.given = dosing.doses_given
+    figures.adverse_events = dosing.adverse_events
+    figures.overdoses = dosing.overdoses
+    figures.naloxone_uses = dosing.naloxone_uses
 
 
 def outcomes(*, stats: Statistics) -> Outcomes:
@@ -169,7 +175,8 @@ def outcomes(*, stats: Statistics) -> Outcomes:
     current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
     for figures in (current, previous):
         _episode_figures(episodes, figures, as_of)
-        _dosing_totals(clinic_ids, figures)
+    _set_dosing(current, stats.dosing_total)
+    _set_dosing(previous, _dosing_totals(clinic_ids, previous))
     per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
     by_clinic = {}
     if len(clinic_ids) > 1:  # the clinic comparison
