@@ -250,6 +250,69 @@ class OutcomeFollowUp(models.Model):
         return f"Outcome follow-up {self.interview_id} of episode {self.episode_id}"
 
 
+class MonthlyOutcomeStats(models.Model):
+    """The OutcomeFollowUp rows of one clinic and calendar month that are the latest of their episode in their
+    month (granularity "month") or quarter ("quarter"), added up: the TOP figures by period, pre-summed.
+
+    A month or quarter inside the chosen range sums the latest follow-up of each episode in it: that is a sum of
+    these rows (a few hundred over years, instead of tens of thousands of follow-ups per request). Replaced by
+    the refresh job in the same transaction as the follow-ups of its months (`services._roll_up_outcomes`).
+    The clinic is the episode's. Only the measures shown by period are summed (selectors.SHOWN_MEASURES).
+    """
+
+    MEASURES = (
+        "heroin_days",
+        "crime_days",
+        "psychological_health",
+        "physical_health",
+        "quality_of_life",
+        "paid_work_days",
+        "any_crime",
+        "housing_problem",
+        "in_work_or_education",
+    )
+
+    class LatestOf(models.TextChoices):
+        MONTH = "month", "Latest of its month"
+        QUARTER = "quarter", "Latest of its quarter"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    latest_of = models.CharField(max_length=10, choices=LatestOf.choices)
+    n = models.PositiveIntegerField(help_text="Follow-ups summed: episodes with their latest of the period here.")
+    heroin_days = models.PositiveIntegerField()
+    crime_days = models.PositiveIntegerField()
+    psychological_health = models.PositiveIntegerField()
+    physical_health = models.PositiveIntegerField()
+    quality_of_life = models.PositiveIntegerField()
+    paid_work_days = models.PositiveIntegerField()
+    any_crime = models.PositiveIntegerField()
+    housing_problem = models.PositiveIntegerField()
+    in_work_or_education = models.PositiveIntegerField()
+    start_heroin_days = models.PositiveIntegerField()
+    start_crime_days = models.PositiveIntegerField()
+    start_psychological_health = models.PositiveIntegerField()
+    start_physical_health = models.PositiveIntegerField()
+    start_quality_of_life = models.PositiveIntegerField()
+    start_paid_work_days = models.PositiveIntegerField()
+    start_any_crime = models.PositiveIntegerField()
+    start_housing_problem = models.PositiveIntegerField()
+    start_in_work_or_education = models.PositiveIntegerField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "month", "latest_of"], name="monthly_outcome_stats_unique"),
+        ]
+        indexes = [
+            # statistics(): all clinics of a commissioner over a range of months, for one granularity
+            models.Index(fields=["latest_of", "month", "clinic"], name="monthly_outcome_stats_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome stats {self.clinic_id} {self.month:%Y-%m} latest of {self.latest_of}"
+
+
 class RefreshState(models.Model):
     """Where the incremental refresh job got to: the highest ids it has seen (one row, name='summaries')."""
 

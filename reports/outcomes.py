@@ -20,10 +20,12 @@ from .models import DailySessionStats, MonthlySessionStats
 from .selectors import (
     RETENTION_MONTHS,
     SESSION_COLUMNS,
+    DosingFigures,
     Granularity,
     Statistics,
     _stayed,
     _summary_rows,
+    _tuples,
     add_months,
 )
 
@@ -80,8 +82,9 @@ def _days(first: date, last: date) -> int:
     return max(0, (last - first).days + 1)
 
 
-def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> None:
-    """`episodes` sorted by start date (the retention cohorts are read by bisection)."""
+def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> set:
+    """`episodes` sorted by start date (the retention cohorts are read by bisection). Returns the caseload's
+    patients."""
     start, end = figures.start, figures.end
     counted_to = min(end, as_of)
     patients = set()
@@ -109,6 +112,22 @@ def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> None:
             for _, started_on, ended_on, _ in cohort
         )
         figures.retention[months] = (len(cohort), retained)
+    return patients
+
+
+def _add_up(figures: RangeFigures, parts, *, caseload: int) -> None:
+    """`figures` as the sum of the figures of the same range over disjoint sets of episodes (the clinics)."""
+    figures.caseload = caseload
+    for part in parts:
+        figures.patient_days += part.patient_days
+        figures.new_starts += part.new_starts
+        figures.discharges.update(part.discharges)
+        for months, cohort in part.retention.items():
+            if cohort is None:  # decided by the range alone: the same for every part
+                figures.retention[months] = None
+            else:
+                started, retained = figures.retention.get(months) or (0, 0)
+                figures.retention[months] = (started + cohort[0], retained + cohort[1])
 
 
 def _patient_days_by_period(episodes, start: date, end: date, starts: list[date], as_of: date) -> list[int]:
@@ -133,7 +152,8 @@ def _patient_days_by_period(episodes, start: date, end: date, starts: list[date]
     return per_period
 
 
-def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
+def _dosing_totals(clinic_ids, figures: RangeFigures) -> DosingFigures:
+    """The session summaries of the range added up (the statistics have them for their own range already)."""
     sums = {column: Sum(column) for column in SESSION_COLUMNS}
     rows = _summary_rows(
         DailySessionStats, MonthlySessionStats, clinic_ids, figures.start, figures.end, Granularity.QUARTER, (), sums
@@ -142,11 +162,15 @@ def _dosing_totals(clinic_ids, figures: RangeFigures) -> None:
     for row in rows:
         for column in SESSION_COLUMNS:
             totals[column] += row[column] or 0
-    figures.scheduled = totals["slots"] - totals["cancelled"]
-    figures.given = totals["given"] + totals["partial"]
-    figures.adverse_events = totals["adverse_events"]
-    figures.overdoses = totals["overdoses"]
-    figures.naloxone_uses = totals["naloxone_uses"]
+    return DosingFigures(**{column: totals[column] for column in SESSION_COLUMNS})
+
+
+def _set_dosing(figures: RangeFigures, dosing: DosingFigures) -> None:
+    figures.scheduled = dosing.scheduled
+    figures.given = dosing.doses_given
+    figures.adverse_events = dosing.adverse_events
+    figures.overdoses = dosing.overdoses
+    figures.naloxone_uses = dosing.naloxone_uses
 
 
 def outcomes(*, stats: Statistics) -> Outcomes:
@@ -156,7 +180,7 @@ def outcomes(*, stats: Statistics) -> Outcomes:
     start, end, grid, as_of = stats.start, stats.end, stats.periods, stats.as_of
     before_start, before_end = previous_range(start, end)
     earliest = add_months(before_start, -max(RETENTION_MONTHS))
-    episodes = list(
+    episodes = _tuples(
         Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
         .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
@@ -167,13 +191,18 @@ def outcomes(*, stats: Statistics) -> Outcomes:
         of_clinic[episode[4]].append(episode[:4])
     episodes = [episode[:4] for episode in episodes]
     current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
-    for figures in (current, previous):
-        _episode_figures(episodes, figures, as_of)
-        _dosing_totals(clinic_ids, figures)
-    per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
     by_clinic = {}
-    if len(clinic_ids) > 1:  # the clinic comparison
+    if len(clinic_ids) > 1:
+        # The clinic comparison; the range's own figures are theirs added up (each patient once in the caseload).
+        patients = set()
         for clinic_id, own in of_clinic.items():
             by_clinic[clinic_id] = RangeFigures(start, end)
-            _episode_figures(own, by_clinic[clinic_id], as_of)
+            patients |= _episode_figures(own, by_clinic[clinic_id], as_of)
+        _add_up(current, by_clinic.values(), caseload=len(patients))
+    else:
+        _episode_figures(episodes, current, as_of)
+    _episode_figures(episodes, previous, as_of)
+    _set_dosing(current, stats.dosing_total)
+    _set_dosing(previous, _dosing_totals(clinic_ids, previous))
+    per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
     return Outcomes(current, previous, per_period, stats.top_change, by_clinic)

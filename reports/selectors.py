@@ -32,7 +32,14 @@ from onward.models import OnwardReferral, OnwardStatus
 from patients.models import DischargeReason, Episode
 from referrals.models import Referral, ReferralSource, ReferralStatus
 
-from .models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
+from .models import (
+    DailyDoseStats,
+    DailySessionStats,
+    MonthlyDoseStats,
+    MonthlyOutcomeStats,
+    MonthlySessionStats,
+    OutcomeFollowUp,
+)
 
 
 class Granularity:
@@ -320,6 +327,20 @@ def _fetched(queryset):
         yield dict(zip(names, row, strict=True))
 
 
+def _tuples(queryset) -> list[tuple]:
+    """The rows of a values_list() queryset of plain columns, as tuples, read straight from the cursor on
+    PostgreSQL (as `_fetched`: thousands of episodes, where the ORM's iterator costs more than the query)."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _bucketed(rows, field: str, starts: list[date]):
     """Rows grouped by the calendar period the database truncated `field` to, with the index of our period.
 
@@ -445,7 +466,7 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
     last_period = len(grid) - 1
     spans = []  # (patient, first period index, last period index) of each episode
     cohorts = defaultdict(list)  # period index -> [(started_on, ended_on)]
-    episodes = (
+    episodes = _tuples(
         Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start))
         .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
@@ -534,64 +555,120 @@ def _direction(name: str, lower_is_better: bool) -> tuple[Q, Q]:
     return (fell, rose) if lower_is_better else (rose, fell)
 
 
+def _whole_months(start: date, end: date, granularity: str) -> tuple[date, date] | None:
+    """The calendar months [first, after) inside the range whose TOP figures by period can be read pre-summed, or None.
+
+    A follow-up is the latest of its episode in a period when the next one is in a later period (`latest_of_*`),
+    true of every period of the grid but the last one when the range cuts it short: there the latest is the one
+    whose next is after the range. So: whole months from the start of the range, up to the start of the last
+    period when the range ends inside it. Weeks are not pre-summed.
+    """
+    if granularity == Granularity.WEEK:
+        return None
+    first = start if start.day == 1 else add_months(start.replace(day=1), 1)
+    after = end + timedelta(days=1)
+    after_whole = after if period_start(after, granularity) == after else period_start(end, granularity)
+    return (first, after_whole) if first < after_whole else None
+
+
 def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures, dict]:
     """Each episode's first interview (the start) against its latest follow-up in each period and in the range,
-    and the paired TOP change of the range (how many improved or worsened on each measure): one query.
+    and the paired TOP change of the range (how many improved or worsened on each measure).
 
-    From the summary of follow-up interviews (each row carries its episode's start): the latest of an episode
-    in a period is the row whose next interview is in a later period or after the range, so the database sums
-    the rows without sorting every interview of every episode. Grouped also by whether the row is its
-    episode's latest in the whole range, a period adds up both of its groups and the range total the groups of
-    the latest rows (each of them is also the latest of its period). The period figures count only episodes
-    still open at the start of the range, the paired change every episode's latest: a third group key
-    (`current`) keeps them apart. Every row sums the measures shown by period; the paired change's own
-    measures and comparisons are aggregated with a FILTER over the range's latest rows only (a tenth of the
-    rows over years), so the period rows pay nothing for them.
+    From the summaries of follow-up interviews (each row carries its episode's start), so nothing sorts every
+    interview of every episode per request:
+    - by period, the whole months of the range from their monthly sums (MonthlyOutcomeStats, a few hundred
+      rows); the days of a month cut by the range, and of the last period when the range cuts it short, from
+      the follow-ups themselves: the latest of an episode in a period is the row whose next interview is in a
+      later period or after the range. The period figures count only episodes still open at the start of the
+      range: the monthly sums count every episode, so the rows of episodes that ended before it (interviews
+      dated after their episode ended, if any) are taken away again.
+    - the range total and the paired change from each episode's latest follow-up of the range (at most one row
+      per episode: no next interview, or one after the range), grouped by whether the episode was open at the
+      start (the total counts those, the paired change every episode).
     """
-    follow_ups = OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids, interviewed_on__range=(start, end))
-    latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
     shown = [*SHOWN_MEASURES, *(f"start_{name}" for name in SHOWN_MEASURES)]
-    paired_only = [name for name in TOP_CHANGE if name not in SHOWN_MEASURES]
+    period_n = [0] * len(grid)
+    period_sums = [dict.fromkeys(shown, 0) for _ in grid]
+
+    def add(rows, sign=1):
+        for i, row in _bucketed(_fetched(rows), "bucket", starts):
+            period_n[i] += sign * row["n"]
+            for name in shown:
+                period_sums[i][name] += sign * row[name]
+
+    follow_ups = OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids)
+    latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
+    latest_of_period = Q(**{f"latest_of_{granularity}": True})
+    current = Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start)
+    by_period = {"n": Count("id"), **{name: Sum(name) for name in shown}}
+    bucket = TRUNC[granularity]("interviewed_on")
+    whole = _whole_months(start, end, granularity)
+    days = [(start, end)]
+    if whole is not None:
+        first, after = whole
+        add(
+            MonthlyOutcomeStats.objects.filter(
+                clinic_id__in=clinic_ids, latest_of=granularity, month__gte=first, month__lt=after
+            )
+            .annotate(bucket=TRUNC[granularity]("month"))
+            .values("bucket")
+            .annotate(**{name: Sum(name) for name in ("n", *shown)})
+            .order_by()
+        )
+        add(
+            follow_ups.filter(latest_of_period, episode__ended_on__lt=start, interviewed_on__gte=first)
+            .filter(interviewed_on__lt=after)
+            .annotate(bucket=bucket)
+            .values("bucket")
+            .annotate(**by_period)
+            .order_by(),
+            sign=-1,
+        )
+        days = [(start, first - timedelta(days=1)), (after, end)]
+    days = [(first_day, last_day) for first_day, last_day in days if first_day <= last_day]
+    if days:
+        in_days = Q()
+        for first_day, last_day in days:
+            in_days |= Q(interviewed_on__range=(first_day, last_day))
+        add(
+            follow_ups.filter(in_days)
+            .filter(current)
+            .filter(latest_of_period | latest_in_range)
+            .annotate(bucket=bucket)
+            .values("bucket")
+            .annotate(**by_period)
+            .order_by()
+        )
+
     # The comparisons first: once `heroin_days` names the sum, a later expression would read the sum, not the column.
     sums = {}
     for name, (_, _, lower_is_better) in TOP_CHANGE.items():
         better, worse = _direction(name, lower_is_better)
-        sums[f"{name}__improved"] = Count("id", filter=latest_in_range & better)
-        sums[f"{name}__worse"] = Count("id", filter=latest_in_range & worse)
+        sums[f"{name}__improved"] = Count("id", filter=better)
+        sums[f"{name}__worse"] = Count("id", filter=worse)
+    paired_only = [name for name in TOP_CHANGE if name not in SHOWN_MEASURES]
     for name in paired_only:
-        sums[f"{name}__entry"] = Sum(f"start_{name}", filter=latest_in_range)
-        sums[f"{name}__latest"] = Sum(name, filter=latest_in_range)
-    sums.update({"n": Count("id"), **{name: Sum(name) for name in shown}})
-    current = Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start)
+        sums[f"{name}__entry"] = Sum(f"start_{name}")
+        sums[f"{name}__latest"] = Sum(name)
+    sums.update(by_period)  # and the measures shown, summed as by period
     rows = (
-        follow_ups.filter(latest_in_range | Q(current, **{f"latest_of_{granularity}": True}))
-        .annotate(
-            bucket=TRUNC[granularity]("interviewed_on"),
-            in_range_latest=ExpressionWrapper(latest_in_range, output_field=BooleanField()),
-            current=ExpressionWrapper(current, output_field=BooleanField()),
-        )
-        .values("bucket", "in_range_latest", "current")
+        follow_ups.filter(latest_in_range, interviewed_on__range=(start, end))
+        .annotate(current=ExpressionWrapper(current, output_field=BooleanField()))
+        .values("current")
         .annotate(**sums)
         .order_by()
     )
-    period_n = [0] * len(grid)
-    period_sums = [dict.fromkeys(shown, 0) for _ in grid]
     total_n, total_sums = 0, dict.fromkeys(shown, 0)
     paired = {name: PairedChange() for name in TOP_CHANGE}
-    for i, row in _bucketed(_fetched(rows), "bucket", starts):
-        if row["in_range_latest"]:
-            for name, change in paired.items():
-                change.n += row["n"]
-                change.entry += row[f"start_{name}"] if name in SHOWN_MEASURES else row[f"{name}__entry"]
-                change.latest += row[name] if name in SHOWN_MEASURES else row[f"{name}__latest"]
-                change.improved += row[f"{name}__improved"]
-                change.worse += row[f"{name}__worse"]
-        if not row["current"]:
-            continue
-        period_n[i] += row["n"]
-        for name in shown:
-            period_sums[i][name] += row[name]
-        if row["in_range_latest"]:
+    for row in _fetched(rows):
+        for name, change in paired.items():
+            change.n += row["n"]
+            change.entry += row[f"start_{name}"] if name in SHOWN_MEASURES else row[f"{name}__entry"]
+            change.latest += row[name] if name in SHOWN_MEASURES else row[f"{name}__latest"]
+            change.improved += row[f"{name}__improved"]
+            change.worse += row[f"{name}__worse"]
+        if row["current"]:
             total_n += row["n"]
             for name in shown:
                 total_sums[name] += row[name]

@@ -6,7 +6,9 @@ running it twice, late, or over a day that did not change gives the same rows: i
 idempotent, and a summary row is always a pure function of the raw records of its day. The
 outcome rows (OutcomeFollowUp) are replaced the same way a whole episode at a time: each is a
 pure function of the outcome interviews of its episode. The monthly rows are the sums of the
-daily rows of their calendar month, replaced in the same transaction as any day of the month.
+daily rows of their calendar month, replaced in the same transaction as any day of the month;
+the monthly outcome rows (MonthlyOutcomeStats) the sums of the follow-ups of their clinic and
+month, replaced for the whole clinic in the same transaction as any of its episodes' follow-ups.
 
 What can change a past day, and how the job (`refresh_changed`) finds it:
 - a new slot, administration or adverse event: rows with an id above the last one seen (the
@@ -48,6 +50,7 @@ from .models import (
     DailyDoseStats,
     DailySessionStats,
     MonthlyDoseStats,
+    MonthlyOutcomeStats,
     MonthlySessionStats,
     OffenceType,
     OffenceUnitCost,
@@ -223,15 +226,49 @@ def compute_outcome_rows(*, episode_ids=None) -> list[OutcomeFollowUp]:
     return result
 
 
+def _roll_up_outcomes(*, clinic_ids=None) -> None:
+    """Replace the MonthlyOutcomeStats rows of these clinics (None: all) by the sums of their follow-ups.
+
+    Whole clinics (a few thousand follow-ups each), not the months of the episodes recomputed: deleting an
+    interview deletes its follow-up rows at once (cascade), so the months it was in are no longer known here.
+    """
+    follow_ups = OutcomeFollowUp.objects.all()
+    stale = MonthlyOutcomeStats.objects.all()
+    if clinic_ids is not None:
+        clinic_ids = list(clinic_ids)
+        follow_ups = follow_ups.filter(episode__clinic_id__in=clinic_ids)
+        stale = stale.filter(clinic_id__in=clinic_ids)
+    stale.delete()
+    measures = [*MonthlyOutcomeStats.MEASURES, *(f"start_{name}" for name in MonthlyOutcomeStats.MEASURES)]
+    now = timezone.now()
+    rows = []
+    for latest_of in MonthlyOutcomeStats.LatestOf.values:
+        for row in (
+            follow_ups.filter(**{f"latest_of_{latest_of}": True})
+            .annotate(month=TRUNC[Granularity.MONTH]("interviewed_on"))
+            .values("episode__clinic_id", "month")
+            .annotate(n=Count("id"), **{name: Sum(name) for name in measures})
+            .order_by()
+        ):
+            clinic_id = row.pop("episode__clinic_id")
+            rows.append(MonthlyOutcomeStats(clinic_id=clinic_id, latest_of=latest_of, refreshed_at=now, **row))
+    MonthlyOutcomeStats.objects.bulk_create(rows, batch_size=5000)
+
+
 def _replace_outcomes(*, episode_ids=None) -> int:
-    """Recompute the outcome rows of these episodes (None: all). Caller holds the state lock."""
+    """Recompute the outcome rows of these episodes (None: all), and the monthly sums of their clinics.
+    Caller holds the state lock."""
     RefreshState.objects.filter(name=STATE_NAME).update(version=F("version") + 1)
     stale = OutcomeFollowUp.objects.all()
+    clinic_ids = None
     if episode_ids is not None:
-        stale = stale.filter(episode_id__in=list(episode_ids))
+        episode_ids = list(episode_ids)
+        stale = stale.filter(episode_id__in=episode_ids)
+        clinic_ids = set(Episode.objects.filter(pk__in=episode_ids).values_list("clinic_id", flat=True).order_by())
     stale.delete()
     rows = compute_outcome_rows(episode_ids=episode_ids)
     OutcomeFollowUp.objects.bulk_create(rows, batch_size=5000)
+    _roll_up_outcomes(clinic_ids=clinic_ids)
     return len(rows)
 
 

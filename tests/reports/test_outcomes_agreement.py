@@ -1,10 +1,12 @@
-"""The TOP figures the dashboard reads in one query agree with a naive computation from the raw interviews.
+"""The TOP figures the dashboard reads from the summaries agree with a naive computation from the raw interviews.
 
-`statistics()` reads the TOP figures by period, of the whole range and the paired change (issue 15) in one
-grouped query over the follow-up summary. A property-based test makes random episodes (some ended, some with
-interviews after their end) and interviews in two clinics, then for many filter sets (each clinic and both,
-ranges cut anywhere, week, month and quarter) compares those figures with a computation written here from
-the raw interview rows: for each episode, its first interview against its last one in the period or range.
+`statistics()` reads the TOP figures by period (whole months from their monthly sums, the rest from the
+follow-up summary), of the whole range and the paired change (issue 15). A property-based test makes random
+episodes (some ended, some with interviews after their end) and interviews in two clinics, then for many filter
+sets (each clinic and both, ranges cut anywhere, week, month and quarter) compares those figures with a
+computation written here from the raw interview rows: for each episode, its first interview against its last
+one in the period or range. Another test does the same after a refresh, and again after interviews are
+recorded, moved, edited and deleted and the job has run.
 """
 
 import datetime
@@ -139,20 +141,66 @@ def test_top_figures_by_period_range_and_pairs_agree_with_the_raw_interviews(key
         _make(clinics[0], keyworker, rng, one)
         _make(clinics[1], keyworker, rng, two)
         services.refresh_summaries()
-        raw = {clinic.pk: [] for clinic in clinics}
-        for episode in Episode.objects.filter(clinic__in=clinics):
-            interviews = sorted(
-                OutcomeInterview.objects.filter(episode=episode), key=lambda i: (i.interviewed_on, i.pk)
-            )
-            raw[episode.clinic_id].append((episode.ended_on, interviews))
-        for a, b, granularity in filters:
-            start, end = sorted((FIRST + datetime.timedelta(days=a), FIRST + datetime.timedelta(days=b)))
-            for chosen in ([clinics[0]], [clinics[1]], clinics):
-                episodes = [episode for clinic in chosen for episode in raw[clinic.pk]]
-                stats = statistics(clinics=chosen, start=start, end=end, granularity=granularity, as_of=end)
-                where = (start, end, granularity, [clinic.name for clinic in chosen])
-                assert stats.top_change == naive_paired(episodes, start, end), where
-                assert stats.outcomes_total == naive_period(episodes, start, end, start), where
-                expected = [naive_period(episodes, p.start, p.end, start) for p in periods(start, end, granularity)]
-                assert stats.outcomes == expected, where
+        ranges = [(FIRST + datetime.timedelta(days=a), FIRST + datetime.timedelta(days=b), g) for a, b, g in filters]
+        assert_agreement(clinics, ranges)
         transaction.set_rollback(True)
+
+
+def assert_agreement(clinics, ranges) -> None:
+    """The TOP figures of `statistics()` equal the naive ones for each (day, day, granularity), per clinic and all."""
+    raw = {clinic.pk: [] for clinic in clinics}
+    for episode in Episode.objects.filter(clinic__in=clinics):
+        interviews = sorted(OutcomeInterview.objects.filter(episode=episode), key=lambda i: (i.interviewed_on, i.pk))
+        raw[episode.clinic_id].append((episode.ended_on, interviews))
+    for a, b, granularity in ranges:
+        start, end = sorted((a, b))
+        for chosen in [[clinic] for clinic in clinics] + [clinics]:
+            episodes = [episode for clinic in chosen for episode in raw[clinic.pk]]
+            stats = statistics(clinics=chosen, start=start, end=end, granularity=granularity, as_of=end)
+            where = (start, end, granularity, [clinic.name for clinic in chosen])
+            assert stats.top_change == naive_paired(episodes, start, end), where
+            assert stats.outcomes_total == naive_period(episodes, start, end, start), where
+            expected = [naive_period(episodes, p.start, p.end, start) for p in periods(start, end, granularity)]
+            assert stats.outcomes == expected, where
+
+
+# Ranges that cut months and quarters anywhere, hold whole ones, or end on a quarter's last day (the pre-summed
+# months of `statistics()` and the follow-ups read around them).
+RANGES = [
+    (D(2025, 12, 1), D(2026, 6, 30), "month"),
+    (D(2025, 12, 1), D(2026, 6, 30), "quarter"),
+    (D(2025, 12, 14), D(2026, 5, 17), "month"),
+    (D(2025, 12, 14), D(2026, 5, 17), "quarter"),
+    (D(2026, 1, 1), D(2026, 3, 31), "quarter"),
+    (D(2026, 2, 10), D(2026, 4, 2), "quarter"),
+    (D(2026, 1, 5), D(2026, 4, 26), "week"),
+    (D(2026, 3, 1), D(2026, 3, 31), "month"),
+]
+
+
+def test_top_figures_agree_with_the_raw_interviews_after_a_refresh_and_after_changes_and_the_next_refresh(keyworker):
+    clinics = [ClinicFactory(name="Agreement clinic A", code="agra"), ClinicFactory(name="Agreement clinic B")]
+    rng = random.Random(15)
+    # Episodes (start offset, length or None, interview offsets): one ends before most ranges start, one has an
+    # interview after its end, several have two interviews in one month or quarter.
+    _make(clinics[0], keyworker, rng, [(0, 40, [0, 20, 35, 60]), (10, None, [0, 30, 31, 75, 140]), (45, None, [0, 9])])
+    _make(clinics[1], keyworker, rng, [(5, 120, [0, 50, 95, 110]), (70, None, [0, 1, 33, 90])])
+    services.refresh_changed()  # the job's first run: every episode
+    assert_agreement(clinics, RANGES)
+
+    episode = Episode.objects.filter(clinic=clinics[0], ended_on=None).order_by("started_on").first()
+    later = sorted(OutcomeInterview.objects.filter(episode=episode), key=lambda i: (i.interviewed_on, i.pk))
+    # An interview moved into another month and quarter, with new answers (the admin: a change-history row) ...
+    later[2].interviewed_on = D(2026, 4, 20)
+    later[2].heroin_days = 1
+    later[2].save()
+    # ... another deleted, and new ones recorded: in a month with none, and beside one in the same month.
+    later[3].delete()
+    _make(clinics[1], keyworker, rng, [(100, None, [0, 14, 60])])
+    OutcomeInterview.objects.create(
+        **{f.attname: getattr(later[1], f.attname) for f in OutcomeInterview._meta.concrete_fields if not f.primary_key}
+        | {"interviewed_on": later[1].interviewed_on + datetime.timedelta(days=2), "heroin_days": 0}
+    )
+    services.refresh_changed(overlap_ids=0)  # only what the watermarks find
+
+    assert_agreement(clinics, RANGES)

@@ -3,8 +3,8 @@
 A property-based test runs random sequences of what happens in a clinic (doses, corrections,
 missed and withheld sessions, holds, adverse events, discharges that cancel open slots, new days,
 outcome interviews recorded, edited or deleted, re-admissions) with the refresh job run at random
-moments, then compares the summary tables (daily, monthly and TOP follow-ups) with a
-recomputation from scratch written independently here, from the raw rows.
+moments, then compares the summary tables (daily, monthly, TOP follow-ups and their monthly sums)
+with a recomputation from scratch written independently here, from the raw rows.
 """
 
 import datetime
@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from dosing.models import Administration, AdverseEvent, Hold, Slot, SlotStatus
 from patients.models import Episode, OutcomeInterview
 from reports import services
-from reports.models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
+from reports.models import (
+    DailyDoseStats,
+    DailySessionStats,
+    MonthlyDoseStats,
+    MonthlyOutcomeStats,
+    MonthlySessionStats,
+    OutcomeFollowUp,
+)
 from tests.factories import PatientFactory, PrescriptionFactory
 from tests.factories import reports as history
 
@@ -62,7 +69,30 @@ def recomputed() -> tuple[dict, ...]:
     for (clinic_id, day, drug), (n, mg, patient_days) in doses.items():
         n0, mg0, days0 = monthly_doses.get((clinic_id, day.replace(day=1), drug), (0, Decimal(0), 0))
         monthly_doses[(clinic_id, day.replace(day=1), drug)] = (n0 + n, mg0 + mg, days0 + patient_days)
-    return sessions, doses, {key: dict(row) for key, row in monthly_sessions.items()}, monthly_doses, follow_ups()
+    rows = follow_ups()
+    monthly = {key: dict(row) for key, row in monthly_sessions.items()}
+    return sessions, doses, monthly, monthly_doses, rows, monthly_outcomes(rows)
+
+
+# The measures summed by month (the first nine of `top`: those shown by period).
+MONTHLY_MEASURES = 9
+
+
+def monthly_outcomes(rows: dict) -> dict:
+    """The follow-ups that are the latest of their episode in their month, or quarter, added up by clinic and month."""
+    clinic_of = dict(Episode.objects.values_list("pk", "clinic_id"))
+    sums: dict = {}
+    for episode_id, _first, on, _next, _week, of_month, of_quarter, measures, start in rows.values():
+        for latest_of, latest in (("month", of_month), ("quarter", of_quarter)):
+            if latest:
+                key = (clinic_of[episode_id], on.replace(day=1), latest_of)
+                n, totals, start_totals = sums.get(key, (0, (0,) * MONTHLY_MEASURES, (0,) * MONTHLY_MEASURES))
+                sums[key] = (
+                    n + 1,
+                    tuple(map(sum, zip(totals, measures[:MONTHLY_MEASURES], strict=True))),
+                    tuple(map(sum, zip(start_totals, start[:MONTHLY_MEASURES], strict=True))),
+                )
+    return sums
 
 
 def top(interview) -> tuple:
@@ -161,7 +191,17 @@ def summarised() -> tuple[dict, ...]:
         )
         for row in OutcomeFollowUp.objects.values()
     }
-    return sessions, doses, monthly_sessions, monthly_doses, follow_up_rows
+    monthly_measures = MonthlyOutcomeStats.MEASURES
+    assert monthly_measures == measures[:MONTHLY_MEASURES]
+    monthly_outcome_rows = {
+        (row["clinic_id"], row["month"], row["latest_of"]): (
+            row["n"],
+            tuple(row[name] for name in monthly_measures),
+            tuple(row[f"start_{name}"] for name in monthly_measures),
+        )
+        for row in MonthlyOutcomeStats.objects.values()
+    }
+    return sessions, doses, monthly_sessions, monthly_doses, follow_up_rows, monthly_outcome_rows
 
 
 class Rollback(Exception):

@@ -19,7 +19,8 @@ before the transaction commits: if any row broke one, nothing is kept. The rows 
 one administration per slot (S1), doses within the prescription of the day (S4), witness is not
 the nurse (S9), one live prescription per patient, one open episode per patient. Pre-dose checks
 and observation sign-outs of the past are not generated (nothing in the statistics reads them).
-Finally the summary tables (daily, monthly, TOP follow-ups) are built (reports.services.refresh_summaries).
+Finally the summary tables (daily, monthly, TOP follow-ups and their monthly sums) are built
+(reports.services.refresh_summaries).
 """
 
 import queue
@@ -40,7 +41,14 @@ from django.utils import timezone
 from clinics.models import Clinic, User
 from dosing.models import DosingSettings, PrescriberLicence
 from reports import services
-from reports.models import DailyDoseStats, DailySessionStats, MonthlyDoseStats, MonthlySessionStats, OutcomeFollowUp
+from reports.models import (
+    DailyDoseStats,
+    DailySessionStats,
+    MonthlyDoseStats,
+    MonthlyOutcomeStats,
+    MonthlySessionStats,
+    OutcomeFollowUp,
+)
 
 CODE_PREFIX = "scale-"
 DEFAULT_PASSWORD = "scale-password-1234"  # noqa: S105 (a benchmark database of invented people)
@@ -125,7 +133,14 @@ STATUS_REASONS = {
 HOLD_REASON = "On hold (S7): prescriber review required"
 OTHERS: dict[int, list[int]] = {}  # nurse id -> the other nurses of the clinic (witnesses, S9)
 N = r"\N"
-SUMMARY_MODELS = (DailySessionStats, DailyDoseStats, MonthlySessionStats, MonthlyDoseStats, OutcomeFollowUp)
+SUMMARY_MODELS = (
+    DailySessionStats,
+    DailyDoseStats,
+    MonthlySessionStats,
+    MonthlyDoseStats,
+    OutcomeFollowUp,
+    MonthlyOutcomeStats,
+)
 
 
 def _ts(value: datetime) -> str:
