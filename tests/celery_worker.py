@@ -90,3 +90,30 @@ def celery_worker(django_db_setup, django_db_blocker):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def mail_dir(tmp_path_factory):
+    """The worker's email goes to files here (Django's file-based backend); set before the worker starts."""
+    path = tmp_path_factory.mktemp("worker-mail")
+    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    os.environ["EMAIL_FILE_PATH"] = str(path)
+    yield path
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def worker(mail_dir, celery_worker):
+    """The real worker, writing its email to `mail_dir`."""
+    return celery_worker
+
+
+def emails_with(mail_dir: Path, message) -> int:
+    """How many emails of this outbox message the worker has written (each carries the message's Message-ID)."""
+    marker = f"Message-ID: <{message.webhook_id}@"
+    return sum(path.read_text().count(marker) for path in mail_dir.iterdir())

@@ -19,38 +19,12 @@ from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.tasks import dispatch_due_messages
 from partners.models import PartnerOrganisation
 from partners.services import partner_create
-from tests.celery_worker import wait_for
+from tests.celery_worker import emails_with, wait_for
 from tests.deliveries.conftest import standard_webhooks_valid
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def mail_dir(tmp_path_factory):
-    """The worker's email goes to files here; set before the worker starts, restored after."""
-    path = tmp_path_factory.mktemp("worker-mail")
-    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    os.environ["EMAIL_FILE_PATH"] = str(path)
-    yield path
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="module")
-def worker(mail_dir, celery_worker):
-    return celery_worker
-
-
-def emails_with(mail_dir: Path, message: OutboxMessage) -> int:
-    """How many emails of this message the worker has written (each carries the message's Message-ID)."""
-    marker = f"Message-ID: <{message.webhook_id}@"
-    return sum(path.read_text().count(marker) for path in mail_dir.iterdir())
 
 
 @pytest.fixture

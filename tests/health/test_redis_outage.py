@@ -22,7 +22,7 @@ from dosing.models import Administration
 from health.models import Heartbeat
 from onward.models import OnwardReferral
 from ops.ledgers import check_all
-from tests.celery_worker import wait_for
+from tests.celery_worker import emails_with, wait_for
 from tests.servers import gunicorn, process, production_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,11 +35,6 @@ def clinic_and_partner():
     site = data.clinic_with_patients(name="Outage", stamp=stamp, patients=3, now=now, mixed_board=False)
     partner = data.partner_with_referrals(site, stamp=stamp, now=now, referrals=2, others=1)
     return site, partner, f"bench-keyworker-{stamp}"
-
-
-def emails_of(mail_dir, message: OutboxMessage) -> int:
-    marker = f"Message-ID: <{message.webhook_id}@"
-    return sum(path.read_text().count(marker) for path in mail_dir.iterdir())
 
 
 def test_the_clinic_keeps_working_while_redis_is_down_and_the_reminder_goes_once_after(
@@ -120,5 +115,5 @@ def test_the_clinic_keeps_working_while_redis_is_down_and_the_reminder_goes_once
 
     reminder.refresh_from_db()
     assert reminder.attempts == 1
-    assert emails_of(mail_dir, reminder) == 1
+    assert emails_with(mail_dir, reminder) == 1
     assert check_all() == {name: [] for name in check_all()}

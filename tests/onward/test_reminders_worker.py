@@ -19,7 +19,7 @@ from deliveries.models import MessageStatus, OutboxMessage
 from deliveries.tasks import dispatch_due_messages
 from onward import services
 from onward.models import OnwardReferral
-from tests.celery_worker import wait_for
+from tests.celery_worker import emails_with, wait_for
 from tests.deliveries.conftest import standard_webhooks_valid, webhook_receiver  # noqa: F401 (a fixture)
 from tests.factories import PatientFactory
 from tests.factories.referrals import consent_to_share, make_onward_referral
@@ -35,25 +35,6 @@ def _pinned_clock():
     yield
 
 
-@pytest.fixture(scope="module")
-def mail_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("referral-mail")
-    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    os.environ["EMAIL_FILE_PATH"] = str(path)
-    yield path
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="module")
-def worker(mail_dir, celery_worker):
-    return celery_worker
-
-
 @pytest.fixture
 def partner(webhook_partner, webhook_receiver):  # noqa: F811
     return webhook_partner(webhook_receiver.url)
@@ -66,11 +47,6 @@ def patient(clinic, keyworker, partner):
     )
     consent_to_share(patient, partner, recorded_by=keyworker, at=timezone.now() - dt.timedelta(days=30))
     return patient
-
-
-def emails_with(mail_dir: Path, message: OutboxMessage) -> int:
-    marker = f"Message-ID: <{message.webhook_id}@"
-    return sum(path.read_text().count(marker) for path in mail_dir.iterdir())
 
 
 def state_is(message: OutboxMessage, *states):
