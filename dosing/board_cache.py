@@ -66,17 +66,23 @@ def updated(now: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A board fragment with marks for its "now" bits, its ETag, and when the clock alone changes it."""
+class Kept:
+    """What a board poll answers with, kept for the clinic's other tablets while the clock leaves it as it is."""
 
-    body: str
     etag: str
     valid_until_ms: int
-    ends: tuple[datetime, ...]  # the observation end of each row's count-down, by mark index
-    shareable: bool = True  # False when the "now" of the first tag could not be marked: served once, never kept
 
     def valid_at(self, now: datetime) -> bool:
         return now.timestamp() * 1000 < self.valid_until_ms
+
+
+@dataclass(frozen=True)
+class Rendered(Kept):
+    """The HTML fragment with marks for its "now" bits."""
+
+    body: str
+    ends: tuple[datetime, ...]  # the observation end of each row's count-down, by mark index
+    shareable: bool = True  # False when the "now" of the first tag could not be marked: served once, never kept
 
     def at(self, now: datetime) -> str:
         """The fragment as a fresh render at `now` gives it."""
@@ -91,28 +97,48 @@ class Rendered:
         return MARK.sub(fill, self.body)
 
 
-def key(kind: str, clinic_id: int, version: Version, *, can_dose: bool) -> str | None:
-    """The cache key of a rendering, or None when it must not be shared (no version yet, or no stamp)."""
+@dataclass(frozen=True)
+class Serialized(Kept):
+    """The board API's data (dosing.api.BoardOut), whose `now` and count-downs are set per poll."""
+
+    data: dict
+    ends: tuple[datetime | None, ...]  # per row: when its observation ends, None for a row with no count-down
+
+    def at(self, now: datetime, now_text: str) -> dict:
+        """The data as a fresh serialization at `now` gives it (`now_text`: `now` as the serializer writes it)."""
+        rows = [
+            row if ends is None else {**row, "observation_seconds_left": seconds_left(ends, now)}
+            for row, ends in zip(self.data["rows"], self.ends, strict=True)
+        ]
+        return {**self.data, "now": now_text, "rows": rows}
+
+
+def key(kind: str, clinic_id: int, version: Version, *, audience: str) -> str | None:
+    """The cache key of a rendering, or None when it must not be shared (no version yet, or no stamp).
+
+    `audience`: who may be given it beyond the clinic's staff who may see the board ("dose" with the
+    nurse's actions, "read" without them, "all" where the representation has no actions).
+    """
     if not version.number or not version.stamp:
         return None
-    return f"board:{fmt(kind)}:{clinic_id}:{version.number}:{version.stamp}:{'dose' if can_dose else 'read'}"
+    return f"board:{fmt(kind)}:{clinic_id}:{version.number}:{version.stamp}:{audience}"
 
 
-def shared(cache_key: str | None, now: datetime) -> Rendered | None:
+def shared(cache_key: str | None, now: datetime, kind: type[Kept] = Rendered) -> Kept | None:
     """The clinic's rendering of this version, if one is kept and the clock has not changed the board since."""
     if cache_key is None:
         return None
-    rendered = cache.get(cache_key)
-    if isinstance(rendered, Rendered) and rendered.valid_at(now):
-        return rendered
+    kept = cache.get(cache_key)
+    if isinstance(kept, kind) and kept.valid_at(now):
+        return kept
     return None
 
 
-def keep(cache_key: str | None, rendered: Rendered, now: datetime) -> None:
+def keep(cache_key: str | None, kept: Kept, now: datetime) -> None:
     """Keep a rendering for the clinic's other tablets until the clock alone would change it (at most KEEP_SECONDS)."""
-    seconds = (rendered.valid_until_ms - now.timestamp() * 1000) / 1000
-    if cache_key is not None and rendered.shareable and seconds > 0:
-        cache.set(cache_key, rendered, timeout=min(KEEP_SECONDS, math.ceil(seconds)))
+    seconds = (kept.valid_until_ms - now.timestamp() * 1000) / 1000
+    if cache_key is not None and getattr(kept, "shareable", True) and seconds > 0:
+        cache.set(cache_key, kept, timeout=min(KEEP_SECONDS, math.ceil(seconds)))
 
 
 def marked_head(body: str, now: datetime) -> str | None:

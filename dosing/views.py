@@ -139,7 +139,7 @@ def board_rows(request):
         response["ETag"] = same
         return response
     can_dose = has_capability(request.user, DOSING)
-    cache_key = board_cache.key("html", request.clinic.pk, version, can_dose=can_dose)
+    cache_key = board_cache.key("html", request.clinic.pk, version, audience="dose" if can_dose else "read")
     rendered = board_cache.shared(cache_key, now)
     if rendered is None:
         rendered = _render_live(request, version.number, now=now, can_dose=can_dose)

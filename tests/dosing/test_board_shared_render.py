@@ -307,3 +307,49 @@ def test_the_fragment_holds_nothing_of_the_user_or_the_session(tablet, expected_
     assert "csrfmiddlewaretoken" not in body and str(token) not in body
     assert nurse.username not in body and tablet.cookies["sessionid"].value not in body
     assert re.search(r"<form[ >]", body) is None
+
+
+# --- the board API: the same sharing for its JSON -----------------------------------------------------------------
+
+API = "/api/v1/dosing/board/"
+
+
+def api_poll(client) -> tuple[dict, bool]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(API)
+    assert response.status_code == 200, response.status_code
+    return response.json(), any("dosing_slot" in query["sql"] for query in queries.captured_queries)
+
+
+def test_the_board_api_is_serialized_once_and_equals_a_fresh_serialization(
+    tablet, observed, expected_slot, nurse, second_nurse, manager, clock
+):
+    api_poll(tablet(nurse))
+    clock.move_to(at(TODAY, 9, 3) + datetime.timedelta(seconds=27, microseconds=400_000))
+    served, rendered = api_poll(tablet(manager))  # the JSON has no actions: the same for everyone who may see it
+    assert not rendered
+    cache.clear()
+    fresh, rendered = api_poll(tablet(second_nurse))
+
+    assert rendered and served == fresh
+    assert served["now"] == "2026-11-18T09:03:27.400000Z"
+    rows = {row["patient"]["name"]: row for row in served["rows"]}
+    assert rows["Sam Taylor"]["observation_seconds_left"] == 212
+    assert rows["Alex Brown"]["observation_seconds_left"] is None
+
+
+def test_the_board_api_shows_a_change_and_the_clock_on_the_next_poll(
+    tablet, observed, expected_slot, nurse, second_nurse, other_nurse, clock
+):
+    def stages(body):
+        return {row["patient"]["name"]: row["stage"] for row in body["rows"]}
+
+    api_poll(tablet(nurse))
+    _arrive(expected_slot, nurse)
+    assert stages(api_poll(tablet(second_nurse))[0])["Alex Brown"] == "arrived"
+    assert api_poll(tablet(nurse))[1] is False
+
+    clock.move_to(observed.observation_ends_at)
+    body, rendered = api_poll(tablet(nurse))
+    assert rendered and stages(body)["Sam Taylor"] == "observation_over"
+    assert api_poll(tablet(other_nurse))[0]["rows"] == []  # another clinic's board, never this one
