@@ -43,8 +43,9 @@ from .board_version import Version, fmt
 from .presentation import mmss
 from .selectors import seconds_left
 
-# The longest a rendering is kept: a board that changes by the clock alone later than this is rendered again.
-KEEP_SECONDS = 300
+# The longest a rendering is kept. Every tablet polls within 3 s of a change, so a minute is plenty; a busy
+# clinic moves its version every few seconds, and each kept 150-row fragment is about 150 KB of Redis.
+KEEP_SECONDS = 60
 # A mark is an HTML comment: an escaped value never contains "<", so no data can look like a mark.
 MARK = re.compile(r"<!--board:(now-ms|updated|left:\d+)-->")
 NOW_MS_MARK = "<!--board:now-ms-->"
