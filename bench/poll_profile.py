@@ -1,6 +1,7 @@
 """An unchanged board poll (304) in-process: where its server time goes, without gunicorn or HTTP.
 
-    DATABASE_URL=postgres://.../<a migrated database> python -m bench.poll_profile [--api] [-n 500] [--profile]
+    DATABASE_URL=postgres://.../<a migrated database> python -m bench.poll_profile \
+        [--api] [--changed | --shared] [-n 500] [--profile]
 
 The settings of the benchmark's server (bench.server: DEBUG off, STAFF_2FA_REQUIRED=0, no Redis), a new
 150-patient clinic from bench.data with its nurse signed in as the benchmark signs in, then `n` polls of
@@ -8,6 +9,10 @@ The settings of the benchmark's server (bench.server: DEBUG off, STAFF_2FA_REQUI
 Django's whole handler (the test client). Prints the queries of one poll and, per poll, the
 `Server-Timing` the middleware measured (what `make bench` reports), the part of it spent waiting for
 PostgreSQL and the process CPU time; --profile adds cProfile's top functions over another `n` polls.
+With --changed each measured poll finds a board changed since its copy (the clinic's version is moved
+first, untimed, as any dose would move it): the poll that renders, the cost of every tablet after a dose.
+With --shared it finds the board changed since its copy but already rendered at this version for another
+tablet of the clinic (dosing/board_cache.py): what the other tablets of the clinic pay after a dose.
 For finding costs and comparing two versions of the code on the same machine; the speed targets are
 measured by `make bench`, over HTTP.
 """
@@ -44,6 +49,8 @@ def main(argv=None) -> int:
     parser.add_argument("--api", action="store_true", help="poll the board API instead of the HTML fragment")
     parser.add_argument("-n", type=int, default=500, help="polls measured (after 50 to warm up)")
     parser.add_argument("--profile", action="store_true", help="cProfile another n polls")
+    parser.add_argument("--changed", action="store_true", help="every poll finds a new version: a render")
+    parser.add_argument("--shared", action="store_true", help="every poll finds a new copy already rendered")
     args = parser.parse_args(argv)
     _configure()
     import django
@@ -66,15 +73,31 @@ def main(argv=None) -> int:
     if first.status_code != 200:
         sys.exit(f"{path} answered {first.status_code}")
     headers = {"If-None-Match": first["ETag"]}
+    expected = 304
+
+    def moved() -> None:
+        """A new version of the clinic's board, as a committed change would give (nothing else is changed)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE dosing_boardversion SET version = nextval('dosing_board_version_seq') WHERE clinic_id = %s",
+                [site.clinic.pk],
+            )
+
+    if args.changed or args.shared:
+        headers, expected = {"If-None-Match": '"board.stale"'}, 200
 
     def poll():
         response = client.get(path, headers=headers)
-        if response.status_code != 304:
-            sys.exit(f"{path} answered {response.status_code}, not 304")
+        if response.status_code != expected:
+            sys.exit(f"{path} answered {response.status_code}, not {expected}")
         return response
 
     for _ in range(50):
+        if args.changed:
+            moved()
         poll()
+    if args.changed:
+        moved()
     with CaptureQueriesContext(connection) as queries:
         poll()
     print(f"{path}: {len(queries.captured_queries)} queries")
@@ -94,6 +117,9 @@ def main(argv=None) -> int:
     with connection.execute_wrapper(timing):
         for _ in range(args.n):
             waited.append(0.0)
+            if args.changed:
+                moved()
+                waited[-1] = 0.0  # the move is not the poll's
             started = time.process_time()
             response = poll()
             cpu.append((time.process_time() - started) * 1000)
@@ -106,6 +132,8 @@ def main(argv=None) -> int:
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.n):
+            if args.changed:
+                moved()
             poll()
         profile.disable()
         stats = pstats.Stats(profile)

@@ -28,7 +28,7 @@ from clinics.selectors import clinic_list
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import board_version, history, rules, selectors, services
+from . import board_cache, board_version, history, rules, selectors, services
 from .models import (
     AdverseEventKind,
     CheckOutcome,
@@ -364,15 +364,28 @@ class BoardView(APIView):
             clinic = request.clinic or (clinics[0] if clinics else None)
         if clinic is None:
             return Response({"detail": "You work in no clinic."}, status=status.HTTP_404_NOT_FOUND)
-        version = board_version.current(clinic.pk)  # before the rows: see dosing/board_version.py
+        version = board_version.read(clinic.pk)  # before the rows: see dosing/board_version.py
         now = timezone.now()
         same = board_version.unchanged(
-            request.headers.get("If-None-Match"), kind="json", clinic_id=clinic.pk, version=version, now=now
+            request.headers.get("If-None-Match"), kind="json", clinic_id=clinic.pk, version=version.number, now=now
         )
         if same:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": same})
-        board = selectors.board_for(clinic, now=now)
-        return Response(BoardOut(board).data, headers={"ETag": board_version.etag("json", board, version)})
+        # Serialized once per clinic and version for everyone who may see the board (dosing/board_cache.py).
+        cache_key = board_cache.key("json", clinic.pk, version, audience="all")
+        kept = board_cache.shared(cache_key, now, board_cache.Serialized)
+        if kept is None:
+            board = selectors.board_for(clinic, now=now)
+            kept = board_cache.Serialized(
+                etag=board_version.etag("json", board, version.number),
+                valid_until_ms=board_version.valid_until_ms(board),
+                data=BoardOut(board).data,
+                ends=tuple(row.observation_ends_at if row.observation_seconds_left is not None else None
+                           for row in board.rows),
+            )  # fmt: skip
+            board_cache.keep(cache_key, kept, now)
+        now_text = BoardOut().fields["now"].to_representation(now)
+        return Response(kept.at(now, now_text), headers={"ETag": kept.etag})
 
 
 class SlotDetailView(APIView):

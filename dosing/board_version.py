@@ -24,6 +24,7 @@ import hashlib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -32,13 +33,16 @@ from .selectors import Board, Stage
 
 _HERE = Path(__file__).resolve().parent
 _RENDERED_BY = {
-    "html": ["templates/dosing/_board_live.html", "templates/dosing/_board_row.html", "presentation.py"],
+    "html": [
+        *("templates/dosing/_board_live.html", "templates/dosing/_board_row.html"),
+        *("presentation.py", "board_cache.py"),
+    ],
     "json": ["api.py", "selectors.py"],
 }
 
 
 @lru_cache(maxsize=4)
-def _format(kind: str) -> str:
+def fmt(kind: str) -> str:
     """`html`/`json` and a short digest of the files that render it (the same in every worker)."""
     digest = hashlib.sha256()
     for name in _RENDERED_BY[kind]:
@@ -46,12 +50,23 @@ def _format(kind: str) -> str:
     return f"{kind}-{digest.hexdigest()[:8]}"
 
 
-def current(clinic_id: int) -> int:
-    """The clinic's board version now (0 before its first change): one primary-key read."""
+class Version(NamedTuple):
+    number: int  # 0 before the clinic's first change
+    stamp: str  # the transaction that wrote it (PostgreSQL's xmin), "" where there is none: see board_cache
+
+
+def read(clinic_id: int) -> Version:
+    """The clinic's board version now, with the stamp of the transaction that gave it: one primary-key read."""
+    stamp = "xmin::text" if connection.vendor == "postgresql" else "''"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM dosing_boardversion WHERE clinic_id = %s", [clinic_id])
+        cursor.execute(f"SELECT version, {stamp} FROM dosing_boardversion WHERE clinic_id = %s", [clinic_id])  # noqa: S608 (a constant)
         row = cursor.fetchone()
-    return row[0] if row else 0
+    return Version(row[0], row[1] or "") if row else Version(0, "")
+
+
+def current(clinic_id: int) -> int:
+    """The clinic's board version now (0 before its first change)."""
+    return read(clinic_id).number
 
 
 def changes_at(board: Board) -> datetime:
@@ -64,9 +79,13 @@ def changes_at(board: Board) -> datetime:
     return min((moment for moment in moments if moment is not None and moment > now), default=now)
 
 
+def valid_until_ms(board: Board) -> int:
+    """`changes_at` as epoch milliseconds, as the ETag names it."""
+    return int(changes_at(board).timestamp() * 1000)
+
+
 def etag(kind: str, board: Board, version: int) -> str:
-    valid_until_ms = int(changes_at(board).timestamp() * 1000)
-    return f'"board.{_format(kind)}.{board.clinic.pk}.{version}.{valid_until_ms}"'
+    return f'"board.{fmt(kind)}.{board.clinic.pk}.{version}.{valid_until_ms(board)}"'
 
 
 def unchanged(if_none_match: str | None, *, kind: str, clinic_id: int, version: int, now: datetime) -> str | None:
@@ -76,7 +95,7 @@ def unchanged(if_none_match: str | None, *, kind: str, clinic_id: int, version: 
     for tag in if_none_match.split(","):
         tag = tag.strip().removeprefix("W/")
         parts = tag.strip('"').split(".")
-        if len(parts) != 5 or parts[0] != "board" or parts[1] != _format(kind):
+        if len(parts) != 5 or parts[0] != "board" or parts[1] != fmt(kind):
             continue
         try:
             tag_clinic, tag_version, valid_until_ms = int(parts[2]), int(parts[3]), int(parts[4])

@@ -130,7 +130,7 @@ def _ms(moment) -> str:
     return str(int(moment.timestamp() * 1000)) if moment else ""
 
 
-def _mmss(seconds: int | None) -> str:
+def mmss(seconds: int | None) -> str:
     minutes, seconds = divmod(max(0, seconds or 0), 60)
     return f"{minutes}:{seconds:02d}"
 
@@ -236,7 +236,7 @@ def _row(row: BoardRow, urls: dict[str, str]) -> RowView:
         words=words,
         detail=detail,
         countdown_ends_ms=_ms(row.observation_ends_at) if observing else "",
-        left=_mmss(row.observation_seconds_left) if observing else "",
+        left=mmss(row.observation_seconds_left) if observing else "",
         until=_hhmm(row.observation_ends_at) if observing else "",
         slot_url=slot_url,
         action_url=action_url,

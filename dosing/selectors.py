@@ -221,6 +221,11 @@ class Flag:
     LICENCE_REVIEW = "licence_review"  # S14: the prescriber's licence does not cover this day
 
 
+def seconds_left(ends: datetime, now: datetime) -> int:
+    """Whole seconds of observation left at `now`, never below 0 (a shared board fills its count-downs with it)."""
+    return max(0, int((ends - now).total_seconds()))
+
+
 @dataclass
 class BoardRow:
     slot: Slot
@@ -290,7 +295,7 @@ class BoardRow:
     def observation_seconds_left(self) -> int | None:
         if self.administration is None or self.sign_out is not None:
             return None
-        return max(0, int((self.administration.observation_ends_at - self.now).total_seconds()))
+        return seconds_left(self.administration.observation_ends_at, self.now)
 
 
 @dataclass

@@ -13,8 +13,9 @@ every few seconds: it writes none (its photos are logged, sparingly, by the phot
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -28,7 +29,7 @@ from clinics.roles import Capability
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
-from . import board_version, history, rules, selectors, services
+from . import board_cache, board_version, history, rules, selectors, services
 from .forms import (
     AdministerForm,
     AdverseEventForm,
@@ -89,12 +90,12 @@ def _render_form(request, template: str, context: dict):
 # --- The board -------------------------------------------------------------------------------------------------
 
 
-def _board_context(request, version: int) -> dict:
-    board = selectors.board_for(request.clinic, now=timezone.now())
+def _board_context(request, version: int, *, now=None, can_dose: bool | None = None) -> dict:
+    board = selectors.board_for(request.clinic, now=now or timezone.now())
     return {
         "board": board,
         # SPEC 2: a clinic manager who is not also a nurse sees the board read-only.
-        "can_dose": has_capability(request.user, DOSING),
+        "can_dose": has_capability(request.user, DOSING) if can_dose is None else can_dose,
         **board_view(board),
         "session_label": board.session.label,
         "running": board.session.window_start <= board.now < board.session.window_end,
@@ -122,18 +123,53 @@ def board_rows(request):
     """The live part of the board as an HTML fragment, for board.js to poll (same template, no page chrome).
 
     Unchanged since the copy the tablet has (If-None-Match): 304 with no body, after one query.
+    Changed: rendered once per clinic, version and `can_dose`, and shared by every tablet of the
+    clinic until the version moves or the clock changes the board (dosing/board_cache.py). The
+    checks of the decorator (signed in, a role, the clinic) come first: the user's own clinic
+    names the key, so nothing kept is served to someone who may not see that board.
     """
-    version = board_version.current(request.clinic.pk)  # before the rows: see dosing/board_version.py
+    version = board_version.read(request.clinic.pk)  # before the rows: see dosing/board_version.py
+    now = timezone.now()
     same = board_version.unchanged(
-        request.headers.get("If-None-Match"), kind="html", clinic_id=request.clinic.pk, version=version,
-        now=timezone.now(),
+        request.headers.get("If-None-Match"), kind="html", clinic_id=request.clinic.pk, version=version.number,
+        now=now,
     )  # fmt: skip
     if same:
         response = HttpResponseNotModified()
         response["ETag"] = same
         return response
-    context = _board_context(request, version)
-    return _with_etag(render(request, "dosing/_board_live.html", context), context)
+    can_dose = has_capability(request.user, DOSING)
+    cache_key = board_cache.key("html", request.clinic.pk, version, audience="dose" if can_dose else "read")
+    rendered = board_cache.shared(cache_key, now)
+    if rendered is None:
+        rendered = _render_live(request, version.number, now=now, can_dose=can_dose)
+        board_cache.keep(cache_key, rendered, now)
+    response = HttpResponse(rendered.at(now))
+    response["ETag"] = rendered.etag
+    return response
+
+
+def _render_live(request, version: int, *, now, can_dose: bool) -> board_cache.Rendered:
+    """The live fragment with marks for what depends on the moment (board_cache), rendered without the request.
+
+    Without the request no context processor runs: the fragment cannot hold the user, their
+    CSRF token or anything else of the session, so it can be served to the clinic's other tablets.
+    """
+    context = _board_context(request, version, now=now, can_dose=can_dose)
+    ends = []
+    for board_row, row in zip(context["board"].rows, context["rows"], strict=True):
+        if row.countdown_ends_ms:
+            row.left = board_cache.left_mark(len(ends))
+            ends.append(board_row.observation_ends_at)
+    body = render_to_string("dosing/_board_live.html", context)
+    marked = board_cache.marked_head(body, now)
+    return board_cache.Rendered(
+        body=marked or body,
+        etag=context["board_etag"],
+        valid_until_ms=board_version.valid_until_ms(context["board"]),
+        ends=tuple(ends),
+        shareable=marked is not None,
+    )
 
 
 # --- Slot pages and actions ---------------------------------------------------------------------------------------
