@@ -367,7 +367,7 @@ class BoardView(APIView):
         version = board_version.read(clinic.pk)  # before the rows: see dosing/board_version.py
         now = timezone.now()
         same = board_version.unchanged(
-            request.headers.get("If-None-Match"), kind="json", clinic_id=clinic.pk, version=version.number, now=now
+            request.headers.get("If-None-Match"), kind="json", clinic_id=clinic.pk, version=version, now=now
         )
         if same:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": same})
@@ -377,7 +377,7 @@ class BoardView(APIView):
         if kept is None:
             board = selectors.board_for(clinic, now=now)
             kept = board_cache.Serialized(
-                etag=board_version.etag("json", board, version.number),
+                etag=board_version.etag("json", board, version),
                 valid_until_ms=board_version.valid_until_ms(board),
                 data=BoardOut(board).data,
                 ends=tuple(row.observation_ends_at if row.observation_seconds_left is not None else None

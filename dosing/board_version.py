@@ -7,7 +7,9 @@ from:
     "board.<format>.<clinic id>.<version>.<valid until, epoch ms>"
 
 - the clinic's board version, a value the database gives it in the same transaction as any change
-  of what the board shows (triggers of migration dosing 0003: no code path can forget it);
+  of what the board shows (triggers of migration dosing 0003: no code path can forget it), with the
+  stamp of the transaction that wrote it (`<number>x<xmin>`): a restored database reuses numbers,
+  never a stamp, so a tablet's copy from before a restore is never answered 304;
 - the moment the board would change by the clock alone: the next observation to end (the row
   turns into "sign out"), the session's window opening or closing, the next session taking over;
 - the representation (`html` or `json`) and a digest of the code that renders it, so a deploy
@@ -54,6 +56,11 @@ class Version(NamedTuple):
     number: int  # 0 before the clinic's first change
     stamp: str  # the transaction that wrote it (PostgreSQL's xmin), "" where there is none: see board_cache
 
+    @property
+    def tag(self) -> str:
+        """The version as the ETag names it: the number and its stamp, so a number reused by a restore differs."""
+        return f"{self.number}x{self.stamp}" if self.stamp else str(self.number)
+
 
 def read(clinic_id: int) -> Version:
     """The clinic's board version now, with the stamp of the transaction that gave it: one primary-key read."""
@@ -84,11 +91,11 @@ def valid_until_ms(board: Board) -> int:
     return int(changes_at(board).timestamp() * 1000)
 
 
-def etag(kind: str, board: Board, version: int) -> str:
-    return f'"board.{fmt(kind)}.{board.clinic.pk}.{version}.{valid_until_ms(board)}"'
+def etag(kind: str, board: Board, version: Version) -> str:
+    return f'"board.{fmt(kind)}.{board.clinic.pk}.{version.tag}.{valid_until_ms(board)}"'
 
 
-def unchanged(if_none_match: str | None, *, kind: str, clinic_id: int, version: int, now: datetime) -> str | None:
+def unchanged(if_none_match: str | None, *, kind: str, clinic_id: int, version: Version, now: datetime) -> str | None:
     """The ETag to answer 304 with when the client's copy is still the board; None when it must be rendered."""
     if not if_none_match:
         return None
@@ -98,9 +105,9 @@ def unchanged(if_none_match: str | None, *, kind: str, clinic_id: int, version: 
         if len(parts) != 5 or parts[0] != "board" or parts[1] != fmt(kind):
             continue
         try:
-            tag_clinic, tag_version, valid_until_ms = int(parts[2]), int(parts[3]), int(parts[4])
+            tag_clinic, valid_until_ms = int(parts[2]), int(parts[4])
         except ValueError:
             continue
-        if (tag_clinic, tag_version) == (clinic_id, version) and now.timestamp() * 1000 < valid_until_ms:
+        if (tag_clinic, parts[3]) == (clinic_id, version.tag) and now.timestamp() * 1000 < valid_until_ms:
             return tag
     return None

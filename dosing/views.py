@@ -90,7 +90,7 @@ def _render_form(request, template: str, context: dict):
 # --- The board -------------------------------------------------------------------------------------------------
 
 
-def _board_context(request, version: int, *, now=None, can_dose: bool | None = None) -> dict:
+def _board_context(request, version: board_version.Version, *, now=None, can_dose: bool | None = None) -> dict:
     board = selectors.board_for(request.clinic, now=now or timezone.now())
     return {
         "board": board,
@@ -112,7 +112,7 @@ def _with_etag(response, context: dict):
 @staff_only(DOSING, Capability.VIEW_BOARD)
 def board(request):
     """The current (or next) session of the clinic the nurse works in; board.js refreshes it every 3 s."""
-    context = _board_context(request, board_version.current(request.clinic.pk))
+    context = _board_context(request, board_version.read(request.clinic.pk))
     context["away"] = selectors.away_on(request.clinic, context["board"].session.date)  # S7: planned absences
     return _with_etag(render(request, "dosing/board.html", context), context)
 
@@ -131,7 +131,7 @@ def board_rows(request):
     version = board_version.read(request.clinic.pk)  # before the rows: see dosing/board_version.py
     now = timezone.now()
     same = board_version.unchanged(
-        request.headers.get("If-None-Match"), kind="html", clinic_id=request.clinic.pk, version=version.number,
+        request.headers.get("If-None-Match"), kind="html", clinic_id=request.clinic.pk, version=version,
         now=now,
     )  # fmt: skip
     if same:
@@ -142,14 +142,14 @@ def board_rows(request):
     cache_key = board_cache.key("html", request.clinic.pk, version, audience="dose" if can_dose else "read")
     rendered = board_cache.shared(cache_key, now)
     if rendered is None:
-        rendered = _render_live(request, version.number, now=now, can_dose=can_dose)
+        rendered = _render_live(request, version, now=now, can_dose=can_dose)
         board_cache.keep(cache_key, rendered, now)
     response = HttpResponse(rendered.at(now))
     response["ETag"] = rendered.etag
     return response
 
 
-def _render_live(request, version: int, *, now, can_dose: bool) -> board_cache.Rendered:
+def _render_live(request, version: board_version.Version, *, now, can_dose: bool) -> board_cache.Rendered:
     """The live fragment with marks for what depends on the moment (board_cache), rendered without the request.
 
     Without the request no context processor runs: the fragment cannot hold the user, their

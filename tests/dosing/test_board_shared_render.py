@@ -252,6 +252,24 @@ def test_a_reused_version_number_of_a_restored_database_never_serves_the_old_boa
     assert rendered and "Lex" in after and after != before
 
 
+def test_a_tablet_holding_a_board_from_before_a_restore_is_not_told_it_is_unchanged(
+    tablet, expected_slot, nurse, clock
+):
+    """The 304 path too: the ETag names the version's stamp, so a reused number is a different board."""
+    clinic = expected_slot.clinic_id
+    client = tablet(nurse)
+    before = client.get(ROWS)
+    old = board_version.current(clinic)
+    patient_update(patient=expected_slot.patient, updated_by=nurse, preferred_name="Lex")
+    with connection.cursor() as cursor:  # the restored row: the same number, written anew
+        cursor.execute("UPDATE dosing_boardversion SET version = %s WHERE clinic_id = %s", [old, clinic])
+
+    again = client.get(ROWS, headers={"If-None-Match": before["ETag"]})
+
+    assert again.status_code == 200 and "Lex" in again.content.decode()
+    assert client.get(ROWS, headers={"If-None-Match": again["ETag"]}).status_code == 304
+
+
 # --- without Redis ------------------------------------------------------------------------------------------------
 
 
