@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 
 from patients.models import Patient
@@ -53,6 +54,21 @@ def live_prescription(patient: Patient, drug: str) -> Prescription | None:
 
 def _open_hold(patient: Patient) -> Hold | None:
     return Hold.objects.filter(patient=patient, cleared_at__isnull=True).first()
+
+
+def _open_hold_or_last_review(patient: Patient) -> tuple[Hold | None, datetime | None]:
+    """(the open hold, None), else (None, when the last hold was cleared, if ever): one query for both facts
+    S7 needs before every dose, where `_open_hold` and then `hold_due` read them one after the other."""
+    latest = (
+        Hold.objects.filter(patient=patient)
+        .order_by(F("cleared_at").desc(nulls_first=True), "-since", "-pk")
+        .first()
+    )
+    if latest is None:
+        return None, None
+    if latest.cleared_at is None:
+        return latest, None
+    return None, latest.cleared_at
 
 
 def _decimal(value, field: str) -> Decimal | None:

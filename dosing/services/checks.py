@@ -26,7 +26,7 @@ from ..models import (
     Slot,
     SlotStatus,
 )
-from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
+from ._common import _decimal, _lock_slot, _now, _open_hold_or_last_review, _set_status, live_prescription
 from .authorisations import notify_pin_used, prescriber_act
 from .episodes import check_in_open_episode
 from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
@@ -74,7 +74,7 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
         route=route or (prescription.route if prescription else slot.prescription.route),
     )
     check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
-    hold = _open_hold(patient)
+    hold, last_cleared = _open_hold_or_last_review(patient)
     if hold is None:
         # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.
         due = hold_due(
@@ -84,6 +84,7 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
             up_to=slot.date - timedelta(days=1),
             now=now,
             top_up=slot.top_up,  # the oral top-up's own days (rules.consecutive_days_without_dose)
+            last_cleared=last_cleared,
         )
         if due is not None:
             raise rules.RuleViolation("S7", due.sentence)

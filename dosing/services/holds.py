@@ -50,6 +50,8 @@ def _missed_day_threshold(settings: DosingSettings, prescription: Prescription |
     return settings.missed_days_threshold
 
 
+NOT_READ = object()  # hold_due's `last_cleared` when the caller has not read it
+
 # S7 looks back this many days (the largest threshold is 14): every dose-time read is bounded by it.
 S7_LOOK_BACK_DAYS = 21
 
@@ -98,6 +100,7 @@ def hold_due(
     up_to: date,
     now: datetime,
     top_up: bool = False,
+    last_cleared=NOT_READ,
 ) -> HoldDue | None:
     """S7 from the facts at `now`, for days up to `up_to`: a run of missed days, or a return from a long absence.
 
@@ -107,14 +110,16 @@ def hold_due(
     the live top-up prescription's signature.
 
     Three bounded queries (the last review, the absences and the slots of the look-back), whatever
-    the patient's history.
+    the patient's history; two when the caller read `last_cleared` (when the patient's last hold was
+    cleared, None if never) with the open hold (`_open_hold_or_last_review`).
     """
-    last_cleared = (
-        Hold.objects.filter(patient=patient, cleared_at__isnull=False)
-        .order_by("-cleared_at")
-        .values_list("cleared_at", flat=True)
-        .first()
-    )
+    if last_cleared is NOT_READ:
+        last_cleared = (
+            Hold.objects.filter(patient=patient, cleared_at__isnull=False)
+            .order_by("-cleared_at")
+            .values_list("cleared_at", flat=True)
+            .first()
+        )
     absences = absences_overlapping(patient_id=patient.pk, first=up_to - timedelta(days=S7_LOOK_BACK_DAYS), last=up_to)
     reviewed = last_cleared
     if top_up and prescription is not None and prescription.signed_at:
