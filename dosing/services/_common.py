@@ -60,9 +60,7 @@ def _open_hold_or_last_review(patient: Patient) -> tuple[Hold | None, datetime |
     """(the open hold, None), else (None, when the last hold was cleared, if ever): one query for both facts
     S7 needs before every dose, where `_open_hold` and then `hold_due` read them one after the other."""
     latest = (
-        Hold.objects.filter(patient=patient)
-        .order_by(F("cleared_at").desc(nulls_first=True), "-since", "-pk")
-        .first()
+        Hold.objects.filter(patient=patient).order_by(F("cleared_at").desc(nulls_first=True), "-since", "-pk").first()
     )
     if latest is None:
         return None, None

@@ -39,7 +39,7 @@ from ..models import (
 )
 from ._common import _decimal, _lock_slot, _now, _set_status, live_prescription
 from .alerts import _alert, _prescribers_to_alert
-from .checks import _check_may_be_dosed_today
+from .checks import _check_may_be_dosed_today, _open_since, _patient_facts
 from .episodes import check_in_open_episode
 from .holds import hold_on_s7_refusal
 
@@ -319,13 +319,14 @@ def administer_dose(
 
 def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
     slot = _lock_slot(slot)
-    check_in_open_episode(slot)  # S13
+    facts = _patient_facts(slot, now=now)
+    check_in_open_episode(slot, **_open_since(facts))  # S13
     patient, zone = slot.patient, slot.clinic.zone
     recent = _recent_doses(slot=slot, now=now, settings=DosingSettings.for_clinic(slot.clinic))
     rules.check_slot_can_be_dosed(slot=slot, existing=recent.existing, now=now, zone=zone)
     if route not in Route.values:
         raise ValidationError({"route": "Choose the route."})
-    context = _check_may_be_dosed_today(slot, now=now, route=route)
+    context = _check_may_be_dosed_today(slot, now=now, route=route, facts=facts)
     prescription, settings = context.prescription, context.settings
     rules.check_injection_site(injectable=prescription.is_injectable, injection_site=injection_site)
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
