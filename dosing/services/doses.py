@@ -22,6 +22,7 @@ from clinics.access import require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
+from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_MOMENT, Precompiled
 
 from .. import rules
 from ..models import (
@@ -31,6 +32,7 @@ from ..models import (
     DosingSettings,
     Drug,
     ObservationSignOut,
+    PreDoseCheck,
     Route,
     Session,
     SignOutState,
@@ -57,6 +59,24 @@ class _RecentDoses:
     last_injectable_at: datetime | None  # in force, injectable, within the minimum interval (S3)
 
 
+def _recent(*, patient_id, since):
+    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
+    return (
+        Administration.objects.filter(patient_id=patient_id, given_at__gte=since)
+        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
+        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id", "recorded_at")
+    )
+
+
+def _checks(*, slot_id):
+    """The slot's pre-dose checks, the latest first (S5). Who authorised a reduction is read only for a refusal."""
+    return PreDoseCheck.objects.filter(slot_id=slot_id).order_by("-checked_at", "-pk")
+
+
+_CHECKS = Precompiled(_checks, slot_id=STAND_IN_ID)
+_RECENT = Precompiled(_recent, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)  # on every dose: precompiled
+
+
 def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _RecentDoses:
     """Entries of the slot's day, and any given within the minimum interval before `now`.
 
@@ -68,12 +88,7 @@ def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _Re
     """
     day_start = datetime.combine(slot.date, time(0, 0), tzinfo=slot.clinic.zone)
     since = min(day_start - rules.CORRECTION_TOLERANCE, now - settings.minimum_interval)
-    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
-    rows = list(
-        Administration.objects.filter(patient_id=slot.patient_id, given_at__gte=since)
-        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
-        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id", "recorded_at")
-    )
+    rows = _RECENT.all(patient_id=slot.patient_id, since=since)
     in_force = [row for row in rows if row.in_force]
     injectable = [row.given_at for row in in_force if row.drug in INJECTABLE_DRUGS and row.dose_mg > 0]
     ours = [row for row in rows if row.slot_id == slot.pk]
@@ -330,7 +345,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     prescription, settings = context.prescription, context.settings
     rules.check_injection_site(injectable=prescription.is_injectable, injection_site=injection_site)
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
-    checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
+    checks = _CHECKS.all(slot_id=slot.pk)
     # S5 on a slot reopened by a 0 mg correction: only a check since then counts as this dose's check; an
     # authorised reduction of the session still stands (the lower dose is the safe side).
     check = _check_since_reopened(checks[0] if checks else None, recent.voided)

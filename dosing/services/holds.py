@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from clinics.access import require_capability_at
 from clinics.roles import Capability
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, STAND_IN_OTHER_DAY, Precompiled
 from patients.models import Patient
 
 from .. import rules
@@ -65,6 +66,26 @@ class HoldDue:
     sentence: str
 
 
+def _days_slots(*, patient_id, up_to, since, last_cleared=None):
+    """The patient's slots of the look-back, newest first, that S7 counts (see `_days_without_dose`)."""
+    slots = (
+        Slot.objects.filter(patient_id=patient_id, date__lte=up_to, date__gte=since)
+        .exclude(status=SlotStatus.CANCELLED)
+        # S13: the open episode only (a re-admission starts afresh with a new prescription)
+        .filter(patient__episodes__ended_on__isnull=True, patient__episodes__started_on__lte=F("date"))
+    )
+    if last_cleared is not None:
+        slots = slots.filter(window_start__gte=last_cleared)
+    return slots.order_by("-date").values_list("date", "status", "window_end", "top_up")
+
+
+# Read before every dose: precompiled, with and without a last review.
+_DAYS_SLOTS = Precompiled(_days_slots, patient_id=STAND_IN_ID, up_to=STAND_IN_DAY, since=STAND_IN_OTHER_DAY)
+_DAYS_SLOTS_SINCE_REVIEW = Precompiled(
+    _days_slots, patient_id=STAND_IN_ID, up_to=STAND_IN_DAY, since=STAND_IN_OTHER_DAY, last_cleared=STAND_IN_MOMENT
+)
+
+
 def _days_without_dose(
     *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date], top_up: bool
 ) -> list[date]:
@@ -75,16 +96,16 @@ def _days_without_dose(
     (`last_cleared`) count. A slot still open whose window has ended counts as missed whether or not
     the missed-slot job has closed it. One query on slot_patient_recent.
     """
-    slots = (
-        Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
-        .exclude(status=SlotStatus.CANCELLED)
-        # S13: the open episode only (a re-admission starts afresh with a new prescription)
-        .filter(patient__episodes__ended_on__isnull=True, patient__episodes__started_on__lte=F("date"))
-    )
-    if last_cleared is not None:
-        slots = slots.filter(window_start__gte=last_cleared)
+    if last_cleared is None:
+        rows = _DAYS_SLOTS.all(patient_id=patient.pk, up_to=up_to, since=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
+    else:
+        rows = _DAYS_SLOTS_SINCE_REVIEW.all(
+            patient_id=patient.pk,
+            up_to=up_to,
+            since=up_to - timedelta(days=S7_LOOK_BACK_DAYS),
+            last_cleared=last_cleared,
+        )
     by_day: dict[date, list[str]] = {}
-    rows = slots.order_by("-date").values_list("date", "status", "window_end", "top_up")
     for day, status, window_end, is_top_up in rows:
         if status in OPEN_SLOT_STATUSES and window_end <= now:
             status = SlotStatus.MISSED  # the job has not closed it yet; safety does not wait for it
