@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.db.models.query import ModelIterable, ValuesListIterable
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 # Stand-ins no real value equals: no id is negative, no date in the records is this old.
 STAND_IN_ID = -7_919_009_117
@@ -33,10 +33,12 @@ class _Statement:
     sql: str
     params: tuple
     places: dict  # parameter index -> the name of the value that goes there
-    columns: list[str]  # each selected column's attribute name (a field's attname, or an annotation's name)
     converters: dict  # column index -> (converters, expression), as the ORM applies them to values read
-    field_count: int  # the first columns are the model's fields; annotations follow
-    model: type
+    model: type | None  # None: a values_list() read, rows are tuples
+    fields: slice  # the columns of the model's own fields
+    init_list: list[str]  # their attribute names
+    populators: list  # select_related(): the ORM's own populators of the related objects
+    annotations: dict  # annotation name -> column index
 
     def params_for(self, values: dict) -> list:
         params = list(self.params)
@@ -51,10 +53,19 @@ class _Statement:
                 values[index] = converter(values[index], expression, using)
         return values
 
+    def instance(self, row: list, using: str):
+        """A row as the ORM's ModelIterable makes it: the model, its select_related objects, its annotations."""
+        instance = self.model.from_db(using, self.init_list, row[self.fields])
+        for populator in self.populators:
+            populator.populate(row, instance)
+        for name, index in self.annotations.items():
+            setattr(instance, name, row[index])
+        return instance
+
 
 class Precompiled:
-    """A read built by `build(**values)` (a queryset of one model's rows, annotations allowed, no select_related;
-    or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments."""
+    """A read built by `build(**values)` (a queryset of model instances, with select_related() and annotations
+    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments."""
 
     def __init__(self, build: Callable[..., QuerySet], **stand_ins):
         self.build = build
@@ -72,39 +83,36 @@ class Precompiled:
                     places[index] = name
         written = [name for name, stand_in in self.stand_ins.items() if str(stand_in) in sql]
         if set(places.values()) != set(self.stand_ins) or written:
-            raise RuntimeError(
-                f"{self.build.__qualname__}: a value is not a parameter of its SQL ({written or places})"
-            )
-        as_models = queryset._iterable_class is ModelIterable
-        if not (as_models or queryset._iterable_class is ValuesListIterable) or (
-            compiler.klass_info is not None and compiler.klass_info.get("related_klass_infos")
-        ):
-            raise RuntimeError(f"{self.build.__qualname__}: only rows of one model (or values_list) are precompiled")
-        columns = [name or expression.target.attname for expression, _, name in compiler.select]
-        # values_list() reads: no model fields, every column is a value
-        field_count = len(compiler.klass_info["select_fields"]) if as_models else 0
-        converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
-        return _Statement(sql, tuple(params), places, columns, converters, field_count, queryset.model)
+            raise RuntimeError(f"{self.build.__qualname__}: a value is not a parameter of its SQL: {written or places}")
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable) or queryset._known_related_objects:
+            raise RuntimeError(f"{self.build.__qualname__}: only model instances or values_list() are precompiled")
+        select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([expression for expression, _, _ in select])
+        statement = {"sql": sql, "params": tuple(params), "places": places, "converters": converters}
+        if queryset._iterable_class is ValuesListIterable:
+            return _Statement(**statement, model=None, fields=slice(0), init_list=[], populators=[], annotations={})
+        # As django.db.models.query.ModelIterable reads a row.
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Statement(
+            **statement,
+            model=klass_info["model"],
+            fields=slice(first, last),
+            init_list=[column[0].target.attname for column in select[first:last]],
+            populators=get_related_populators(klass_info, select, alias),
+            annotations=dict(compiler.annotation_col_map or {}),
+        )
 
     def all(self, **values) -> list:
-        """The rows: model instances with their annotations, or tuples for a values_list() read."""
+        """The rows: model instances (with their related objects and annotations), or tuples for values_list()."""
         if connection.vendor != "postgresql":
             return list(self.build(**values))
         statement = self._statement(connection.alias)
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params_for(values))
-            rows = cursor.fetchall()
-        if not statement.field_count:
-            return [tuple(statement.convert(row, connection)) for row in rows]
-        fields, count = statement.columns[: statement.field_count], statement.field_count
-        instances = []
-        for row in rows:
-            converted = statement.convert(row, connection)
-            instance = statement.model.from_db(connection.alias, fields, converted[:count])
-            for name, value in zip(statement.columns[count:], converted[count:], strict=True):
-                setattr(instance, name, value)
-            instances.append(instance)
-        return instances
+            rows = [statement.convert(row, connection) for row in cursor.fetchall()]
+        if statement.model is None:
+            return [tuple(row) for row in rows]
+        return [statement.instance(row, connection.alias) for row in rows]
 
     def first(self, **values):
         rows = self.all(**values)

@@ -90,9 +90,13 @@ def test_a_read_whose_sql_depends_on_a_value_is_refused_at_once():
         read.all(patient_id=1, partner=None)
 
 
-def test_select_related_is_not_precompiled():
+def test_related_objects_come_with_the_row_as_select_related_gives(clinic, keyworker, django_assert_num_queries):
     def with_patient(*, patient_id):
-        return PlannedAbsence.objects.filter(patient_id=patient_id).select_related("patient")
+        return PlannedAbsence.objects.filter(patient_id=patient_id).select_related("patient__clinic", "withdrawn_by")
 
-    with pytest.raises(RuntimeError, match="only rows of one model"):
-        Precompiled(with_patient, patient_id=STAND_IN_ID).all(patient_id=1)
+    patient = PatientFactory(clinic=clinic)
+    absence(patient, keyworker, DAY, 2)
+    (row,) = Precompiled(with_patient, patient_id=STAND_IN_ID).all(patient_id=patient.pk)
+
+    with django_assert_num_queries(0):
+        assert (row.patient.pk, row.patient.clinic.pk, row.withdrawn_by) == (patient.pk, clinic.pk, None)
