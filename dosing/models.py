@@ -356,8 +356,11 @@ DOSED_SLOT_STATUSES = (SlotStatus.GIVEN, SlotStatus.PARTIAL)
 class Slot(models.Model):
     """One patient's place in one session of one clinic-local day."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="slots")
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="slots")
+    # No index of their own: slot_patient_recent (patient, -date) and slot_board (clinic, date, session) lead with
+    # them and serve every lookup. A status change is not a HOT update (status is in slot_open_by_window_end's
+    # condition), so every index of the table takes an entry on each one: two fewer on every check and dose.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="slots", db_index=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="slots", db_index=False)
     prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="slots")
     date = models.DateField(help_text="Clinic-local date.")
     session = models.CharField(max_length=10, choices=Session.choices)
@@ -508,8 +511,14 @@ class Administration(models.Model):
     """
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="administrations")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="administrations")
-    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="administrations")
+    # No index of their own (issue 13.7): administration_patient_recent (patient, -given_at) serves every lookup by
+    # patient, and nothing looks administrations up by prescription (a prescription is never deleted: it is
+    # stopped). Each index keyed by the patient or their years-old prescription costs a dose of a patient with
+    # history a cold index page on insert.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="administrations", db_index=False)
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="administrations", db_index=False
+    )
     drug = models.CharField(max_length=20, choices=Drug.choices)
     dose_mg = models.DecimalField(**MG)
     prescribed_dose_mg = models.DecimalField(**MG, help_text="The dose authorised for this session when given.")

@@ -280,6 +280,8 @@ def _witness_confirmation(request, slot, token: str | None = None) -> str:
     kept = request.session.get(WITNESS_CONFIRMATIONS, {})
     if token is None:
         return kept.get(str(slot.pk), "")
+    if kept.get(str(slot.pk), "") == token:
+        return token  # nothing changes: the session is not written again (a write on every dose otherwise)
     if token:
         kept[str(slot.pk)] = token
     else:
@@ -317,7 +319,8 @@ def _record_dose(request, slot, form):
             )
         else:
             try:
-                kept = _witness_confirmation(request, slot, services.confirm_witness(witness_password=pin, **vouched))
+                # Kept in the session only if the dose does not go through (below): the next try needs it then.
+                kept = services.confirm_witness(witness_password=pin, **vouched)
                 confirmed = True
             except ValidationError as error:
                 _witness_confirmation(request, slot, "")
@@ -325,6 +328,7 @@ def _record_dose(request, slot, form):
     if confirmed and "witness_password" not in form.errors:
         form.witness_already_confirmed(witness)
     if form.errors:
+        _witness_confirmation(request, slot, kept if confirmed else None)
         return None
     try:
         given = services.administer_dose(
@@ -339,6 +343,7 @@ def _record_dose(request, slot, form):
         )
     except ValidationError as error:
         form.add_service_errors(error)
+        _witness_confirmation(request, slot, kept)
         return None
     _witness_confirmation(request, slot, "")
     return given

@@ -146,14 +146,17 @@ def episodes_of(patient: Patient) -> QuerySet[Episode]:
     return patient.episodes.select_related("clinic", "discharged_by").order_by("-started_on", "-pk")
 
 
+def consents_in_force(patient, kind: ConsentKind, partner=None, at=None) -> QuerySet[ConsentEntry]:
+    """This patient's consent entries of this kind and partner effective by `at` (default now), the latest first."""
+    at = at or timezone.now()
+    return ConsentEntry.objects.filter(patient=patient, kind=kind, partner=partner, effective_at__lte=at).order_by(
+        "-effective_at", "-pk"
+    )
+
+
 def live_consent(patient: Patient, kind: ConsentKind, partner=None, at=None) -> ConsentEntry | None:
     """The latest consent entry in force at `at` (default now) for this patient, kind and partner."""
-    at = at or timezone.now()
-    return (
-        ConsentEntry.objects.filter(patient=patient, kind=kind, partner=partner, effective_at__lte=at)
-        .order_by("-effective_at", "-pk")
-        .first()
-    )
+    return consents_in_force(patient, kind, partner, at).first()
 
 
 def has_treatment_consent(patient: Patient, at=None) -> bool:

@@ -9,8 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 
+from hat_clinic.precompiled import STAND_IN_ID, Precompiled
 from patients.models import Patient
 
 from ..models import Hold, Prescription, Slot
@@ -27,12 +29,28 @@ def _lock_slot(slot: Slot) -> Slot:
     writers never wait on each other in opposite orders. NO KEY UPDATE, not UPDATE: other
     transactions may still insert rows that refer to the patient (access log, consents).
     """
-    Patient.objects.select_for_update(no_key=True).filter(pk=slot.patient_id).values_list("pk").get()
-    return (
+    if not _PATIENT_LOCK.all(patient_id=slot.patient_id):
+        raise Patient.DoesNotExist(f"Patient {slot.patient_id} does not exist.")
+    locked = _SLOT_LOCK.all(slot_id=slot.pk)
+    if not locked:
+        raise Slot.DoesNotExist(f"Slot {slot.pk} does not exist.")
+    return locked[0]
+
+
+# Taken by every transition of a slot (every check and dose): precompiled, as the ORM took longer to write the
+# statements (the slot's with its patient, clinic, settings and prescription) than PostgreSQL to run them.
+_PATIENT_LOCK = Precompiled(
+    lambda *, patient_id: Patient.objects.select_for_update(no_key=True).filter(pk=patient_id).values_list("pk"),
+    patient_id=STAND_IN_ID,
+)
+_SLOT_LOCK = Precompiled(
+    lambda *, slot_id: (
         Slot.objects.select_for_update(no_key=True, of=("self",))
         .select_related("patient", "clinic__dosing_settings", "prescription")
-        .get(pk=slot.pk)
-    )
+        .filter(pk=slot_id)
+    ),
+    slot_id=STAND_IN_ID,
+)
 
 
 def _lock_patient(patient: Patient) -> Patient:
@@ -53,6 +71,19 @@ def live_prescription(patient: Patient, drug: str) -> Prescription | None:
 
 def _open_hold(patient: Patient) -> Hold | None:
     return Hold.objects.filter(patient=patient, cleared_at__isnull=True).first()
+
+
+def _open_hold_or_last_review(patient: Patient) -> tuple[Hold | None, datetime | None]:
+    """(the open hold, None), else (None, when the last hold was cleared, if ever): one query for both facts
+    S7 needs before every dose, where `_open_hold` and then `hold_due` read them one after the other."""
+    latest = (
+        Hold.objects.filter(patient=patient).order_by(F("cleared_at").desc(nulls_first=True), "-since", "-pk").first()
+    )
+    if latest is None:
+        return None, None
+    if latest.cleared_at is None:
+        return latest, None
+    return None, latest.cleared_at
 
 
 def _decimal(value, field: str) -> Decimal | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinics.access import require_capability_at
 from clinics.roles import Capability
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_OTHER_DAY, Precompiled
 from patients.models import Patient
 
 from .. import rules
@@ -23,13 +24,19 @@ from ._common import _lock_patient, _now
 MAX_ABSENCE_DAYS = 366
 
 
+def _overlapping(*, patient_id, first, last):
+    return PlannedAbsence.objects.filter(
+        patient_id=patient_id, withdrawn_at__isnull=True, ends_on__gte=first, starts_on__lte=last
+    ).order_by("starts_on", "pk")
+
+
+_OVERLAPPING = Precompiled(_overlapping, patient_id=STAND_IN_ID, first=STAND_IN_DAY, last=STAND_IN_OTHER_DAY)
+
+
 def absences_overlapping(*, patient_id: int, first: date, last: date) -> list[PlannedAbsence]:
-    """The patient's absences in force that touch [first, last] (index absence_patient_recent)."""
-    return list(
-        PlannedAbsence.objects.filter(
-            patient_id=patient_id, withdrawn_at__isnull=True, ends_on__gte=first, starts_on__lte=last
-        ).order_by("starts_on", "pk")
-    )
+    """The patient's absences in force that touch [first, last] (index absence_patient_recent). Read before every
+    dose (S7): precompiled."""
+    return _OVERLAPPING.all(patient_id=patient_id, first=first, last=last)
 
 
 def days_of(absences) -> set[date]:

@@ -5,32 +5,51 @@ S7, S8) is asked by the pre-dose check and again by the dose itself (doses.py).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 
 from clinics.access import require_capability_at
 from clinics.roles import Capability
-from patients.selectors import has_treatment_consent
+from hat_clinic.precompiled import (
+    STAND_IN_DAY,
+    STAND_IN_ID,
+    STAND_IN_MOMENT,
+    STAND_IN_OTHER_ID,
+    STAND_IN_TEXT,
+    Precompiled,
+)
+from patients.models import ConsentDecision, ConsentKind
+from patients.selectors import consents_in_force, has_treatment_consent
 
 from .. import rules
 from ..models import (
     AuthorisedWith,
     CheckOutcome,
     DosingSettings,
+    Hold,
     PreDoseCheck,
     Prescription,
     Session,
     Slot,
     SlotStatus,
 )
-from ._common import _decimal, _lock_slot, _now, _open_hold, _set_status, live_prescription
+from ._common import (
+    _decimal,
+    _lock_slot,
+    _now,
+    _open_hold,
+    _open_hold_or_last_review,
+    _set_status,
+    live_prescription,
+)
 from .authorisations import notify_pin_used, prescriber_act
-from .episodes import check_in_open_episode
+from .episodes import check_in_open_episode, open_episode_start
 from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
-from .licences import check_licence
+from .licences import check_licence, latest_licence
 
 
 @transaction.atomic
@@ -51,6 +70,69 @@ def slot_mark_arrived(*, slot: Slot, nurse, now: datetime | None = None) -> Slot
     return slot
 
 
+@dataclass(frozen=True)
+class _PatientFacts:
+    """What S7, S8, S13 and S14 ask about the patient before a dose or a check, read in one statement under the
+    patient's lock: each was a query of its own on every dose (issue 13)."""
+
+    prescription: Prescription  # the live one of the slot's drug
+    open_since: date | None  # the start of the open episode (S13)
+    has_consent: bool  # a live treatment consent (S8)
+    licence_valid_to: date | None  # the prescriber's latest licence for the clinic begun by the slot's day (S14)
+    on_hold: bool  # an open hold (S7)
+    last_cleared: datetime | None  # when the last hold was cleared (S7 counts days since)
+
+
+def _live_prescription_with_facts(*, patient_id, drug, clinic_id, day, now):
+    return (
+        Prescription.objects.live()
+        .filter(patient_id=patient_id, drug=drug)
+        .annotate(
+            fact_open_since=Subquery(open_episode_start(patient_id)[:1]),
+            fact_consent=Subquery(consents_in_force(patient_id, ConsentKind.TREATMENT, at=now).values("decision")[:1]),
+            fact_licence_valid_to=Subquery(
+                latest_licence(prescriber_id=OuterRef("prescriber_id"), clinic=clinic_id, day=day)[:1]
+            ),
+            fact_on_hold=Exists(Hold.objects.filter(patient_id=patient_id, cleared_at__isnull=True)),
+            fact_last_cleared=Subquery(
+                Hold.objects.filter(patient_id=patient_id, cleared_at__isnull=False)
+                .order_by("-cleared_at")
+                .values("cleared_at")[:1]
+            ),
+        )
+        .order_by("-signed_at", "-pk")[:1]
+    )
+
+
+_LIVE_PRESCRIPTION_WITH_FACTS = Precompiled(
+    _live_prescription_with_facts,
+    patient_id=STAND_IN_ID,
+    drug=STAND_IN_TEXT,
+    clinic_id=STAND_IN_OTHER_ID,
+    day=STAND_IN_DAY,
+    now=STAND_IN_MOMENT,
+)
+
+
+def _patient_facts(slot: Slot, *, now: datetime) -> _PatientFacts | None:
+    """The live prescription of the slot's drug with the patient's other facts; None when there is none (every
+    caller then refuses, reading the facts one by one for the refusal's sentence as before). Precompiled: the
+    ORM took longer to write this statement than PostgreSQL to run it."""
+    row = _LIVE_PRESCRIPTION_WITH_FACTS.first(
+        patient_id=slot.patient_id, drug=slot.prescription.drug, clinic_id=slot.clinic_id, day=slot.date, now=now
+    )
+    if row is None:
+        return None
+    return _PatientFacts(
+        prescription=row,
+        open_since=row.fact_open_since,
+        has_consent=row.fact_consent == ConsentDecision.GIVEN,
+        licence_valid_to=row.fact_licence_valid_to,
+        on_hold=row.fact_on_hold,
+        last_cleared=row.fact_last_cleared,
+    )
+
+
 @dataclass
 class _DoseContext:
     """The facts the rules need about one slot, gathered under lock."""
@@ -60,12 +142,21 @@ class _DoseContext:
     session_dose_mg: Decimal | None
 
 
-def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = None) -> _DoseContext:
-    """S7, S8 and consent: shared by the pre-dose check (no route yet) and the dose itself."""
+def _check_may_be_dosed_today(
+    slot: Slot, *, now: datetime, route: str | None = None, facts: _PatientFacts | None = None
+) -> _DoseContext:
+    """S7, S8, S14 and consent: shared by the pre-dose check (no route yet) and the dose itself.
+
+    `facts` (`_patient_facts`, read under the same lock) saves a query per fact; without them each is read here.
+    """
     clinic, patient = slot.clinic, slot.patient
     settings = DosingSettings.for_clinic(clinic)
-    prescription = live_prescription(patient, slot.prescription.drug)
-    rules.check_treatment_consent(has_consent=has_treatment_consent(patient, at=now))
+    if facts is not None:
+        prescription, has_consent = facts.prescription, facts.has_consent
+    else:
+        prescription = live_prescription(patient, slot.prescription.drug)
+        has_consent = has_treatment_consent(patient, at=now)
+    rules.check_treatment_consent(has_consent=has_consent)
     rules.check_prescription_for_dose(
         prescription=prescription,
         drug=slot.prescription.drug,
@@ -73,8 +164,14 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
         session=slot.session,
         route=route or (prescription.route if prescription else slot.prescription.route),
     )
-    check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
-    hold = _open_hold(patient)
+    if facts is not None:
+        check_licence(
+            prescription=prescription, clinic=clinic, day=slot.date, dose=True, latest_valid_to=facts.licence_valid_to
+        )  # S14
+        hold, last_cleared = (_open_hold(patient) if facts.on_hold else None), facts.last_cleared
+    else:
+        check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
+        hold, last_cleared = _open_hold_or_last_review(patient)
     if hold is None:
         # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.
         due = hold_due(
@@ -84,6 +181,7 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
             up_to=slot.date - timedelta(days=1),
             now=now,
             top_up=slot.top_up,  # the oral top-up's own days (rules.consecutive_days_without_dose)
+            last_cleared=last_cleared,
         )
         if due is not None:
             raise rules.RuleViolation("S7", due.sentence)
@@ -91,6 +189,11 @@ def _check_may_be_dosed_today(slot: Slot, *, now: datetime, route: str | None = 
     return _DoseContext(
         settings=settings, prescription=prescription, session_dose_mg=prescription.dose_for(slot.session)
     )
+
+
+def _open_since(facts: _PatientFacts | None) -> dict:
+    """check_in_open_episode's `open_since` from the facts, when read (an open episode: no query)."""
+    return {"open_since": facts.open_since} if facts is not None and facts.open_since is not None else {}
 
 
 @hold_on_s7_refusal
@@ -140,12 +243,13 @@ def record_pre_dose_check(
     slot = _lock_slot(slot)
     zone = slot.clinic.zone
     require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
-    check_in_open_episode(slot, for_what="pre-dose check")  # S13
+    facts = _patient_facts(slot, now=now)
+    check_in_open_episode(slot, for_what="pre-dose check", **_open_since(facts))  # S13
     rules.check_slot_open_for_update(slot=slot, zone=zone)
     rules.check_slot_window(slot=slot, now=now, zone=zone)
     if outcome not in CheckOutcome.values:
         raise ValidationError({"outcome": "Choose proceed, withhold or reduced dose."})
-    context = _check_may_be_dosed_today(slot, now=now)
+    context = _check_may_be_dosed_today(slot, now=now, facts=facts)
     rules.check_pre_dose_findings(
         outcome=outcome,
         sedation=sedation,

@@ -7,10 +7,13 @@ transaction (cd_register.services), so the dose and the register commit or roll 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 
 from cd_register.models import CdDrug
@@ -19,6 +22,7 @@ from clinics.access import require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
+from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_MOMENT, Precompiled
 
 from .. import rules
 from ..models import (
@@ -28,6 +32,7 @@ from ..models import (
     DosingSettings,
     Drug,
     ObservationSignOut,
+    PreDoseCheck,
     Route,
     Session,
     SignOutState,
@@ -36,7 +41,7 @@ from ..models import (
 )
 from ._common import _decimal, _lock_slot, _now, _set_status, live_prescription
 from .alerts import _alert, _prescribers_to_alert
-from .checks import _check_may_be_dosed_today
+from .checks import _check_may_be_dosed_today, _open_since, _patient_facts
 from .episodes import check_in_open_episode
 from .holds import hold_on_s7_refusal
 
@@ -54,6 +59,24 @@ class _RecentDoses:
     last_injectable_at: datetime | None  # in force, injectable, within the minimum interval (S3)
 
 
+def _recent(*, patient_id, since):
+    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
+    return (
+        Administration.objects.filter(patient_id=patient_id, given_at__gte=since)
+        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
+        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id", "recorded_at")
+    )
+
+
+def _checks(*, slot_id):
+    """The slot's pre-dose checks, the latest first (S5). Who authorised a reduction is read only for a refusal."""
+    return PreDoseCheck.objects.filter(slot_id=slot_id).order_by("-checked_at", "-pk")
+
+
+_CHECKS = Precompiled(_checks, slot_id=STAND_IN_ID)
+_RECENT = Precompiled(_recent, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)  # on every dose: precompiled
+
+
 def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _RecentDoses:
     """Entries of the slot's day, and any given within the minimum interval before `now`.
 
@@ -65,12 +88,7 @@ def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _Re
     """
     day_start = datetime.combine(slot.date, time(0, 0), tzinfo=slot.clinic.zone)
     since = min(day_start - rules.CORRECTION_TOLERANCE, now - settings.minimum_interval)
-    corrections = Administration.objects.filter(corrects=OuterRef("pk"))
-    rows = list(
-        Administration.objects.filter(patient_id=slot.patient_id, given_at__gte=since)
-        .annotate(slot_date=F("slot__date"), in_force=~Exists(corrections))
-        .only("slot_id", "drug", "dose_mg", "given_at", "nurse_id", "corrects_id", "recorded_at")
-    )
+    rows = _RECENT.all(patient_id=slot.patient_id, since=since)
     in_force = [row for row in rows if row.in_force]
     injectable = [row.given_at for row in in_force if row.drug in INJECTABLE_DRUGS and row.dose_mg > 0]
     ours = [row for row in rows if row.slot_id == slot.pk]
@@ -84,19 +102,38 @@ def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _Re
     )
 
 
+@lru_cache(maxsize=1)
+def _may_witness_sql() -> str:
+    """S9's question as one statement, written once: the ORM built the same six joins again on every call.
+
+    The user of this clinic's staff (active, the clinic active) whose role (a group) grants the capability.
+    Table and column names come from the models, so the statement follows them.
+    """
+    clinics, groups = User._meta.get_field("clinics"), User._meta.get_field("groups")
+    granted = Group._meta.get_field("permissions")
+    user, clinic, permission = User._meta.db_table, Clinic._meta.db_table, Permission._meta.db_table
+    content_type = ContentType._meta.db_table
+    return (
+        f'SELECT 1 FROM "{user}" u '  # noqa: S608 (the models' tables and columns; the values are parameters)
+        f'JOIN "{clinics.m2m_db_table()}" uc ON uc."{clinics.m2m_column_name()}" = u."id" '
+        f'JOIN "{clinic}" c ON c."id" = uc."{clinics.m2m_reverse_name()}" '
+        f'JOIN "{groups.m2m_db_table()}" ug ON ug."{groups.m2m_column_name()}" = u."id" '
+        f'JOIN "{granted.m2m_db_table()}" gp ON gp."{granted.m2m_column_name()}" = ug."{groups.m2m_reverse_name()}" '
+        f'JOIN "{permission}" p ON p."id" = gp."{granted.m2m_reverse_name()}" '
+        f'JOIN "{content_type}" ct ON ct."id" = p."content_type_id" '
+        'WHERE u."id" = %s AND u."is_active" = %s AND c."id" = %s AND c."is_active" = %s '
+        'AND p."codename" = %s AND ct."app_label" = %s LIMIT 1'
+    )
+
+
 def _may_witness(witness, clinic: Clinic) -> bool:
     """S9: an active member of staff of this clinic whose role records doses. One query: it runs on every dose."""
     if witness is None or not witness.is_active:
         return False
     app_label, codename = Capability.RECORD_DOSES.perm.split(".")
-    return User.objects.filter(
-        pk=witness.pk,
-        is_active=True,
-        clinics=clinic,
-        clinics__is_active=True,
-        groups__permissions__codename=codename,
-        groups__permissions__content_type__app_label=app_label,
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_may_witness_sql(), [witness.pk, True, clinic.pk, True, codename, app_label])
+        return cursor.fetchone() is not None
 
 
 def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str, confirmed: bool = False) -> None:
@@ -297,17 +334,18 @@ def administer_dose(
 
 def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, ampoules, now) -> Administration:
     slot = _lock_slot(slot)
-    check_in_open_episode(slot)  # S13
+    facts = _patient_facts(slot, now=now)
+    check_in_open_episode(slot, **_open_since(facts))  # S13
     patient, zone = slot.patient, slot.clinic.zone
     recent = _recent_doses(slot=slot, now=now, settings=DosingSettings.for_clinic(slot.clinic))
     rules.check_slot_can_be_dosed(slot=slot, existing=recent.existing, now=now, zone=zone)
     if route not in Route.values:
         raise ValidationError({"route": "Choose the route."})
-    context = _check_may_be_dosed_today(slot, now=now, route=route)
+    context = _check_may_be_dosed_today(slot, now=now, route=route, facts=facts)
     prescription, settings = context.prescription, context.settings
     rules.check_injection_site(injectable=prescription.is_injectable, injection_site=injection_site)
     _refuse_ampoules_outside_the_register(prescription.drug, ampoules)
-    checks = list(slot.checks.select_related("authorised_by").order_by("-checked_at", "-pk"))
+    checks = _CHECKS.all(slot_id=slot.pk)
     # S5 on a slot reopened by a 0 mg correction: only a check since then counts as this dose's check; an
     # authorised reduction of the session still stands (the lower dose is the safe side).
     check = _check_since_reopened(checks[0] if checks else None, recent.voided)

@@ -15,14 +15,23 @@ from patients.models import DischargeReason, Episode
 from .. import rules
 from ..models import OPEN_SLOT_STATUSES, Administration, Prescription, Slot, SlotStatus
 
+NOT_READ = object()  # check_in_open_episode's `open_since` when the caller has not read it
 
-def check_in_open_episode(slot: Slot, *, for_what: str = "dose") -> None:
-    """S13 for one slot: the patient's episode is open and had started by the slot's day. One query when open."""
-    open_since = (
-        Episode.objects.filter(patient_id=slot.patient_id, ended_on__isnull=True)
+
+def open_episode_start(patient_id):
+    """The queryset of the start of the patient's open episode (one value; at most one episode is open)."""
+    return (
+        Episode.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+        .order_by("-started_on", "-pk")
         .values_list("started_on", flat=True)
-        .first()
     )
+
+
+def check_in_open_episode(slot: Slot, *, for_what: str = "dose", open_since=NOT_READ) -> None:
+    """S13 for one slot: the patient's episode is open and had started by the slot's day. One query when open;
+    none when the caller read `open_since` (`open_episode_start`'s value) and it is open."""
+    if open_since is NOT_READ:
+        open_since = open_episode_start(slot.patient_id).first()
     last_ended_on, last_reason = None, ""
     if open_since is None:
         last = (

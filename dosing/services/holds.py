@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from clinics.access import require_capability_at
 from clinics.roles import Capability
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, STAND_IN_OTHER_DAY, Precompiled
 from patients.models import Patient
 
 from .. import rules
@@ -50,6 +51,8 @@ def _missed_day_threshold(settings: DosingSettings, prescription: Prescription |
     return settings.missed_days_threshold
 
 
+NOT_READ = object()  # hold_due's `last_cleared` when the caller has not read it
+
 # S7 looks back this many days (the largest threshold is 14): every dose-time read is bounded by it.
 S7_LOOK_BACK_DAYS = 21
 
@@ -63,6 +66,26 @@ class HoldDue:
     sentence: str
 
 
+def _days_slots(*, patient_id, up_to, since, last_cleared=None):
+    """The patient's slots of the look-back, newest first, that S7 counts (see `_days_without_dose`)."""
+    slots = (
+        Slot.objects.filter(patient_id=patient_id, date__lte=up_to, date__gte=since)
+        .exclude(status=SlotStatus.CANCELLED)
+        # S13: the open episode only (a re-admission starts afresh with a new prescription)
+        .filter(patient__episodes__ended_on__isnull=True, patient__episodes__started_on__lte=F("date"))
+    )
+    if last_cleared is not None:
+        slots = slots.filter(window_start__gte=last_cleared)
+    return slots.order_by("-date").values_list("date", "status", "window_end", "top_up")
+
+
+# Read before every dose: precompiled, with and without a last review.
+_DAYS_SLOTS = Precompiled(_days_slots, patient_id=STAND_IN_ID, up_to=STAND_IN_DAY, since=STAND_IN_OTHER_DAY)
+_DAYS_SLOTS_SINCE_REVIEW = Precompiled(
+    _days_slots, patient_id=STAND_IN_ID, up_to=STAND_IN_DAY, since=STAND_IN_OTHER_DAY, last_cleared=STAND_IN_MOMENT
+)
+
+
 def _days_without_dose(
     *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date], top_up: bool
 ) -> list[date]:
@@ -73,16 +96,16 @@ def _days_without_dose(
     (`last_cleared`) count. A slot still open whose window has ended counts as missed whether or not
     the missed-slot job has closed it. One query on slot_patient_recent.
     """
-    slots = (
-        Slot.objects.filter(patient=patient, date__lte=up_to, date__gte=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
-        .exclude(status=SlotStatus.CANCELLED)
-        # S13: the open episode only (a re-admission starts afresh with a new prescription)
-        .filter(patient__episodes__ended_on__isnull=True, patient__episodes__started_on__lte=F("date"))
-    )
-    if last_cleared is not None:
-        slots = slots.filter(window_start__gte=last_cleared)
+    if last_cleared is None:
+        rows = _DAYS_SLOTS.all(patient_id=patient.pk, up_to=up_to, since=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
+    else:
+        rows = _DAYS_SLOTS_SINCE_REVIEW.all(
+            patient_id=patient.pk,
+            up_to=up_to,
+            since=up_to - timedelta(days=S7_LOOK_BACK_DAYS),
+            last_cleared=last_cleared,
+        )
     by_day: dict[date, list[str]] = {}
-    rows = slots.order_by("-date").values_list("date", "status", "window_end", "top_up")
     for day, status, window_end, is_top_up in rows:
         if status in OPEN_SLOT_STATUSES and window_end <= now:
             status = SlotStatus.MISSED  # the job has not closed it yet; safety does not wait for it
@@ -98,6 +121,7 @@ def hold_due(
     up_to: date,
     now: datetime,
     top_up: bool = False,
+    last_cleared=NOT_READ,
 ) -> HoldDue | None:
     """S7 from the facts at `now`, for days up to `up_to`: a run of missed days, or a return from a long absence.
 
@@ -107,14 +131,16 @@ def hold_due(
     the live top-up prescription's signature.
 
     Three bounded queries (the last review, the absences and the slots of the look-back), whatever
-    the patient's history.
+    the patient's history; two when the caller read `last_cleared` (when the patient's last hold was
+    cleared, None if never) with the open hold (`_open_hold_or_last_review`).
     """
-    last_cleared = (
-        Hold.objects.filter(patient=patient, cleared_at__isnull=False)
-        .order_by("-cleared_at")
-        .values_list("cleared_at", flat=True)
-        .first()
-    )
+    if last_cleared is NOT_READ:
+        last_cleared = (
+            Hold.objects.filter(patient=patient, cleared_at__isnull=False)
+            .order_by("-cleared_at")
+            .values_list("cleared_at", flat=True)
+            .first()
+        )
     absences = absences_overlapping(patient_id=patient.pk, first=up_to - timedelta(days=S7_LOOK_BACK_DAYS), last=up_to)
     reviewed = last_cleared
     if top_up and prescription is not None and prescription.signed_at:

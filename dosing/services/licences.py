@@ -16,28 +16,42 @@ from ..models import LICENSED_DRUGS, AlertKind, PrescriberLicence
 from ._common import _now
 from .alerts import _alert
 
+NOT_READ = object()  # check_licence's `latest_valid_to` when the caller has not read it
 
-def licence_state(*, prescriber_id: int, clinic: Clinic, day: date) -> tuple[bool, date | None]:
-    """(licensed on `day`, the day the last licence lapsed or None). One query."""
-    latest = (
+
+def latest_licence(*, prescriber_id, clinic: Clinic, day: date):
+    """The queryset of the last day of the prescriber's latest licence for this clinic begun by `day` (one value)."""
+    return (
         PrescriberLicence.objects.filter(prescriber_id=prescriber_id, clinic=clinic, valid_from__lte=day)
         .order_by("-valid_to")
         .values_list("valid_to", flat=True)
-        .first()
     )
+
+
+def licence_state(
+    *, prescriber_id: int, clinic: Clinic, day: date, latest_valid_to=NOT_READ
+) -> tuple[bool, date | None]:
+    """(licensed on `day`, the day the last licence lapsed or None). One query, none when the caller read
+    `latest_valid_to` (`latest_licence`'s value, None when there is none)."""
+    latest = latest_valid_to
+    if latest is NOT_READ:
+        latest = latest_licence(prescriber_id=prescriber_id, clinic=clinic, day=day).first()
     if latest is not None and latest >= day:
         return True, None
     return False, (latest + timedelta(days=1)) if latest is not None else None
 
 
-def check_licence(*, prescription, clinic: Clinic, day: date, dose: bool = False) -> None:
+def check_licence(*, prescription, clinic: Clinic, day: date, dose: bool = False, latest_valid_to=NOT_READ) -> None:
     """S14 for a prescription being signed (`dose=False`) or a dose against one (`dose=True`).
 
-    One query for diamorphine, none for other drugs; the prescriber's name is read only to refuse.
+    One query for diamorphine (none when the caller read `latest_valid_to`), none for other drugs; the
+    prescriber's name is read only to refuse.
     """
     if prescription.drug not in LICENSED_DRUGS:
         return
-    licensed, lapsed_on = licence_state(prescriber_id=prescription.prescriber_id, clinic=clinic, day=day)
+    licensed, lapsed_on = licence_state(
+        prescriber_id=prescription.prescriber_id, clinic=clinic, day=day, latest_valid_to=latest_valid_to
+    )
     if not licensed:
         rules.check_prescriber_licence(
             drug=prescription.drug,

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinics.models import User
 from dosing import services
@@ -124,6 +126,19 @@ def test_the_witness_is_not_asked_again_after_an_unrelated_field_was_wrong(clien
     given = Administration.objects.get(slot=slot)
     assert (given.witness, given.injection_site) == (second_nurse, "left_arm")
     assert not client.session.get("dosing.witness_confirmations")  # used once, then forgotten
+
+
+def test_a_dose_recorded_at_the_first_submission_writes_nothing_to_the_session(client_for, slot, nurse, second_nurse):
+    """The confirmation is kept only for a next try: a dose that goes through at once leaves nothing to keep, so
+    the session is not written (three statements on every dose through the page otherwise)."""
+    check(slot, nurse)
+    client = client_for(nurse)
+    client.get("/dosing/board/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(dose_url(slot), good_dose(second_nurse)).status_code == 302
+    assert Administration.objects.filter(slot=slot).exists()
+    written = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert not [sql for sql in written if '"django_session"' in sql], written
 
 
 def test_a_different_dose_or_witness_needs_the_pin_again(client_for, slot, nurse, second_nurse, prescriber):

@@ -102,3 +102,30 @@ def test_every_read_of_a_dose_touches_a_bounded_number_of_history_rows_through_a
     assert touched, "the dose reads administrations and slots"
     # a day's doses plus the S7 look-back of 21 days x 2 sessions: far below the 500 doses on record
     assert max(touched.values()) <= 60, touched
+
+
+INDEX_COLUMNS = """
+SELECT i.indexrelid::regclass::text, i.indisunique, i.indpred IS NOT NULL,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n)
+FROM pg_index i WHERE i.indrelid = %s::regclass
+"""
+
+
+@pytest.mark.parametrize("table", ["dosing_administration", "dosing_slot"])
+def test_a_dose_updates_no_index_that_another_already_covers(table):
+    """Every index of these tables takes an entry on each dose (the insert, the slot's status change, which is
+    not a HOT update); one that repeats the leading columns of another serves no read and costs a patient with
+    years of history a cold page on every dose (issue 13.7)."""
+    with connection.cursor() as cursor:
+        cursor.execute(INDEX_COLUMNS, [table])
+        indexes = cursor.fetchall()
+    plain = [(name, columns) for name, unique, partial, columns in indexes if not unique and not partial]
+    covering = [(name, columns) for name, _, partial, columns in indexes if not partial]
+    redundant = [
+        (name, other)
+        for name, columns in plain
+        for other, longer in covering
+        if other != name and len(longer) > len(columns) and longer[: len(columns)] == columns
+    ]
+    assert not redundant, redundant

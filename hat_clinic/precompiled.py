@@ -1,0 +1,119 @@
+"""Reads made on every dose whose SQL the ORM writes once per process, not on every call (issue 13).
+
+Compiling a queryset with a few subqueries costs milliseconds of Python, several times what PostgreSQL
+takes to run it; a dose makes a dozen such reads. As `clinics.backends` does for the signed-in user, a
+`Precompiled` read is built with stand-in values, compiled once per database alias and checked (every
+stand-in found among the parameters, none written into the SQL text), then run with the real values in
+their places. Its SQL depends on the models only, never on the values, and the rows are read afresh on
+every call: nothing but the statement's text is kept.
+
+On a database other than PostgreSQL (the SQLite quick start) the queryset is simply built and run.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+
+# Stand-ins no real value equals: no id is negative, no date in the records is this old.
+STAND_IN_ID = -7_919_009_117
+STAND_IN_OTHER_ID = -7_919_009_119
+STAND_IN_TEXT = "stand-in-7919009117"
+STAND_IN_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+STAND_IN_DAY = date(1901, 2, 3)
+STAND_IN_OTHER_DAY = date(1901, 3, 4)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple
+    places: dict  # parameter index -> the name of the value that goes there
+    converters: dict  # column index -> (converters, expression), as the ORM applies them to values read
+    model: type | None  # None: a values_list() read, rows are tuples
+    fields: slice  # the columns of the model's own fields
+    init_list: list[str]  # their attribute names
+    populators: list  # select_related(): the ORM's own populators of the related objects
+    annotations: dict  # annotation name -> column index
+
+    def params_for(self, values: dict) -> list:
+        params = list(self.params)
+        for index, name in self.places.items():
+            params[index] = values[name]
+        return params
+
+    def convert(self, row, using) -> list:
+        values = list(row)
+        for index, (converters, expression) in self.converters.items():
+            for converter in converters:
+                values[index] = converter(values[index], expression, using)
+        return values
+
+    def instance(self, row: list, using: str):
+        """A row as the ORM's ModelIterable makes it: the model, its select_related objects, its annotations."""
+        instance = self.model.from_db(using, self.init_list, row[self.fields])
+        for populator in self.populators:
+            populator.populate(row, instance)
+        for name, index in self.annotations.items():
+            setattr(instance, name, row[index])
+        return instance
+
+
+class Precompiled:
+    """A read built by `build(**values)` (a queryset of model instances, with select_related() and annotations
+    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments."""
+
+    def __init__(self, build: Callable[..., QuerySet], **stand_ins):
+        self.build = build
+        self.stand_ins = stand_ins
+        self._statement = lru_cache(maxsize=4)(self._compile)
+
+    def _compile(self, alias: str) -> _Statement:
+        queryset = self.build(**self.stand_ins)
+        compiler = queryset.query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        places = {}
+        for index, param in enumerate(params):
+            for name, stand_in in self.stand_ins.items():
+                if type(param) is type(stand_in) and param == stand_in:
+                    places[index] = name
+        written = [name for name, stand_in in self.stand_ins.items() if str(stand_in) in sql]
+        if set(places.values()) != set(self.stand_ins) or written:
+            raise RuntimeError(f"{self.build.__qualname__}: a value is not a parameter of its SQL: {written or places}")
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable) or queryset._known_related_objects:
+            raise RuntimeError(f"{self.build.__qualname__}: only model instances or values_list() are precompiled")
+        select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([expression for expression, _, _ in select])
+        statement = {"sql": sql, "params": tuple(params), "places": places, "converters": converters}
+        if queryset._iterable_class is ValuesListIterable:
+            return _Statement(**statement, model=None, fields=slice(0), init_list=[], populators=[], annotations={})
+        # As django.db.models.query.ModelIterable reads a row.
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Statement(
+            **statement,
+            model=klass_info["model"],
+            fields=slice(first, last),
+            init_list=[column[0].target.attname for column in select[first:last]],
+            populators=get_related_populators(klass_info, select, alias),
+            annotations=dict(compiler.annotation_col_map or {}),
+        )
+
+    def all(self, **values) -> list:
+        """The rows: model instances (with their related objects and annotations), or tuples for values_list()."""
+        if connection.vendor != "postgresql":
+            return list(self.build(**values))
+        statement = self._statement(connection.alias)
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, statement.params_for(values))
+            rows = [statement.convert(row, connection) for row in cursor.fetchall()]
+        if statement.model is None:
+            return [tuple(row) for row in rows]
+        return [statement.instance(row, connection.alias) for row in rows]
+
+    def first(self, **values):
+        rows = self.all(**values)
+        return rows[0] if rows else None

@@ -1,0 +1,102 @@
+"""hat_clinic.precompiled: a read written once per process answers exactly what its queryset answers, afresh."""
+
+import datetime
+
+import pytest
+from django.db.models import Count, F
+
+from dosing.models import Hold, PlannedAbsence
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, Precompiled
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 18, 9, 0, tzinfo=datetime.UTC)
+DAY = datetime.date(2026, 11, 18)
+
+
+def absences(*, patient_id, first):
+    """Model rows with an annotation and deferred fields: what a dose reads."""
+    return (
+        PlannedAbsence.objects.filter(patient_id=patient_id, ends_on__gte=first)
+        .annotate(length=F("ends_on") - F("starts_on"))
+        .only("starts_on", "ends_on", "reason")
+        .order_by("starts_on", "pk")
+    )
+
+
+def hold_counts(*, patient_id, since):
+    """Tuples (values_list), with an aggregate."""
+    return (
+        Hold.objects.filter(patient_id=patient_id, since__gte=since)
+        .values_list("patient_id")
+        .annotate(holds=Count("pk"))
+        .order_by("patient_id")
+    )
+
+
+def absence(patient, keyworker, starts_on, days):
+    return PlannedAbsence.objects.create(
+        patient=patient,
+        starts_on=starts_on,
+        ends_on=starts_on + datetime.timedelta(days=days - 1),
+        reason="hospital",
+        recorded_by=keyworker,
+        recorded_at=NOW,
+    )
+
+
+def test_model_rows_with_annotations_are_those_of_the_queryset_for_every_value(clinic, keyworker):
+    read = Precompiled(absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY)
+    one, two = PatientFactory(clinic=clinic), PatientFactory(clinic=clinic)
+    absence(one, keyworker, DAY, 3)
+    absence(one, keyworker, DAY - datetime.timedelta(days=30), 2)
+    absence(two, keyworker, DAY + datetime.timedelta(days=5), 4)
+
+    for patient, first in [(one, DAY - datetime.timedelta(days=60)), (one, DAY), (two, DAY), (two, DAY.replace(2027))]:
+        expected = list(absences(patient_id=patient.pk, first=first))
+        got = read.all(patient_id=patient.pk, first=first)
+        assert [(row.pk, row.starts_on, row.ends_on, row.reason, row.length) for row in got] == [
+            (row.pk, row.starts_on, row.ends_on, row.reason, row.length) for row in expected
+        ]
+        assert all(row.get_deferred_fields() == expected[0].get_deferred_fields() for row in got)
+
+
+def test_rows_are_read_afresh_on_every_call(clinic, keyworker):
+    read = Precompiled(absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY)
+    patient = PatientFactory(clinic=clinic)
+    assert read.first(patient_id=patient.pk, first=DAY) is None
+
+    added = absence(patient, keyworker, DAY, 2)
+
+    assert read.first(patient_id=patient.pk, first=DAY).pk == added.pk
+
+
+def test_values_rows_are_tuples_as_values_list_gives(clinic):
+    read = Precompiled(hold_counts, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)
+    patient = PatientFactory(clinic=clinic)
+
+    assert read.all(patient_id=patient.pk, since=NOW) == list(hold_counts(patient_id=patient.pk, since=NOW)) == []
+
+
+def test_a_read_whose_sql_depends_on_a_value_is_refused_at_once():
+    """`filter(x=None)` writes IS NULL, not a parameter: the stand-in must be a parameter, or nothing is kept."""
+
+    def by_partner(*, patient_id, partner):
+        return PlannedAbsence.objects.filter(patient_id=patient_id, withdrawn_by=partner)
+
+    read = Precompiled(by_partner, patient_id=STAND_IN_ID, partner=None)
+    with pytest.raises(RuntimeError, match="not a parameter"):
+        read.all(patient_id=1, partner=None)
+
+
+def test_related_objects_come_with_the_row_as_select_related_gives(clinic, keyworker, django_assert_num_queries):
+    def with_patient(*, patient_id):
+        return PlannedAbsence.objects.filter(patient_id=patient_id).select_related("patient__clinic", "withdrawn_by")
+
+    patient = PatientFactory(clinic=clinic)
+    absence(patient, keyworker, DAY, 2)
+    (row,) = Precompiled(with_patient, patient_id=STAND_IN_ID).all(patient_id=patient.pk)
+
+    with django_assert_num_queries(0):
+        assert (row.patient.pk, row.patient.clinic.pk, row.withdrawn_by) == (patient.pk, clinic.pk, None)
