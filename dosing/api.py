@@ -24,7 +24,7 @@ from clinics.access import has_capability
 from clinics.models import User
 from clinics.parsing import AsciiIntegerField
 from clinics.roles import Capability
-from clinics.selectors import clinic_list
+from clinics.selectors import clinic_list, user_by_id
 from patients.models import AccessLogEntry, AccessPart
 from patients.services import access_log_record
 
@@ -72,7 +72,8 @@ def _named_user(request, field: str, refuse):
     pk = request.data.get(field)
     if pk in (None, ""):
         return None
-    user = User.objects.filter(pk=pk).first() if str(pk).isdigit() and int(pk) < 2**63 else None
+    text = str(pk)
+    user = user_by_id(int(text)) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
     if user is None:
         refuse()
     return user
@@ -409,7 +410,7 @@ class ArriveView(APIView):
 
     @extend_schema(request=None, responses=SlotOut)
     def post(self, request, pk):
-        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        slot = selectors.slot_of(request.user, pk)
         return Response(SlotOut(services.slot_mark_arrived(slot=slot, nurse=request.user)).data)
 
 
@@ -438,7 +439,7 @@ class CheckView(APIView):
 
     @extend_schema(request=PreDoseCheckIn, responses={201: CheckOut})
     def post(self, request, pk):
-        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        slot = selectors.slot_of(request.user, pk)
         data = self.PreDoseCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = {
@@ -474,7 +475,7 @@ class AdministerView(APIView):
 
     @extend_schema(request=AdministerIn, responses={201: AdministrationOut})
     def post(self, request, pk):
-        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        slot = selectors.slot_of(request.user, pk)
         data = self.AdministerIn(data=request.data)
         data.is_valid(raise_exception=True)
         given = services.administer_dose(
@@ -499,7 +500,7 @@ class RefuseView(APIView):
 
     @extend_schema(request=ReasonIn, responses=SlotOut)
     def post(self, request, pk):
-        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        slot = selectors.slot_of(request.user, pk)
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         slot = services.record_refusal(slot=slot, nurse=request.user, reason=data.validated_data["reason"])
@@ -511,7 +512,7 @@ class WithholdView(APIView):
 
     @extend_schema(request=ReasonIn, responses=SlotOut)
     def post(self, request, pk):
-        slot = get_object_or_404(selectors.slots_for(request.user), pk=pk)
+        slot = selectors.slot_of(request.user, pk)
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         slot = services.withhold_dose(slot=slot, nurse=request.user, reason=data.validated_data["reason"])

@@ -220,6 +220,33 @@ def test_another_clinics_slot_is_not_found_and_a_keyworker_may_not_dose(client_f
     assert Slot.objects.get(pk=slot.pk).status == SlotStatus.SCHEDULED
 
 
+def test_another_clinics_nurse_cannot_dose_or_check_our_slot(client_for, slot, nurse, other_nurse, second_nurse):
+    """The slot is read by id alone and its clinic checked after: another clinic's slot is a 404, nothing written."""
+    check(slot, nurse)
+    client = client_for(other_nurse)
+    dosed = post(client, f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
+    assert dosed.status_code == 404, dosed.content
+    assert dosed.json()["detail"] == "No Slot matches the given query."
+    assert post(client, f"/api/v1/dosing/slots/{slot.pk}/checks/", good_check()).status_code == 404
+    assert post(client, f"/api/v1/dosing/slots/{slot.pk}/refusal/", {"reason": "Not here"}).status_code == 404
+    assert not Administration.objects.exists()
+    assert slot.checks.count() == 1
+    assert Slot.objects.get(pk=slot.pk).status == SlotStatus.CHECKED
+
+
+def test_a_slot_id_beyond_any_key_is_not_found(client_for, nurse, second_nurse):
+    url = f"/api/v1/dosing/slots/{2**63}/administration/"
+    assert post(client_for(nurse), url, good_dose(second_nurse)).status_code == 404
+
+
+@pytest.mark.parametrize("witness", ["\u00b2", "\u0661", str(2**63), "-1", "1.0"])
+def test_a_witness_id_that_is_not_a_plain_number_is_refused_as_no_one(client_for, slot, nurse, witness):
+    check(slot, nurse)
+    dose = {**good_dose(nurse), "witness": witness}
+    refusal(post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", dose), "S9", "witness")
+    assert not Administration.objects.exists()
+
+
 def test_prescriptions_are_written_by_prescribers_and_changed_as_versions(client_for, patient, prescriber, nurse):
     data = {"patient": patient.pk, "drug": "diamorphine_inj", "route": "iv", "morning_dose_mg": "80",
             "afternoon_dose_mg": "80", "daily_max_mg": "200", "starts_on": TODAY.isoformat()}  # fmt: skip
