@@ -208,6 +208,16 @@ class AdministrationOut(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+# Built once per process: a serializer deep-copies its declared fields whenever one is made, which cost a
+# fifth of a millisecond on every dose for the same answer. Its fields keep no state between calls.
+_ADMINISTRATION_OUT = AdministrationOut()
+
+
+def _administration_out(administration) -> dict:
+    """`AdministrationOut(administration).data`, written by the one serializer built for the process."""
+    return _ADMINISTRATION_OUT.to_representation(administration)
+
+
 class SignOutOut(serializers.Serializer):
     id = serializers.IntegerField()
     administration = serializers.IntegerField(source="administration_id")
@@ -488,7 +498,7 @@ class AdministerView(APIView):
             witness_password=data.validated_data["witness_password"],
             ampoules=_ampoules_of(request, data.validated_data),
         )
-        return Response(AdministrationOut(given).data, status=status.HTTP_201_CREATED)
+        return Response(_administration_out(given), status=status.HTTP_201_CREATED)
 
 
 class ReasonIn(serializers.Serializer):
@@ -578,7 +588,7 @@ class CorrectionView(APIView):
         }
         fields.setdefault("injection_site", "")
         correction = services.correct_administration(administration=administration, author=request.user, **fields)
-        return Response(AdministrationOut(correction).data, status=status.HTTP_201_CREATED)
+        return Response(_administration_out(correction), status=status.HTTP_201_CREATED)
 
 
 class AdverseEventView(APIView):

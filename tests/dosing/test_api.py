@@ -1,6 +1,7 @@
 """The staff API: the same rules as the services, answered as 400 problem bodies naming the field."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dosing import services
+from dosing.api import AdministrationOut
 from dosing.models import Administration, DosingSettings, Hold, Prescription, Session, Slot, SlotStatus
 from tests.factories import PatientFactory, PrescriptionFactory, SlotFactory, TreatmentConsentFactory
 from tests.factories.clinics import PASSWORD
@@ -211,6 +213,21 @@ def test_s11_no_dose_after_the_window(client_for, slot, nurse, second_nurse):
     with time_machine.travel(at(TODAY, 10, 31), tick=False):
         response = post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
     assert "window ended at 10:30" in refusal(response, "S11")
+
+
+def test_the_dose_and_its_correction_answer_as_the_administration_serializer(client_for, slot, nurse, second_nurse):
+    check(slot, nurse)
+    given = post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
+    assert given.status_code == 201, given.content
+    correction = {**good_dose(nurse), "reason": "Wrong amount", "dose_mg": "90", "given_at": given.json()["given_at"]}
+    corrected = post(client_for(second_nurse), f"/api/v1/dosing/administrations/{given.json()['id']}/corrections/",
+                     correction)  # fmt: skip
+    assert corrected.status_code == 201, corrected.content
+    for response in (given, corrected):
+        stored = Administration.objects.get(pk=response.json()["id"])
+        assert response.json() == json.loads(json.dumps(AdministrationOut(stored).data))
+    assert corrected.json()["corrects"] == given.json()["id"]
+    assert corrected.json()["dose_mg"] == "90.00"
 
 
 def test_another_clinics_slot_is_not_found_and_a_keyworker_may_not_dose(client_for, slot, other_nurse, keyworker):
