@@ -100,6 +100,12 @@ RETURNING "witness_pin_failures"
 """
 
 
+# A right PIN clears the count. Written once like the guess above: the ORM wrote this UPDATE anew on every dose.
+_CLEAR_GUESSES_SQL = (
+    'UPDATE "clinics_user" SET "witness_pin_failures" = 0, "witness_pin_locked_until" = NULL WHERE "id" = %s'
+)
+
+
 def _reserve_guess(*, witness: User, now: datetime) -> int | None:
     """Count this guess before it is checked, under the witness's row lock; None when locked.
 
@@ -137,7 +143,8 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
     else:
         correct = witness.check_password(secret)
     if correct:
-        User.objects.filter(pk=witness.pk).update(witness_pin_failures=0, witness_pin_locked_until=None)
+        with connection.cursor() as cursor:
+            cursor.execute(_CLEAR_GUESSES_SQL, [witness.pk])
         return True
     if attempt == settings.WITNESS_PIN_MAX_FAILURES:
         until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
