@@ -14,6 +14,7 @@ from clinics.access import may_act
 from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
+from hat_clinic.precompiled import PrecompiledUpdate
 
 from ..models import Register, RegisterEntry
 
@@ -63,6 +64,10 @@ def _line(register: Register, *, kind: str, quantity: Decimal, now: datetime, **
     return register, {"kind": kind, "quantity": quantity, "entered_at": now, **fields}
 
 
+# Written by every line (every dose): the UPDATE written once, not by the ORM on every dose (issue 13).
+_REGISTER_BALANCE = PrecompiledUpdate(Register, "last_sequence", "balance")
+
+
 def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
     """Append entries (from `_line`), in order, to LOCKED registers: next numbers, new running balances, never
     below zero; one INSERT for them all and one UPDATE per register (a dose writes its draw and its waste)."""
@@ -78,7 +83,7 @@ def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
         touched[register.pk] = register
     RegisterEntry.objects.bulk_create(entries)
     for register in touched.values():
-        register.save(update_fields=["last_sequence", "balance"])
+        _REGISTER_BALANCE.save(register)
     return entries
 
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from hat_clinic.precompiled import STAND_IN_ID, Precompiled
+from hat_clinic.precompiled import STAND_IN_ID, Precompiled, PrecompiledUpdate
 from patients.models import Patient
 
 from ..models import Hold, Prescription, Slot
@@ -57,12 +57,16 @@ def _lock_patient(patient: Patient) -> Patient:
     return Patient.objects.select_for_update(no_key=True).select_related("clinic").get(pk=patient.pk)
 
 
+# Written by every transition of a slot (every check and dose): the UPDATE written once (issue 13).
+_SLOT_STATUS = PrecompiledUpdate(Slot, "status", "status_changed_at", "status_changed_by", "status_reason")
+
+
 def _set_status(slot: Slot, status: str, *, by, now: datetime, reason: str = "") -> None:
     slot.status = status
     slot.status_changed_at = now
     slot.status_changed_by = by
     slot.status_reason = reason
-    slot.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_reason"])
+    _SLOT_STATUS.save(slot)
 
 
 def live_prescription(patient: Patient, drug: str) -> Prescription | None:

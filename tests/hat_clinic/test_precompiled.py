@@ -3,10 +3,11 @@
 import datetime
 
 import pytest
+from django.db import DatabaseError
 from django.db.models import Count, F
 
-from dosing.models import Hold, PlannedAbsence
-from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, Precompiled
+from dosing.models import Hold, PlannedAbsence, Slot
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, Precompiled, PrecompiledUpdate
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,34 @@ def test_related_objects_come_with_the_row_as_select_related_gives(clinic, keywo
 
     with django_assert_num_queries(0):
         assert (row.patient.pk, row.patient.clinic.pk, row.withdrawn_by) == (patient.pk, clinic.pk, None)
+
+
+def test_an_update_writes_those_columns_of_that_row_only_as_save_with_update_fields(clinic, keyworker):
+    write = PrecompiledUpdate(PlannedAbsence, "ends_on", "withdrawn_at", "withdrawn_by", "notes")
+    patient = PatientFactory(clinic=clinic)
+    ours, other = absence(patient, keyworker, DAY, 3), absence(patient, keyworker, DAY.replace(2027), 2)
+    ours.ends_on, ours.withdrawn_at, ours.withdrawn_by, ours.notes = DAY, NOW, keyworker, "Back early"
+    ours.reason = "holiday"  # not one of the columns written
+
+    write.save(ours)
+
+    stored = PlannedAbsence.objects.get(pk=ours.pk)
+    assert (stored.ends_on, stored.withdrawn_at, stored.withdrawn_by_id, stored.notes) == (DAY, NOW, keyworker.pk,
+                                                                                          "Back early")  # fmt: skip
+    assert stored.reason == "hospital"
+    assert PlannedAbsence.objects.get(pk=other.pk).ends_on == other.ends_on
+    ours.withdrawn_at, ours.withdrawn_by = None, None
+    write.save(ours)
+    assert PlannedAbsence.objects.filter(pk=ours.pk, withdrawn_at=None, withdrawn_by=None).exists()
+
+
+def test_an_update_of_a_row_that_is_gone_fails_as_save_with_update_fields_does(clinic, keyworker):
+    gone = absence(PatientFactory(clinic=clinic), keyworker, DAY, 1)
+    PlannedAbsence.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(DatabaseError, match="no row was updated"):
+        PrecompiledUpdate(PlannedAbsence, "notes").save(gone)
+
+
+def test_an_update_of_the_key_or_a_field_save_would_set_itself_is_refused_at_once():
+    with pytest.raises(RuntimeError, match="may write"):
+        PrecompiledUpdate(Slot, "id")
