@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 
 from cd_register import selectors as register_selectors
 from clinics.access import has_capability
-from clinics.models import User
 from clinics.parsing import AsciiIntegerField
 from clinics.roles import Capability
 from clinics.selectors import clinic_list, user_by_id
@@ -55,14 +54,6 @@ def needs(*capabilities: Capability):
     return Permission
 
 
-def _staff_of(request, field: str):
-    """A staff member named by id in the request, from the user's clinics only; None when absent."""
-    pk = request.data.get(field)
-    if pk in (None, ""):
-        return None
-    return User.objects.filter(clinics__in=clinic_list(request.user), pk=pk).distinct().first() or _unknown(field)
-
-
 def _named_user(request, field: str, refuse):
     """A member of staff named by id, whoever they are: the rule then refuses anyone not of the slot's clinic.
 
@@ -91,10 +82,6 @@ def _prescriber_of(request, field: str, rule: str, what: str):
         raise rules.RuleViolation(rule, f"{what} needs the authorisation of a prescriber of this clinic", field=field)
 
     return _named_user(request, field, refuse)
-
-
-def _unknown(field: str):
-    raise serializers.ValidationError({field: "No member of staff of your clinics has this id."})
 
 
 def _viewed(request, patient, part: AccessPart) -> None:
