@@ -28,6 +28,8 @@ from django.db import connection
 from django.db.models import F, OuterRef, Q, Value
 from django.db.models.functions import Concat, JSONObject
 
+from hat_clinic.precompiled import converted
+
 from .models import Clinic
 from .roles import Role
 
@@ -76,11 +78,7 @@ class _Statement:
         return params
 
     def convert(self, row, using) -> list:
-        values = list(row)
-        for index, (converters, expression) in self.converters.items():
-            for converter in converters:
-                values[index] = converter(values[index], expression, using)
-        return values
+        return converted(row, self.converters, using)
 
 
 @lru_cache(maxsize=4)

@@ -31,6 +31,16 @@ STAND_IN_DAY = date(1901, 2, 3)
 STAND_IN_OTHER_DAY = date(1901, 3, 4)
 
 
+def converted(row, converters: dict, using: str) -> list:
+    """A row's values as the ORM gives them: `converters` maps a column index to (converters, expression),
+    as the compiler's get_converters() returns them (also for clinics.backends' user statement)."""
+    values = list(row)
+    for index, (functions, expression) in converters.items():
+        for function in functions:
+            values[index] = function(values[index], expression, using)
+    return values
+
+
 @dataclass(frozen=True)
 class _Statement:
     sql: str
@@ -50,11 +60,7 @@ class _Statement:
         return params
 
     def convert(self, row, using) -> list:
-        values = list(row)
-        for index, (converters, expression) in self.converters.items():
-            for converter in converters:
-                values[index] = converter(values[index], expression, using)
-        return values
+        return converted(row, self.converters, using)
 
     def instance(self, row: list, using: str):
         """A row as the ORM's ModelIterable makes it: the model, its select_related objects, its annotations."""
