@@ -16,3 +16,12 @@ RULE_CODE = re.compile(r"\bS\d{1,2} · ")
 @register.filter
 def plain(text) -> str:
     return RULE_CODE.sub("", str(text)) if text is not None else ""
+
+
+@register.filter
+def labelled(text: str, label) -> str:
+    """An error under its field's label ("Dose: ..."), unless the sentence already names the field."""
+    label = str(label or "")
+    if not label or text.lower().startswith(label.lower()):
+        return text
+    return f"{label}: {text}"

@@ -213,6 +213,17 @@ def test_bad_registration_input_is_refused_with_a_message_naming_the_field(clien
     assert not Patient.objects.exists()
 
 
+def test_the_error_summary_names_each_field_once_and_links_to_it(client_for, keyworker):
+    """A sentence that names its field is not labelled again ("NHS number: NHS number is..."); one that does
+    not is put under its field's label, so the summary always says which field."""
+    response = client_for(keyworker).post(url("patient-register"), registration(nhs_number=INVALID_NHS, email="no"))
+
+    page = response.content.decode()
+    summary = page[page.index('class="error-summary"') : page.index("</ul>", page.index('class="error-summary"'))]
+    assert '<a href="#id_nhs_number">NHS number is not valid' in summary
+    assert '<a href="#id_email">Email: Enter a valid email address.' in summary
+
+
 def test_a_possible_duplicate_is_shown_and_needs_confirmation(client_for, keyworker, patient):
     client = client_for(keyworker)
     same_person = registration(given_name="Alex", family_name="Morgan", date_of_birth="1980-05-17")
