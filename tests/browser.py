@@ -65,6 +65,7 @@ _axe = Axe()
 @pytest.fixture
 def assert_accessible():
     def check(page):
+        page.wait_for_load_state()  # axe on a document being replaced fails ("documentElement" of null)
         results = _axe.run(page)
         serious = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
         report = "\n".join(

@@ -84,6 +84,7 @@ def test_receipt_dose_waste_stock_check_and_discrepancy(
     # The manager investigates and closes the discrepancy; it stays listed.
     sign_in(page, manager)
     page.get_by_role("link", name="CD discrepancies").first.click()
+    page.get_by_role("heading", name="Stock discrepancies").wait_for()  # the new page, not the one it left
     assert_accessible(page)
     page.get_by_role("link", name="Investigate and close").click()
     page.get_by_label("Investigation note").fill(
