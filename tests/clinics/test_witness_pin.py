@@ -84,11 +84,16 @@ def test_after_five_wrong_tries_even_the_right_pin_is_refused_saying_until_when(
     }
 
 
-def test_the_lock_ends_after_its_time_and_a_right_pin_clears_the_count(second_nurse, settings, time_machine):
+def _locked_out_at_nine(witness, settings, time_machine):
+    """The witness's PIN is 482916; at 09:00 enough wrong guesses lock it."""
     time_machine.move_to("2026-07-01 09:00:00+00:00", tick=False)
-    witness_pin_set(user=second_nurse, pin="482916")
+    witness_pin_set(user=witness, pin="482916")
     for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
-        witness_secret_is_correct(witness=second_nurse, secret="000001")
+        witness_secret_is_correct(witness=witness, secret="000001")
+
+
+def test_the_lock_ends_after_its_time_and_a_right_pin_clears_the_count(second_nurse, settings, time_machine):
+    _locked_out_at_nine(second_nurse, settings, time_machine)
 
     time_machine.move_to("2026-07-01 09:15:00+00:00", tick=False)
     assert witness_secret_is_correct(witness=second_nurse, secret="482916")
@@ -100,10 +105,7 @@ def test_after_the_lock_ends_the_count_starts_again_from_the_first_guess(second_
     """A lock whose time is over counts the next wrong guess as the first: five more to lock again, not one."""
     from clinics.services import WitnessLocked
 
-    time_machine.move_to("2026-07-01 09:00:00+00:00", tick=False)
-    witness_pin_set(user=second_nurse, pin="482916")
-    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
-        witness_secret_is_correct(witness=second_nurse, secret="000001")
+    _locked_out_at_nine(second_nurse, settings, time_machine)
 
     time_machine.move_to("2026-07-01 09:16:00+00:00", tick=False)
     for _ in range(settings.WITNESS_PIN_MAX_FAILURES - 1):
