@@ -147,8 +147,10 @@ def test_no_two_answers_over_clinic_subsets_or_adjacent_ranges_reveal_a_small_co
         for n, (referral_days, episodes) in enumerate(history):
             clinic = ClinicFactory(name=f"Property clinic {n}", code=f"prop{n}")
             clinics.append(clinic)
-            for day in referral_days:
-                ReferralFactory(clinic=clinic, received_on=FIRST + datetime.timedelta(days=day), created_by=keyworker)
+            for i, day in enumerate(referral_days):
+                # A name of its own: two random names alike would be one open referral (the database refuses it).
+                ReferralFactory(clinic=clinic, received_on=FIRST + datetime.timedelta(days=day), created_by=keyworker,
+                                family_name=f"Referred{n}x{i}")  # fmt: skip
             for start, end in episodes:
                 patient = PatientFactory(clinic=clinic, episode=False)
                 ended = None if end is None or end < start else FIRST + datetime.timedelta(days=end)
