@@ -86,38 +86,36 @@ class WitnessLocked(ValidationError):
         )
 
 
-# One statement counts the guess under the row's lock: a concurrent UPDATE of the same row waits, then
-# re-reads the row and its WHERE (READ COMMITTED), so guesses queue exactly as under SELECT ... FOR UPDATE,
-# in one round trip instead of four (a transaction, the read, the write, the commit) on every dose.
-_RESERVE_GUESS_SQL = """
+# One statement settles a guess under the row's lock: a wrong guess is counted (the one reaching the limit
+# locks), a right one clears the count. A concurrent UPDATE of the same row waits, then re-reads the row and
+# its WHERE (READ COMMITTED), so guesses queue as under SELECT ... FOR UPDATE, and no guess is answered while
+# the witness is locked: however many arrive at once, at most WITNESS_PIN_MAX_FAILURES wrong ones are answered
+# in a lockout window. One round trip and one commit per dose (it was two: count first, clear after).
+_SETTLE_GUESS_SQL = """
 UPDATE "clinics_user" SET
-    "witness_pin_failures" = CASE WHEN "witness_pin_locked_until" <= %(now)s THEN 1
+    "witness_pin_failures" = CASE WHEN %(correct)s THEN 0
+                                  WHEN "witness_pin_locked_until" <= %(now)s THEN 1
                                   ELSE "witness_pin_failures" + 1 END,
-    "witness_pin_locked_until" = CASE WHEN (CASE WHEN "witness_pin_locked_until" <= %(now)s THEN 1
+    "witness_pin_locked_until" = CASE WHEN %(correct)s THEN NULL
+                                      WHEN (CASE WHEN "witness_pin_locked_until" <= %(now)s THEN 1
                                                  ELSE "witness_pin_failures" + 1 END) >= %(limit)s THEN %(until)s END
 WHERE "id" = %(witness)s AND ("witness_pin_locked_until" IS NULL OR "witness_pin_locked_until" <= %(now)s)
 RETURNING "witness_pin_failures"
 """
 
 
-# A right PIN clears the count. Written once like the guess above: the ORM wrote this UPDATE anew on every dose.
-_CLEAR_GUESSES_SQL = (
-    'UPDATE "clinics_user" SET "witness_pin_failures" = 0, "witness_pin_locked_until" = NULL WHERE "id" = %s'
-)
+def _settle_guess(*, witness: User, correct: bool, now: datetime) -> int | None:
+    """Clear the count after a right guess, count a wrong one; None when the witness is locked (nothing counted).
 
-
-def _reserve_guess(*, witness: User, now: datetime) -> int | None:
-    """Count this guess before it is checked, under the witness's row lock; None when locked.
-
-    Concurrent guesses queue on the row: at most WITNESS_PIN_MAX_FAILURES of them are ever checked
-    in a lockout window, however many arrive at once. The guess that reaches the limit locks
-    provisionally; a right PIN lifts the lock again. A lock whose time is over counts as the first guess.
+    The guess's answer is this statement's: a right PIN typed while the witness is locked is refused as
+    locked, exactly as a wrong one, so a guess checked in a burst past the limit tells the guesser nothing.
+    A lock whose time is over counts as no guess before this one.
     """
     until = now + timedelta(minutes=settings.WITNESS_PIN_LOCKOUT_MINUTES)
     moment = connection.ops.adapt_datetimefield_value  # as the ORM would store them (SQLite: UTC text)
     params = {"now": moment(now), "until": moment(until), "limit": settings.WITNESS_PIN_MAX_FAILURES}
     with connection.cursor() as cursor:
-        cursor.execute(_RESERVE_GUESS_SQL, {**params, "witness": witness.pk})
+        cursor.execute(_SETTLE_GUESS_SQL, {**params, "correct": correct, "witness": witness.pk})
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -125,32 +123,28 @@ def _reserve_guess(*, witness: User, now: datetime) -> int | None:
 def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | None = None) -> bool:
     """S9: the witness confirms with their own PIN (or, if they have none, their password).
 
-    Every guess is counted before it is checked (see `_reserve_guess`); after WITNESS_PIN_MAX_FAILURES
-    wrong tries the witness is locked for WITNESS_PIN_LOCKOUT_MINUTES: `WitnessLocked` (a
-    ValidationError naming `witness_password` and the time) instead of checking, and the managers
-    of the witness's clinics see it on their home page. Call it outside a transaction: a rollback
-    would forget the counted guess (every caller checks the witness before taking its locks).
+    Every guess is settled under the witness's row lock (see `_settle_guess`); after WITNESS_PIN_MAX_FAILURES
+    wrong tries the witness is locked for WITNESS_PIN_LOCKOUT_MINUTES: `WitnessLocked` (a ValidationError
+    naming `witness_password` and the time) whatever was typed, and the managers of the witness's clinics
+    see it on their home page. Call it outside a transaction: a rollback would forget the counted guess
+    (every caller checks the witness before taking its locks).
     """
     if not secret or not witness.is_active:
         return False
     now = now or timezone.now()
-    attempt = _reserve_guess(witness=witness, now=now)
-    if attempt is None:
-        until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
-        raise WitnessLocked(until or now)
     if witness.witness_pin:
         correct = check_password(secret, witness.witness_pin, setter=_pin_setter(witness), preferred=PIN_HASHER)
     else:
         correct = witness.check_password(secret)
-    if correct:
-        with connection.cursor() as cursor:
-            cursor.execute(_CLEAR_GUESSES_SQL, [witness.pk])
-        return True
-    if attempt == settings.WITNESS_PIN_MAX_FAILURES:
+    failures = _settle_guess(witness=witness, correct=correct, now=now)
+    if failures is None:
+        until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
+        raise WitnessLocked(until or now)
+    if not correct and failures == settings.WITNESS_PIN_MAX_FAILURES:
         until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
         if until is not None:  # still locked (a right PIN at the same moment would have lifted it)
             record_witness_pin_locked(witness=witness, until=until, now=now)
-    return False
+    return correct
 
 
 def remember_clinic(*, user, clinic) -> None:

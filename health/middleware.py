@@ -34,7 +34,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READ_ONLY_SQL = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE|ROLLBACK|SET|SHOW|BEGIN|COMMIT|DECLARE|FETCH)\b", re.I)
 # Bookkeeping a request writes on the side, never part of what was sent, so it does not make a 503 say
 # "part may have been saved": the session row (renewed, cycled at sign-in), and on the user's row only the
-# witness-PIN guess counter (committed before the PIN is checked, clinics.services._reserve_guess) and the
+# witness-PIN guess counter (committed before the dose, clinics.services._settle_guess) and the
 # sign-in/clinic-choice markers. Any other write, or an UPDATE of the user touching any other column, counts.
 SESSION_SQL = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"django_session"\s', re.I)
 USER_UPDATE_SQL = re.compile(r'\s*UPDATE\s+"clinics_user"\s+SET\s+(?P<assignments>.*?)\s+WHERE\s', re.I | re.S)

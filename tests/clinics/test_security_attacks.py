@@ -183,45 +183,62 @@ def test_the_board_poll_does_not_keep_the_session_alive(client_for, nurse, time_
 GUESSERS = 40
 
 
-@pytest.mark.django_db(transaction=True)
-def test_forty_simultaneous_wrong_pins_check_at_most_five_guesses(clinic, settings, monkeypatch):
+def _simultaneous_guesses(witness, pins: list[str]) -> list:
+    """Each PIN guessed at the same moment from a thread of its own (its own connection): True, False, or
+    the refusal's text."""
     import threading
 
     from django.db import connection
 
-    from clinics.hashers import WitnessPinHasher
-    from clinics.services import witness_pin_set, witness_secret_is_correct
+    from clinics.services import witness_secret_is_correct
 
-    witness = StaffFactory(roles=["nurse"], clinics=[clinic])
-    witness_pin_set(user=witness, pin="482916")
-    checked = []
-    verify = WitnessPinHasher.verify
-
-    def counting_verify(self, password, encoded):  # a spy on the hash check: calls the real one
-        checked.append(password)
-        return verify(self, password, encoded)
-
-    monkeypatch.setattr(WitnessPinHasher, "verify", counting_verify)
-    start = threading.Barrier(GUESSERS)
+    start = threading.Barrier(len(pins))
     outcomes = []
 
-    def guess(n: int) -> None:
+    def guess(pin: str) -> None:
         try:
             start.wait()
-            outcomes.append(
-                witness_secret_is_correct(witness=type(witness).objects.get(pk=witness.pk), secret=f"{n:06d}")
-            )
+            outcomes.append(witness_secret_is_correct(witness=type(witness).objects.get(pk=witness.pk), secret=pin))
         except Exception as refusal:  # a refusal naming the lock is a right answer too
             outcomes.append(str(refusal))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(GUESSERS)]
+    threads = [threading.Thread(target=guess, args=(pin,)) for pin in pins]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert len(outcomes) == len(pins)
+    return outcomes
 
-    assert len(outcomes) == GUESSERS
-    assert True not in outcomes
-    assert len(checked) <= settings.WITNESS_PIN_MAX_FAILURES, f"{len(checked)} guesses were checked"
+
+@pytest.mark.django_db(transaction=True)
+def test_forty_simultaneous_wrong_pins_get_at_most_five_answers(clinic, settings):
+    from clinics.services import witness_pin_set
+
+    witness = StaffFactory(roles=["nurse"], clinics=[clinic])
+    witness_pin_set(user=witness, pin="482916")
+
+    outcomes = _simultaneous_guesses(witness, [f"{n:06d}" for n in range(GUESSERS)])
+
+    answered = [outcome for outcome in outcomes if isinstance(outcome, bool)]
+    assert True not in answered
+    assert len(answered) <= settings.WITNESS_PIN_MAX_FAILURES, f"{len(answered)} guesses were answered"
+    assert all("locked until" in outcome for outcome in outcomes if not isinstance(outcome, bool))
+    witness.refresh_from_db()
+    assert witness.witness_pin_locked_until is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_right_pin_sent_many_times_at_once_to_a_locked_witness_is_refused_every_time(clinic, settings):
+    """A right guess checked past the limit must not be answered: its answer is the lock's, like a wrong one's."""
+    from clinics.services import witness_pin_set
+
+    witness = StaffFactory(roles=["nurse"], clinics=[clinic])
+    witness_pin_set(user=witness, pin="482916")
+    _simultaneous_guesses(witness, [f"{n:06d}" for n in range(settings.WITNESS_PIN_MAX_FAILURES)])
+
+    outcomes = _simultaneous_guesses(witness, ["482916"] * 10)
+
+    assert all(isinstance(outcome, str) and "locked until" in outcome for outcome in outcomes), outcomes
