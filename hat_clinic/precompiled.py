@@ -29,6 +29,7 @@ STAND_IN_TEXT = "stand-in-7919009117"
 STAND_IN_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
 STAND_IN_DAY = date(1901, 2, 3)
 STAND_IN_OTHER_DAY = date(1901, 3, 4)
+STAND_IN_THIRD_DAY = date(1901, 4, 5)
 
 
 def converted(row, converters: dict, using: str) -> list:

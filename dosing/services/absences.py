@@ -24,13 +24,14 @@ from ._common import _lock_patient, _now
 MAX_ABSENCE_DAYS = 366
 
 
-def _overlapping(*, patient_id, first, last):
+def overlapping_absences(*, patient_id, first, last):
+    """The patient's absences in force touching [first, last]: the one filter for the list and for S7's facts."""
     return PlannedAbsence.objects.filter(
         patient_id=patient_id, withdrawn_at__isnull=True, ends_on__gte=first, starts_on__lte=last
     ).order_by("starts_on", "pk")
 
 
-_OVERLAPPING = Precompiled(_overlapping, patient_id=STAND_IN_ID, first=STAND_IN_DAY, last=STAND_IN_OTHER_DAY)
+_OVERLAPPING = Precompiled(overlapping_absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY, last=STAND_IN_OTHER_DAY)
 
 
 def absences_overlapping(*, patient_id: int, first: date, last: date) -> list[PlannedAbsence]:

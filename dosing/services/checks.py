@@ -18,8 +18,10 @@ from hat_clinic.precompiled import (
     STAND_IN_DAY,
     STAND_IN_ID,
     STAND_IN_MOMENT,
+    STAND_IN_OTHER_DAY,
     STAND_IN_OTHER_ID,
     STAND_IN_TEXT,
+    STAND_IN_THIRD_DAY,
     Precompiled,
 )
 from patients.models import ConsentDecision, ConsentKind
@@ -46,9 +48,10 @@ from ._common import (
     _set_status,
     live_prescription,
 )
+from .absences import overlapping_absences
 from .authorisations import notify_pin_used, prescriber_act
 from .episodes import check_in_open_episode, open_episode_start
-from .holds import _apply_missed_day_hold, hold_due, hold_on_s7_refusal
+from .holds import NOT_READ, _apply_missed_day_hold, hold_due, hold_on_s7_refusal, s7_look_back
 from .licences import check_licence, latest_licence
 
 
@@ -81,9 +84,16 @@ class _PatientFacts:
     licence_valid_to: date | None  # the prescriber's latest licence for the clinic begun by the slot's day (S14)
     on_hold: bool  # an open hold (S7)
     last_cleared: datetime | None  # when the last hold was cleared (S7 counts days since)
+    away_in: tuple[date, date]  # the days before the slot's that S7 looks back over ...
+    away: bool  # ... and whether an absence in force touches them (if not, S7 reads no absences)
 
 
-def _live_prescription_with_facts(*, patient_id, drug, clinic_id, day, now):
+def _look_back_of(slot: Slot) -> tuple[date, date]:
+    """S7's look-back for a dose or check of `slot`: the days before the slot's own."""
+    return s7_look_back(slot.date - timedelta(days=1))
+
+
+def _live_prescription_with_facts(*, patient_id, drug, clinic_id, day, now, away_first, away_last):
     return (
         Prescription.objects.live()
         .filter(patient_id=patient_id, drug=drug)
@@ -99,6 +109,7 @@ def _live_prescription_with_facts(*, patient_id, drug, clinic_id, day, now):
                 .order_by("-cleared_at")
                 .values("cleared_at")[:1]
             ),
+            fact_away=Exists(overlapping_absences(patient_id=patient_id, first=away_first, last=away_last)),
         )
         .order_by("-signed_at", "-pk")[:1]
     )
@@ -111,6 +122,8 @@ _LIVE_PRESCRIPTION_WITH_FACTS = Precompiled(
     clinic_id=STAND_IN_OTHER_ID,
     day=STAND_IN_DAY,
     now=STAND_IN_MOMENT,
+    away_first=STAND_IN_OTHER_DAY,
+    away_last=STAND_IN_THIRD_DAY,
 )
 
 
@@ -118,8 +131,15 @@ def _patient_facts(slot: Slot, *, now: datetime) -> _PatientFacts | None:
     """The live prescription of the slot's drug with the patient's other facts; None when there is none (every
     caller then refuses, reading the facts one by one for the refusal's sentence as before). Precompiled: the
     ORM took longer to write this statement than PostgreSQL to run it."""
+    away_first, away_last = _look_back_of(slot)
     row = _LIVE_PRESCRIPTION_WITH_FACTS.first(
-        patient_id=slot.patient_id, drug=slot.prescription.drug, clinic_id=slot.clinic_id, day=slot.date, now=now
+        patient_id=slot.patient_id,
+        drug=slot.prescription.drug,
+        clinic_id=slot.clinic_id,
+        day=slot.date,
+        now=now,
+        away_first=away_first,
+        away_last=away_last,
     )
     if row is None:
         return None
@@ -130,6 +150,8 @@ def _patient_facts(slot: Slot, *, now: datetime) -> _PatientFacts | None:
         licence_valid_to=row.fact_licence_valid_to,
         on_hold=row.fact_on_hold,
         last_cleared=row.fact_last_cleared,
+        away_in=(away_first, away_last),
+        away=row.fact_away,
     )
 
 
@@ -169,9 +191,12 @@ def _check_may_be_dosed_today(
             prescription=prescription, clinic=clinic, day=slot.date, dose=True, latest_valid_to=facts.licence_valid_to
         )  # S14
         hold, last_cleared = (_open_hold(patient) if facts.on_hold else None), facts.last_cleared
+        # No absence touches the look-back: none to read (the facts asked about these very days).
+        absences = [] if not facts.away and facts.away_in == _look_back_of(slot) else NOT_READ
     else:
         check_licence(prescription=prescription, clinic=clinic, day=slot.date, dose=True)  # S14
         hold, last_cleared = _open_hold_or_last_review(patient)
+        absences = NOT_READ
     if hold is None:
         # S7 from the facts at dose time: the job normally holds first, but safety never waits for it.
         due = hold_due(
@@ -182,6 +207,7 @@ def _check_may_be_dosed_today(
             now=now,
             top_up=slot.top_up,  # the oral top-up's own days (rules.consecutive_days_without_dose)
             last_cleared=last_cleared,
+            absences=absences,
         )
         if due is not None:
             raise rules.RuleViolation("S7", due.sentence)

@@ -51,7 +51,7 @@ def _missed_day_threshold(settings: DosingSettings, prescription: Prescription |
     return settings.missed_days_threshold
 
 
-NOT_READ = object()  # hold_due's `last_cleared` when the caller has not read it
+NOT_READ = object()  # hold_due's `last_cleared` or `absences` when the caller has not read them
 
 # S7 looks back this many days (the largest threshold is 14): every dose-time read is bounded by it.
 S7_LOOK_BACK_DAYS = 21
@@ -86,6 +86,11 @@ _DAYS_SLOTS_SINCE_REVIEW = Precompiled(
 )
 
 
+def s7_look_back(up_to: date) -> tuple[date, date]:
+    """The days S7 reads for a decision about the days up to `up_to`: the slots and absences of [first, last]."""
+    return up_to - timedelta(days=S7_LOOK_BACK_DAYS), up_to
+
+
 def _days_without_dose(
     *, patient: Patient, up_to: date, now: datetime, last_cleared: datetime | None, away: set[date], top_up: bool
 ) -> list[date]:
@@ -96,15 +101,11 @@ def _days_without_dose(
     (`last_cleared`) count. A slot still open whose window has ended counts as missed whether or not
     the missed-slot job has closed it. One query on slot_patient_recent.
     """
+    since, up_to = s7_look_back(up_to)
     if last_cleared is None:
-        rows = _DAYS_SLOTS.all(patient_id=patient.pk, up_to=up_to, since=up_to - timedelta(days=S7_LOOK_BACK_DAYS))
+        rows = _DAYS_SLOTS.all(patient_id=patient.pk, up_to=up_to, since=since)
     else:
-        rows = _DAYS_SLOTS_SINCE_REVIEW.all(
-            patient_id=patient.pk,
-            up_to=up_to,
-            since=up_to - timedelta(days=S7_LOOK_BACK_DAYS),
-            last_cleared=last_cleared,
-        )
+        rows = _DAYS_SLOTS_SINCE_REVIEW.all(patient_id=patient.pk, up_to=up_to, since=since, last_cleared=last_cleared)
     by_day: dict[date, list[str]] = {}
     for day, status, window_end, is_top_up in rows:
         if status in OPEN_SLOT_STATUSES and window_end <= now:
@@ -122,6 +123,7 @@ def hold_due(
     now: datetime,
     top_up: bool = False,
     last_cleared=NOT_READ,
+    absences=NOT_READ,
 ) -> HoldDue | None:
     """S7 from the facts at `now`, for days up to `up_to`: a run of missed days, or a return from a long absence.
 
@@ -132,7 +134,8 @@ def hold_due(
 
     Three bounded queries (the last review, the absences and the slots of the look-back), whatever
     the patient's history; two when the caller read `last_cleared` (when the patient's last hold was
-    cleared, None if never) with the open hold (`_open_hold_or_last_review`).
+    cleared, None if never) with the open hold (`_open_hold_or_last_review`); one less when the caller
+    read `absences`, those overlapping `s7_look_back(up_to)` (none, in the dose's facts, most days).
     """
     if last_cleared is NOT_READ:
         last_cleared = (
@@ -141,7 +144,9 @@ def hold_due(
             .values_list("cleared_at", flat=True)
             .first()
         )
-    absences = absences_overlapping(patient_id=patient.pk, first=up_to - timedelta(days=S7_LOOK_BACK_DAYS), last=up_to)
+    if absences is NOT_READ:
+        first, last = s7_look_back(up_to)
+        absences = absences_overlapping(patient_id=patient.pk, first=first, last=last)
     reviewed = last_cleared
     if top_up and prescription is not None and prescription.signed_at:
         reviewed = max(reviewed, prescription.signed_at) if reviewed else prescription.signed_at

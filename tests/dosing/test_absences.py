@@ -149,3 +149,38 @@ def test_s7_the_absence_threshold_is_a_clinic_setting(client_for, clinic, prescr
              {"patient": prescription.patient_id, **absence(TODAY - 2 * DAY, TODAY - DAY, "custody")})  # fmt: skip
     with pytest.raises(Exception, match="back after 2 days away"):
         check(slot, nurse, now=at(TODAY, 9, 0))
+
+
+LOOK_BACK_FIRST = TODAY - DAY - 21 * DAY  # dosing.services.holds.s7_look_back of the days before TODAY
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on", "refused"),
+    [
+        (LOOK_BACK_FIRST - 3 * DAY, LOOK_BACK_FIRST - DAY, False),  # ends the day before the look-back
+        (LOOK_BACK_FIRST - 2 * DAY, LOOK_BACK_FIRST, True),  # its last day is the look-back's first
+        (TODAY - 3 * DAY, TODAY - DAY, True),  # its last day is the look-back's last
+    ],
+)
+def test_s7_at_dose_time_an_absence_on_either_edge_of_the_look_back_is_seen(
+    client_for, prescription, slot, nurse, second_nurse, keyworker, starts_on, ends_on, refused
+):
+    """The dose asks in its facts whether any absence touches S7's look-back, and reads none when not: that
+    shortcut must answer as the full reading does (hold_due reading the absences itself), on both edges."""
+    from dosing.services.holds import hold_due
+
+    check(slot, nurse, now=at(TODAY, 8, 30))  # before the absence is known: the dose alone decides
+    PlannedAbsence.objects.create(patient=prescription.patient, starts_on=starts_on, ends_on=ends_on,
+                                  reason="holiday", recorded_by=keyworker, recorded_at=RECORDED)  # fmt: skip
+    settings = DosingSettings.for_clinic(slot.clinic)
+    full_reading = hold_due(patient=prescription.patient, prescription=prescription, settings=settings,
+                            up_to=TODAY - DAY, now=at(TODAY, 9, 0))  # fmt: skip
+    assert (full_reading is not None) == refused
+
+    with time_machine.travel(at(TODAY, 9, 0), tick=False):
+        response = post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
+
+    if refused:
+        assert refusal(response, "S7") == f"S7 · {full_reading.sentence}"
+    else:
+        assert response.status_code == 201, response.content
