@@ -14,7 +14,7 @@ from clinics.access import may_act
 from clinics.models import Clinic
 from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
-from hat_clinic.precompiled import PrecompiledUpdate
+from hat_clinic.precompiled import PrecompiledInsert, PrecompiledUpdate
 
 from ..models import Register, RegisterEntry
 
@@ -64,7 +64,8 @@ def _line(register: Register, *, kind: str, quantity: Decimal, now: datetime, **
     return register, {"kind": kind, "quantity": quantity, "entered_at": now, **fields}
 
 
-# Written by every line (every dose): the UPDATE written once, not by the ORM on every dose (issue 13).
+# Written by every line (every dose): the INSERT and UPDATE written once, not by the ORM on every dose (issue 13).
+_REGISTER_ENTRIES = PrecompiledInsert(RegisterEntry)
 _REGISTER_BALANCE = PrecompiledUpdate(Register, "last_sequence", "balance")
 
 
@@ -81,7 +82,7 @@ def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
         sequence = register.last_sequence
         entries.append(RegisterEntry(register=register, sequence=sequence, balance_after=balance, **fields))
         touched[register.pk] = register
-    RegisterEntry.objects.bulk_create(entries)
+    _REGISTER_ENTRIES.create(entries)
     for register in touched.values():
         _REGISTER_BALANCE.save(register)
     return entries

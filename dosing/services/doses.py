@@ -22,7 +22,7 @@ from clinics.access import require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
 from clinics.services import witness_secret_is_correct
-from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_MOMENT, Precompiled
+from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_MOMENT, Precompiled, PrecompiledInsert
 
 from .. import rules
 from ..models import (
@@ -75,6 +75,7 @@ def _checks(*, slot_id):
 
 _CHECKS = Precompiled(_checks, slot_id=STAND_IN_ID)
 _RECENT = Precompiled(_recent, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)  # on every dose: precompiled
+_ADMINISTRATION = PrecompiledInsert(Administration)  # every dose's INSERT, written once
 
 
 def _recent_doses(*, slot: Slot, now: datetime, settings: DosingSettings) -> _RecentDoses:
@@ -388,7 +389,7 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     administration.full_clean(
         exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
     )
-    administration.save()
+    _ADMINISTRATION.create([administration])
     if prescription.drug in CdDrug.values:
         # Schedule 2 (SPEC 5): the register is written by the dose itself, never typed twice;
         # a refusal here (not enough stock) rolls the dose back with it.

@@ -7,7 +7,14 @@ from django.db import DatabaseError
 from django.db.models import Count, F
 
 from dosing.models import Hold, PlannedAbsence, Slot
-from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, Precompiled, PrecompiledUpdate
+from hat_clinic.precompiled import (
+    STAND_IN_DAY,
+    STAND_IN_ID,
+    STAND_IN_MOMENT,
+    Precompiled,
+    PrecompiledInsert,
+    PrecompiledUpdate,
+)
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +139,65 @@ def test_an_update_of_a_row_that_is_gone_fails_as_save_with_update_fields_does(c
 def test_an_update_of_the_key_or_a_field_save_would_set_itself_is_refused_at_once():
     with pytest.raises(RuntimeError, match="may write"):
         PrecompiledUpdate(Slot, "id")
+
+
+def _stored(model, pk) -> dict:
+    return {key: value for key, value in model.objects.filter(pk=pk).values().get().items() if key != "id"}
+
+
+def test_an_insert_stores_each_object_as_bulk_create_does_and_gives_each_its_id(clinic, keyworker):
+    patient = PatientFactory(clinic=clinic)
+
+    def new(days: int, notes: str) -> PlannedAbsence:
+        return PlannedAbsence(patient=patient, starts_on=DAY, ends_on=DAY + datetime.timedelta(days=days),
+                              reason="court", notes=notes, recorded_by=keyworker, recorded_at=NOW)  # fmt: skip
+
+    ours = PrecompiledInsert(PlannedAbsence).create([new(1, "one"), new(2, "two ' quoted")])
+    theirs = PlannedAbsence.objects.bulk_create([new(1, "one"), new(2, "two ' quoted")])
+
+    assert all(obj.pk is not None and not obj._state.adding for obj in ours)
+    assert [_stored(PlannedAbsence, obj.pk) for obj in ours] == [_stored(PlannedAbsence, obj.pk) for obj in theirs]
+    assert [obj.notes for obj in PlannedAbsence.objects.filter(pk__in=[o.pk for o in ours]).order_by("pk")] == [
+        "one",
+        "two ' quoted",
+    ]
+
+
+def test_an_insert_with_an_unsaved_related_object_is_refused_as_bulk_create_refuses_it(clinic, keyworker):
+    unsaved = PatientFactory.build(clinic=clinic)
+    absence = PlannedAbsence(patient=unsaved, starts_on=DAY, ends_on=DAY, reason="court", recorded_by=keyworker,
+                             recorded_at=NOW)  # fmt: skip
+    with pytest.raises(ValueError, match="unsaved related object"):
+        PrecompiledInsert(PlannedAbsence).create([absence])
+    assert not PlannedAbsence.objects.exists()
+
+
+def test_an_insert_saves_each_object_by_save_while_a_signal_receiver_listens(clinic, keyworker):
+    from django.db.models.signals import post_save
+
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.notes, created))
+
+    patient = PatientFactory(clinic=clinic)
+    new = [
+        PlannedAbsence(patient=patient, starts_on=DAY, ends_on=DAY, reason="court", notes=notes, recorded_by=keyworker,
+                       recorded_at=NOW)
+        for notes in ("one", "two")
+    ]  # fmt: skip
+    post_save.connect(receiver, sender=PlannedAbsence)
+    try:
+        PrecompiledInsert(PlannedAbsence).create(new)
+    finally:
+        post_save.disconnect(receiver, sender=PlannedAbsence)
+
+    assert heard == [("one", True), ("two", True)]
+    assert PlannedAbsence.objects.count() == 2 and all(obj.pk for obj in new)
+
+
+def test_an_insert_of_a_model_with_a_save_of_its_own_is_refused_at_once():
+    from clinics.models import User
+
+    with pytest.raises(RuntimeError, match="save"):
+        PrecompiledInsert(User)
