@@ -112,9 +112,11 @@ def choose_ampoules(*, dose_mg: Decimal, stock: list[tuple[int, Decimal, int]]) 
     cents = [c // step for c in cents]
     dose //= step
     limit = dose + max(cents) - 1
-    # best[t] = counts per register reaching exactly t units, with the fewest ampoules.
-    best: list[tuple[int, ...] | None] = [None] * (limit + 1)
-    best[0] = (0,) * len(stock)
+    # best[t]: the best way found to reach exactly t units, as (ampoules, counts per register negated): the
+    # least tuple is the best, fewer ampoules first, then more of the larger strengths (stock is sorted largest
+    # first), so one comparison of tuples ranks two choices.
+    best: list[tuple[int, tuple[int, ...]] | None] = [None] * (limit + 1)
+    best[0] = (0, (0,) * len(stock))
     for index, ((_, _, available), size) in enumerate(zip(stock, cents, strict=True)):
         usable = min(available, (limit // size) if size else 0)
         chunk = 1
@@ -127,23 +129,19 @@ def choose_ampoules(*, dose_mg: Decimal, stock: list[tuple[int, Decimal, int]]) 
                 before = best[total - weight]
                 if before is None:
                     continue
-                candidate = (*before[:index], before[index] + take, *before[index + 1 :])
+                ampoules, negated = before
+                candidate = (ampoules + take, (*negated[:index], negated[index] - take, *negated[index + 1 :]))
                 current = best[total]
-                if current is None or _better(candidate, current):
+                if current is None or candidate < current:
                     best[total] = candidate
     for total in range(dose, limit + 1):
         if best[total] is not None:
             return [
-                Pick(register_id=r, strength_mg=s, count=count)
-                for (r, s, _), count in zip(stock, best[total], strict=True)
-                if count
+                Pick(register_id=r, strength_mg=s, count=-negated)
+                for (r, s, _), negated in zip(stock, best[total][1], strict=True)
+                if negated
             ]
     return None
-
-
-def _better(candidate: tuple[int, ...], current: tuple[int, ...]) -> bool:
-    # Fewer ampoules first; then more of the larger strengths (stock is sorted largest first).
-    return (sum(candidate), tuple(-c for c in candidate)) < (sum(current), tuple(-c for c in current))
 
 
 # --- What the register shows for one dose --------------------------------------------------------

@@ -1,10 +1,13 @@
 """Ampoules for a dose: the least-waste proposal, the draw in the caller's transaction, never negative."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cd_register import rules, services
 from cd_register.models import EntryKind, RegisterEntry
@@ -28,11 +31,42 @@ def picks(proposal):
         (60, {30: 1, 10: 6}, [(30, 1), (10, 3)]),  # stock-limited exact fit
         (200, {100: 1, 250: 1}, [(250, 1)]),  # 50 mg waste beats nothing
         (500, {500: 1, 250: 2, 100: 5}, [(500, 1)]),
+        (60, {50: 1, 30: 2, 10: 1}, [(50, 1), (10, 1)]),  # 50+10 and 30+30 tie: the larger strength
     ],
 )
 def test_choose_ampoules_least_waste_then_fewest(dose, stock, expected):
     chosen = rules.choose_ampoules(dose_mg=D(dose), stock=[(s, D(s), n) for s, n in stock.items()])
     assert sorted(((int(p.strength_mg), p.count) for p in chosen), reverse=True) == expected
+
+
+def _best_by_trying_every_choice(dose: Decimal, stock: list[tuple[int, Decimal, int]]):
+    """Every count of every register, ranked as the rule says: least waste, fewest ampoules, larger strengths."""
+    best = None
+    for counts in itertools.product(*(range(n + 1) for _, _, n in stock)):
+        given = sum(s * c for (_, s, _), c in zip(stock, counts, strict=True))
+        if given < dose:
+            continue
+        larger_first = [c for (_, s, _), c in sorted(zip(stock, counts, strict=True), key=lambda x: -x[0][1])]
+        rank = (given - dose, sum(counts), [-c for c in larger_first])
+        if best is None or rank < best[0]:
+            best = (rank, {r: c for (r, _, _), c in zip(stock, counts, strict=True) if c})
+    return None if best is None else best[1]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    dose=st.sampled_from([D(x) / 2 for x in range(1, 801, 3)]),
+    stock=st.lists(
+        st.tuples(st.sampled_from([D(10), D("12.5"), D(20), D(30), D(50), D(100), D(250)]), st.integers(0, 4)),
+        max_size=4,
+        unique_by=lambda x: x[0],
+    ),
+)
+def test_choose_ampoules_agrees_with_trying_every_choice(dose, stock):
+    registers = [(index + 1, strength, count) for index, (strength, count) in enumerate(stock)]
+    chosen = rules.choose_ampoules(dose_mg=dose, stock=registers)
+    expected = _best_by_trying_every_choice(dose, registers)
+    assert (None if chosen is None else {p.register_id: p.count for p in chosen}) == expected
 
 
 def test_choose_ampoules_none_when_stock_cannot_cover_the_dose():
