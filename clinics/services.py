@@ -132,6 +132,11 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
     if not secret or not witness.is_active:
         return False
     now = now or timezone.now()
+    locked_until = witness.witness_pin_locked_until
+    if locked_until is not None and locked_until > now:
+        # Known locked (the row was read for this request): no hash is worked out, which for a witness without
+        # a PIN is a password's, ~250 ms a guess. Whatever the row says now, the settling below decides.
+        raise WitnessLocked(locked_until)
     if witness.witness_pin:
         correct = check_password(secret, witness.witness_pin, setter=_pin_setter(witness), preferred=PIN_HASHER)
     else:

@@ -230,6 +230,29 @@ def test_forty_simultaneous_wrong_pins_get_at_most_five_answers(clinic, settings
     assert witness.witness_pin_locked_until is not None
 
 
+def test_no_hash_is_worked_out_for_a_witness_known_to_be_locked(clinic, settings, monkeypatch):
+    """A witness without a PIN confirms with their password: a slow hash. A locked one costs none."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from clinics.services import WitnessLocked, witness_secret_is_correct
+
+    witness = StaffFactory(roles=["nurse"], clinics=[clinic])
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        witness_secret_is_correct(witness=witness, secret="not the password")
+    witness.refresh_from_db()
+    worked_out = []
+    verify = PBKDF2PasswordHasher.verify
+
+    def counting_verify(self, password, encoded):  # a spy on the hash: calls the real one
+        worked_out.append(password)
+        return verify(self, password, encoded)
+
+    monkeypatch.setattr(PBKDF2PasswordHasher, "verify", counting_verify)
+    with pytest.raises(WitnessLocked):
+        witness_secret_is_correct(witness=witness, secret=PASSWORD)
+    assert worked_out == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_right_pin_sent_many_times_at_once_to_a_locked_witness_is_refused_every_time(clinic, settings):
     """A right guess checked past the limit must not be answered: its answer is the lock's, like a wrong one's."""
