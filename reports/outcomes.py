@@ -12,21 +12,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Q, Sum
+from patients.models import DischargeReason
 
-from patients.models import DischargeReason, Episode
-
-from .models import DailySessionStats, MonthlySessionStats
 from .selectors import (
     RETENTION_MONTHS,
     SESSION_COLUMNS,
+    SESSION_READS,
     DosingFigures,
     Granularity,
     Statistics,
     _stayed,
-    _summary_rows,
-    _tuples,
     add_months,
+    previous_range,
+    summary_rows,
 )
 
 # The discharge reasons a commissioner asks about, grouped (issue 15: completed, dropped out, transferred,
@@ -71,11 +69,6 @@ class Outcomes:
     patient_days: list  # per period of the report's grid
     top: dict  # measure -> selectors.PairedChange
     by_clinic: dict = field(default_factory=dict)  # clinic id -> RangeFigures of the range (episode figures only)
-
-
-def previous_range(start: date, end: date) -> tuple[date, date]:
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
 
 
 def _days(first: date, last: date) -> int:
@@ -154,15 +147,9 @@ def _patient_days_by_period(episodes, start: date, end: date, starts: list[date]
 
 def _dosing_totals(clinic_ids, figures: RangeFigures) -> DosingFigures:
     """The session summaries of the range added up (the statistics have them for their own range already)."""
-    sums = {column: Sum(column) for column in SESSION_COLUMNS}
-    rows = _summary_rows(
-        DailySessionStats, MonthlySessionStats, clinic_ids, figures.start, figures.end, Granularity.QUARTER, (), sums
-    )
-    totals = Counter()
-    for row in rows:
-        for column in SESSION_COLUMNS:
-            totals[column] += row[column] or 0
-    return DosingFigures(**{column: totals[column] for column in SESSION_COLUMNS})
+    rows = summary_rows(SESSION_READS, clinic_ids, figures.start, figures.end, Granularity.QUARTER)
+    totals = [sum(column) for column in zip(*(row[2:] for row in rows), strict=True)] or [0] * len(SESSION_COLUMNS)
+    return DosingFigures(**dict(zip(SESSION_COLUMNS, totals, strict=True)))
 
 
 def _set_dosing(figures: RangeFigures, dosing: DosingFigures) -> None:
@@ -179,13 +166,7 @@ def outcomes(*, stats: Statistics) -> Outcomes:
     clinic_ids = [clinic.pk for clinic in stats.clinics]
     start, end, grid, as_of = stats.start, stats.end, stats.periods, stats.as_of
     before_start, before_end = previous_range(start, end)
-    earliest = add_months(before_start, -max(RETENTION_MONTHS))
-    episodes = _tuples(
-        Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
-        .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
-        .order_by("started_on")
-    )
+    episodes = stats.episodes  # every episode these figures need (selectors.episodes), by start date
     of_clinic = {clinic_id: [] for clinic_id in clinic_ids}
     for episode in episodes:
         of_clinic[episode[4]].append(episode[:4])

@@ -4,10 +4,18 @@ import datetime
 
 import pytest
 from django.db import DatabaseError
-from django.db.models import Count, F
+from django.db.models import Count, F, Max
 
 from dosing.models import Hold, PlannedAbsence, Slot
-from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_ID, STAND_IN_MOMENT, Precompiled, PrecompiledUpdate
+from hat_clinic.precompiled import (
+    STAND_IN_DAY,
+    STAND_IN_ID,
+    STAND_IN_IDS,
+    STAND_IN_MOMENT,
+    AnyOf,
+    Precompiled,
+    PrecompiledUpdate,
+)
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +140,44 @@ def test_an_update_of_a_row_that_is_gone_fails_as_save_with_update_fields_does(c
 def test_an_update_of_the_key_or_a_field_save_would_set_itself_is_refused_at_once():
     with pytest.raises(RuntimeError, match="may write"):
         PrecompiledUpdate(Slot, "id")
+
+
+def absence_days_by_patient(*, patient_ids, first):
+    """An aggregate over a set of ids given as one parameter (AnyOf), as the statistics read their clinics."""
+    return (
+        PlannedAbsence.objects.filter(AnyOf(F("patient_id"), patient_ids), ends_on__gte=first)
+        .values_list("patient_id")
+        .annotate(absences=Count("pk"), last=Max("ends_on"))
+        .order_by("patient_id")
+    )
+
+
+def test_a_set_of_ids_is_one_parameter_and_reads_what_in_reads(clinic, keyworker, django_assert_num_queries):
+    read = Precompiled(absence_days_by_patient, patient_ids=STAND_IN_IDS, first=STAND_IN_DAY)
+    patients = [PatientFactory(clinic=clinic) for _ in range(3)]
+    for n, patient in enumerate(patients):
+        for k in range(n + 1):
+            absence(patient, keyworker, DAY + datetime.timedelta(days=10 * k), 2)
+    ids = [patient.pk for patient in patients]
+
+    for chosen in ([], ids[:1], ids[1:], ids, [*ids, -1]):
+        expected = list(
+            PlannedAbsence.objects.filter(patient_id__in=chosen, ends_on__gte=DAY)
+            .values_list("patient_id")
+            .annotate(absences=Count("pk"), last=Max("ends_on"))
+            .order_by("patient_id")
+        )
+        with django_assert_num_queries(1):  # an empty set too is asked of the database, and answers nothing
+            assert read.rows(patient_ids=chosen, first=DAY) == expected
+    assert read.rows(patient_ids=ids, first=DAY) == [
+        (ids[0], 1, DAY + datetime.timedelta(days=1)),
+        (ids[1], 2, DAY + datetime.timedelta(days=11)),
+        (ids[2], 3, DAY + datetime.timedelta(days=21)),
+    ]
+    assert read._statement("default").sql.count("%s") == 2  # the ids and the date, however many ids
+
+
+def test_rows_are_for_values_list_reads_only():
+    read = Precompiled(absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY)
+    with pytest.raises(RuntimeError, match="values_list"):
+        read.rows(patient_id=1, first=DAY)
