@@ -12,7 +12,7 @@ quarters, clipped to the chosen range, so a clock change never moves a record be
 """
 
 import calendar
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -144,9 +144,9 @@ class Statistics:
     # The paired TOP change of the range (issue 15): measure -> PairedChange, each episode's first interview
     # against its latest review in the range (whatever became of the episode since).
     top_change: dict = field(default_factory=dict)
-    # (patient, started_on, ended_on, discharge reason, clinic) by start date, for the headline figures
-    # (reports.outcomes): read once for both. Raw records: never presented as they are.
-    episodes: list = field(default_factory=list)
+    # The episodes the figures were made from (Episodes), kept for the headline figures (reports.outcomes): read
+    # once for both. Raw records: never presented as they are.
+    episodes: "Episodes | None" = None
 
 
 # Numeric TOP measures: mean days (0-28) or rating (0-20); flags: how many said yes.
@@ -461,12 +461,40 @@ def _episodes_of(*, clinic_ids, end, earliest):
 _EPISODES = Precompiled(_episodes_of, clinic_ids=STAND_IN_IDS, end=_DAY_1, earliest=_DAY_2)
 
 
-def episodes(clinic_ids, start: date, end: date) -> list[tuple]:
-    """(patient, started_on, ended_on, discharge reason, clinic) of every episode the statistics and the headline
-    figures need, by start date: open at any time from 12 months before the previous range (the retention cohorts
-    of its first days) to the end of the range. Thousands of rows, read once per report."""
+@dataclass
+class Episodes:
+    """The episodes of a report, by start date: `rows` (patient, started_on, ended_on, discharge reason, clinic),
+    their start dates and clinics as lists of their own, and for each retention milestone whether each episode
+    was still going then (1 or 0), worked out once for every cohort that is asked about (the periods' start
+    cohorts, the headline figures' cohorts of the range, of the previous range and of each clinic)."""
+
+    rows: list
+    starts: list
+    clinics: list
+    still_in: dict  # months -> [1 or 0 per row]
+
+    @classmethod
+    def of(cls, rows: list) -> "Episodes":
+        flags = [_still_in(started_on, ended_on) for _, started_on, ended_on, _, _ in rows]
+        by_months = list(zip(*flags, strict=True)) if flags else [()] * len(RETENTION_MONTHS)
+        return cls(
+            rows=rows,
+            starts=[row[1] for row in rows],
+            clinics=[row[4] for row in rows],
+            still_in=dict(zip(RETENTION_MONTHS, by_months, strict=True)),
+        )
+
+    def started(self, first: date, last: date) -> slice:
+        """The rows of the episodes that started from `first` to `last` (a cohort)."""
+        return slice(bisect_left(self.starts, first), bisect_right(self.starts, last))
+
+
+def episodes(clinic_ids, start: date, end: date) -> Episodes:
+    """Every episode the statistics and the headline figures need, by start date: open at any time from 12 months
+    before the previous range (the retention cohorts of its first days) to the end of the range. Thousands of
+    rows, read once per report."""
     earliest = add_months(previous_range(start, end)[0], -max(RETENTION_MONTHS))
-    return _EPISODES.rows(clinic_ids=clinic_ids, end=end, earliest=earliest)
+    return Episodes.of(_EPISODES.rows(clinic_ids=clinic_ids, end=end, earliest=earliest))
 
 
 def _stayed(started_on: date, ended_on: date, days: int, months: int) -> bool:
@@ -479,34 +507,43 @@ def _stayed(started_on: date, ended_on: date, days: int, months: int) -> bool:
     return ended_on > add_months(started_on, months)
 
 
-def _patients(episodes, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
+_IN_AT_EVERY_MILESTONE, _IN_AT_NO_MILESTONE = (1,) * len(RETENTION_MONTHS), (0,) * len(RETENTION_MONTHS)
+_SHORTEST_MILESTONE_DAYS, _LONGEST_MILESTONE_DAYS = 28 * min(RETENTION_MONTHS), 31 * max(RETENTION_MONTHS)
+
+
+def _still_in(started_on: date, ended_on: date | None) -> tuple:
+    """1 or 0 at each retention milestone: in treatment on the day N months after the start (an episode
+    discharged that day or before is not retained; an open one is)."""
+    if ended_on is None:
+        return _IN_AT_EVERY_MILESTONE
+    days = (ended_on - started_on).days
+    if days > _LONGEST_MILESTONE_DAYS:
+        return _IN_AT_EVERY_MILESTONE
+    if days <= _SHORTEST_MILESTONE_DAYS:
+        return _IN_AT_NO_MILESTONE
+    return tuple(int(_stayed(started_on, ended_on, days, months)) for months in RETENTION_MONTHS)
+
+
+def _patients(episodes: Episodes, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
     """Episodes (thousands of rows) in one pass of plain Python: local names and counters, one sort."""
     per_period = [PatientFigures() for _ in grid]
     total = PatientFigures()
     last_period = len(grid) - 1
     spans = []  # (patient, first period index, last period index) of each episode
-    cohorts = defaultdict(list)  # period index -> [(started_on, ended_on)]
-    new_starts = 0
     total_discharges = total.discharges
-    for patient_id, started_on, ended_on, reason, _ in episodes:
+    for patient_id, started_on, ended_on, reason, _ in episodes.rows:
         if ended_on is not None and ended_on < start:  # read for the headline figures' earlier cohorts only
             continue
-        if started_on >= start:
-            first = bisect_right(starts, started_on) - 1
-            per_period[first].new_starts += 1
-            new_starts += 1
-            cohorts[first].append((started_on, ended_on))
-        else:  # started before the range: in treatment from its first period
-            first = 0
+        # Started before the range: in treatment from its first period.
+        first = bisect_right(starts, started_on) - 1 if started_on >= start else 0
         if ended_on is None or ended_on > end:
             last = last_period
-        else:  # discharged in the range (ended_on >= start: the query)
+        else:  # discharged in the range
             last = bisect_right(starts, ended_on) - 1
             discharges = per_period[last].discharges
             discharges[reason] = discharges.get(reason, 0) + 1
             total_discharges[reason] = total_discharges.get(reason, 0) + 1
         spans.append((patient_id, first, last))
-    total.new_starts = new_starts
     # In treatment at any time in the period: each patient once, however many episodes (a difference array
     # over the patient's merged spans of periods; sorted, each patient's spans are together and in order).
     change = [0] * (len(grid) + 1)
@@ -534,25 +571,18 @@ def _patients(episodes, start, end, grid, starts, as_of) -> tuple[list, PatientF
         figures.in_treatment = running
     total.in_treatment = patients
 
+    # Each period's start cohort: its new starts, the episodes that started in it (a run of the rows by start).
     result = []
-    for i, period in enumerate(grid):
-        members = cohorts.get(i, [])
-        # Whoever is still in treatment is retained at every milestone: only the discharged are checked.
-        still_in = sum(1 for _, ended_on in members if ended_on is None)
-        discharged = [
-            (started_on, ended_on, (ended_on - started_on).days) for started_on, ended_on in members if ended_on
-        ]
+    for figures, period in zip(per_period, grid, strict=True):
+        cohort = episodes.started(period.start, period.end)
+        figures.new_starts = cohort.stop - cohort.start
         retained = {}
         for months in RETENTION_MONTHS:
             # Only once every member of the cohort has reached the milestone (no half-grown cohorts).
-            if add_months(period.end, months) > as_of:
-                retained[months] = None
-            else:
-                # In treatment on the day N months after the start; discharged that day or before = not retained.
-                retained[months] = still_in + sum(
-                    _stayed(started_on, ended_on, days, months) for started_on, ended_on, days in discharged
-                )
-        result.append(Cohort(period=period, started=len(members), retained=retained))
+            reached = add_months(period.end, months) <= as_of
+            retained[months] = sum(episodes.still_in[months][cohort]) if reached else None
+        result.append(Cohort(period=period, started=figures.new_starts, retained=retained))
+    total.new_starts = sum(figures.new_starts for figures in per_period)
     return per_period, total, result
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from reports.selectors import periods, statistics
+from reports.selectors import RETENTION_MONTHS, Episodes, add_months, periods, statistics
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -126,6 +126,25 @@ def test_retention_of_each_start_cohort_at_3_6_and_12_months(world, clinic):
     # Q1 2026: P1 and P3 (re-start) still in at 3 months, P2 left after 6 weeks; 6 months not reached by all.
     assert cohorts["Q1 2026"] == (3, {3: 2, 6: None, 12: None})
     assert cohorts["Q2 2026"] == (0, {3: None, 6: None, 12: None})
+
+
+def test_retention_is_being_in_treatment_the_day_n_months_after_the_start_for_every_length_of_stay():
+    """Worked out once per episode with shortcuts (28 to 31 days a month): the same as the definition, on every
+    day of a leap year and a plain one, each month's last days, and stays from 0 to 400 days."""
+    rows = [
+        (1, started_on, None if length is None else started_on + datetime.timedelta(days=length), "completed", 1)
+        for started_on in [D(2024, 1, 1) + datetime.timedelta(days=n) for n in range(731)]
+        for length in (None, 0, 1, 27, 84, 85, 89, 90, 91, 92, 93, 181, 182, 183, 184, 365, 366, 372, 373, 400)
+    ]
+
+    episodes = Episodes.of(sorted(rows, key=lambda row: row[1]))
+
+    for months in RETENTION_MONTHS:
+        expected = [
+            int(ended_on is None or ended_on > add_months(started_on, months))
+            for _, started_on, ended_on, *_ in episodes.rows
+        ]
+        assert list(episodes.still_in[months]) == expected
 
 
 def test_top_outcomes_compare_each_episodes_first_interview_with_its_latest(outcome_history, clinic):
