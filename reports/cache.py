@@ -53,7 +53,7 @@ def report_key(*, clinics, start, end, granularity, as_of=None) -> str:
     """The cache key of the report of these filters as the data stand now (one small query)."""
     as_of = as_of or timezone.localdate()
     parts = [",".join(str(c.pk) for c in clinics), start, end, granularity, as_of, data_version()]
-    return "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    return "reports:v4:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
 def report_for(*, clinics, start, end, granularity, as_of=None, key: str | None = None) -> dict:
