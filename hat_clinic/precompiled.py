@@ -20,6 +20,7 @@ balance): `save(update_fields=...)` with its statement written once, for models 
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
@@ -97,12 +98,32 @@ class _Statement:
         return instance
 
 
+@contextmanager
+def _planned_for_its_values():
+    """Statements run meanwhile are not prepared on this connection (psycopg's prepare_threshold None): each is
+    planned by PostgreSQL for the values it is given, as an unprepared statement always is."""
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
+
+
 class Precompiled:
     """A read built by `build(**values)` (a queryset of model instances, with select_related() and annotations
-    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments."""
+    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments.
 
-    def __init__(self, build: Callable[..., QuerySet], **stand_ins):
+    `prepared=False`: never a prepared statement (hat_clinic.env has psycopg prepare every statement run five
+    times on a connection). PostgreSQL then plans a prepared statement once for any values, and for a read over
+    a range of dates that plan can be several times slower than one made for the range at hand (it cannot know
+    whether the range holds a day or ten years of rows): the aggregates of the statistics (issue 15).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, prepared: bool = True, **stand_ins):
         self.build = build
+        self.prepared = prepared
         self.stand_ins = stand_ins
         self._statement = lru_cache(maxsize=4)(self._compile)
 
@@ -141,7 +162,7 @@ class Precompiled:
         if connection.vendor != "postgresql":
             return list(self.build(**values))
         statement = self._statement(connection.alias)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, nullcontext() if self.prepared else _planned_for_its_values():
             cursor.execute(statement.sql, statement.params_for(values))
             rows = [statement.convert(row, connection) for row in cursor.fetchall()]
         if statement.model is None:
@@ -159,7 +180,7 @@ class Precompiled:
         statement = self._statement(connection.alias)
         if statement.model is not None:
             raise RuntimeError(f"{self.build.__qualname__}: rows() reads values_list() reads only")
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, nullcontext() if self.prepared else _planned_for_its_values():
             cursor.execute(statement.sql, statement.params_for(values))
             return cursor.fetchall()
 

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import Count, F, Max
 
 from dosing.models import Hold, PlannedAbsence, Slot
@@ -181,3 +181,27 @@ def test_rows_are_for_values_list_reads_only():
     read = Precompiled(absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY)
     with pytest.raises(RuntimeError, match="values_list"):
         read.rows(patient_id=1, first=DAY)
+
+
+def _prepared(sql: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = %s", [sql])
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_read_planned_for_its_values_is_never_prepared_and_others_still_are(clinic, keyworker):
+    """hat_clinic.env has psycopg prepare a statement run five times; a range aggregate's plan made for any values
+    was slower than one made for its values (issue 15), so such a read says prepared=False."""
+    ranged = Precompiled(absence_days_by_patient, prepared=False, patient_ids=STAND_IN_IDS, first=STAND_IN_DAY)
+    prepared = Precompiled(hold_counts, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)
+    patient = PatientFactory(clinic=clinic)
+    absence(patient, keyworker, DAY, 2)
+    threshold = connection.connection.prepare_threshold
+
+    for _ in range(7):
+        assert ranged.rows(patient_ids=[patient.pk], first=DAY) == [(patient.pk, 1, DAY + datetime.timedelta(days=1))]
+        prepared.rows(patient_id=patient.pk, since=NOW)
+
+    assert not _prepared(ranged._statement("default").sql.replace("%s", "$1", 1).replace("%s", "$2", 1))
+    assert _prepared(prepared._statement("default").sql.replace("%s", "$1", 1).replace("%s", "$2", 1))
+    assert connection.connection.prepare_threshold == threshold == 5
