@@ -134,13 +134,16 @@ class Statistics:
     patients: list
     patients_total: PatientFigures
     cohorts: list
-    outcomes: list
-    outcomes_total: OutcomeFigures
-    referrals: list
-    referrals_total: ReferralFigures
+    # None, as the fields of onward referrals, when read without detail (statistics(detail=False), DETAIL).
+    outcomes: list | None
+    outcomes_total: OutcomeFigures | None
+    referrals: list | None
+    referrals_total: ReferralFigures | None
     drugs: list
-    onward: list = field(default_factory=list)  # per period: partner kind -> referrals sent
-    onward_by_kind: dict = field(default_factory=dict)  # partner kind -> Counter(sent, open, cancelled, outcomes)
+    onward: list | None = field(default_factory=list)  # per period: partner kind -> referrals sent
+    onward_by_kind: dict | None = field(
+        default_factory=dict
+    )  # partner kind -> Counter(sent, open, cancelled, outcomes)
     # The paired TOP change of the range (issue 15): measure -> PairedChange, each episode's first interview
     # against its latest review in the range (whatever became of the episode since).
     top_change: dict = field(default_factory=dict)
@@ -733,7 +736,7 @@ def _paired(*, clinic_ids, start, end):
 _PAIRED = _read(_paired, clinic_ids=STAND_IN_IDS, start=_DAY_1, end=_DAY_2)
 
 
-def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures, dict]:
+def _outcomes(clinic_ids, start, end, grid, starts, granularity, detail=True) -> tuple[list, OutcomeFigures, dict]:
     """Each episode's first interview (the start) against its latest follow-up in each period and in the range,
     and the paired TOP change of the range (how many improved or worsened on each measure).
 
@@ -760,8 +763,8 @@ def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, 
             period_sums[i] = [total + sign * value for total, value in zip(period_sums[i], sums, strict=True)]
 
     whole_reads, in_days = _TOP_READS[granularity]
-    whole = _whole_months(start, end, granularity)
-    days = [(start, end)]
+    whole = _whole_months(start, end, granularity) if detail else None
+    days = [(start, end)] if detail else []
     if whole is not None:
         first, after = whole
         months, ended_before = whole_reads
@@ -789,6 +792,8 @@ def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, 
         if row[column["current"]]:
             total_n += n
             total_sums = [total + row[column[name]] for total, name in zip(total_sums, _SHOWN, strict=True)]
+    if not detail:  # the paired change alone (the dashboard's)
+        return None, None, paired
     per_period = [
         _outcome_figures(n, dict(zip(_SHOWN, sums, strict=True))) for n, sums in zip(period_n, period_sums, strict=True)
     ]
@@ -860,11 +865,20 @@ def _onward(clinic_ids, start, end, grid, starts) -> tuple[list, dict]:
     return per_period, dict(by_kind)
 
 
-def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date | None = None) -> Statistics:
-    """Every figure of SPEC 7 (onward referrals aside) for these clinics, per period of `granularity`.
+# The figures only the page of figures by period shows (not the dashboard): referrals, onward referrals and the
+# TOP figures by period and of the range (`Statistics` fields None without them).
+DETAIL = ("referrals", "onward_referrals", "outcomes")
+
+
+def statistics(
+    *, clinics, start: date, end: date, granularity: str, as_of: date | None = None, detail: bool = True
+) -> Statistics:
+    """Every figure of SPEC 7 for these clinics, per period of `granularity`.
 
     Raw numbers: pass the result to `reports.suppression.present()` before showing it to anyone.
     `as_of` (default today) decides which retention cohorts have reached 3, 6 and 12 months.
+    `detail=False`: what the dashboard shows only, without the figures of DETAIL (None), which the dashboard's
+    first view would read for nothing (issue 15: they are tables on demand).
     """
     if granularity not in Granularity.VALUES:
         raise ValidationError({"granularity": "Choose week, month or quarter."})
@@ -878,9 +892,11 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
     dosing, dosing_total, by_clinic = _dosing(clinic_ids, start, end, grid, starts, granularity)
     read = episodes(clinic_ids, start, end)
     patients, patients_total, cohorts = _patients(read, start, end, grid, starts, as_of)
-    outcomes, outcomes_total, top_change = _outcomes(clinic_ids, start, end, grid, starts, granularity)
-    referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
-    onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
+    outcomes, outcomes_total, top_change = _outcomes(clinic_ids, start, end, grid, starts, granularity, detail)
+    referrals = referrals_total = onward = onward_by_kind = None
+    if detail:
+        referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
+        onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
     drugs = [drug for drug in Drug.values if drug in dosing_total.doses]
     return Statistics(
         clinics=clinics,

@@ -166,8 +166,9 @@ def _tables_html(report) -> str:
     return render_to_string("reports/_tables.html", {"report": report, "rows": tables.more_rows(report)})
 
 
-def _statistics_page(request, *, template: str, part: str, draw):
-    """A page of the report of the request's filters: `draw(report)` its part, cached beside the report."""
+def _statistics_page(request, *, template: str, part: str, draw, detail: bool):
+    """A page of the report of the request's filters: `draw(report)` its part, cached beside the report (with
+    `detail`: the whole report, else the dashboard's, cache.report_for)."""
     clinics, start, end, granularity, filters, errors = _filters(request)
     context = {
         "filters": filters,
@@ -183,7 +184,9 @@ def _statistics_page(request, *, template: str, part: str, draw):
         context["report_html"] = rendered(
             key,
             part,
-            lambda: draw(report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key)),
+            lambda: draw(
+                report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key, detail=detail)
+            ),
         )
         context["csv_query"] = request.GET.urlencode()
     return render(request, template, context, status=400 if errors else 200)
@@ -192,7 +195,7 @@ def _statistics_page(request, *, template: str, part: str, draw):
 @never_cache
 @staff_only(Capability.VIEW_STATISTICS)
 def dashboard(request):
-    return _statistics_page(request, template="reports/dashboard.html", part="html", draw=_report_html)
+    return _statistics_page(request, template="reports/dashboard.html", part="html", draw=_report_html, detail=False)
 
 
 @never_cache
@@ -200,7 +203,7 @@ def dashboard(request):
 def dashboard_tables(request):
     """The figures by period the dashboard does not chart (patients, TOP, referrals, onward referrals), as tables:
     on demand, so that the dashboard's first view does not write thousands of cells nobody asked to see."""
-    return _statistics_page(request, template="reports/tables.html", part="tables", draw=_tables_html)
+    return _statistics_page(request, template="reports/tables.html", part="tables", draw=_tables_html, detail=True)
 
 
 @never_cache

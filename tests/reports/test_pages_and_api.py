@@ -6,6 +6,9 @@ import re
 from datetime import date
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from reports.selectors import statistics
@@ -55,6 +58,35 @@ def test_the_figures_the_dashboard_does_not_chart_are_tables_on_a_page_of_their_
     assert "style=" not in page.split("<main", 1)[1]
     for name in ("Oneill", "Twomey", "Threlkeld"):
         assert name not in page
+
+
+def test_the_dashboards_first_view_reads_only_the_figures_it_shows(
+    dosing_history, referral_history, outcome_history, client_for, commissioner
+):
+    client = client_for(commissioner)
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(reverse("reports-dashboard"), RANGE)
+    statements = " ".join(query["sql"] for query in first.captured_queries)
+
+    # Referrals, onward referrals and the TOP figures by period are on the page of figures by period only.
+    assert page.status_code == 200
+    for column in (
+        '"referrals_referral"."received_on"',
+        '"referrals_onwardreferral"."created_at"',
+        "monthlyoutcomestats",
+    ):
+        assert column not in statements
+    assert '"reports_outcomefollowup"' in statements  # the paired TOP change it leads with
+
+    # The page is the same drawn from the whole report (cached by the page of figures by period).
+    cache.clear()
+    assert client.get(reverse("reports-tables"), RANGE).status_code == 200
+    again = client.get(reverse("reports-dashboard"), RANGE)
+    assert _without_tokens(again) == _without_tokens(page)
+
+
+def _without_tokens(response) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", response.content)
 
 
 def test_a_clinic_manager_sees_only_their_own_clinic(dosing_history, client_for, manager, other_clinic):

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from reports.selectors import RETENTION_MONTHS, Episodes, add_months, periods, statistics
+from reports.cache import build_report
+from reports.selectors import DETAIL, RETENTION_MONTHS, Episodes, add_months, periods, statistics
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -173,6 +174,18 @@ def test_referrals_in_by_source_and_how_many_started(referral_history, clinic, o
     assert (april.by_source, april.received, april.started) == ({"self": 2}, 2, 1)
     both = statistics(clinics=[clinic, other_clinic], start=D(2026, 3, 1), end=D(2026, 4, 30), granularity="month")
     assert both.referrals_total.received == 6
+
+
+def test_without_detail_the_report_is_the_whole_one_less_the_tables_of_the_other_page(
+    dosing_history, referral_history, outcome_history, clinic, other_clinic
+):
+    filters = {"clinics": [clinic, other_clinic], "start": D(2026, 1, 1), "end": D(2026, 6, 30), "as_of": D(2026, 7, 1)}
+    for granularity in ("week", "month", "quarter"):
+        whole = build_report(**filters, granularity=granularity)
+        dashboard = build_report(**filters, granularity=granularity, detail=False)
+
+        assert set(whole) - set(dashboard) == set(DETAIL)
+        assert dashboard == {key: value for key, value in whole.items() if key not in DETAIL}
 
 
 def test_periods_are_clipped_to_the_range():
