@@ -1,11 +1,12 @@
 """The commissioner dashboard's first view (nothing cached) in-process: where its server time goes.
 
-    DATABASE_URL=postgres://.../hat_clinic_scale python -m bench.stats_profile [--api] [-n 40] [--profile]
+    DATABASE_URL=postgres://.../hat_clinic_scale python -m bench.stats_profile [--api | --tables] [-n 40] [--profile]
 
 The settings of the benchmark's server (bench.server: DEBUG off, no Redis), the scale database's
-commissioner (`scale.commissioner`, every clinic), and `n` cold GETs of /reports/ (or /api/v1/stats/ with
---api) for all clinics, monthly, over 5 years, each through Django's whole handler (the test client), the
-window moved back a day each time as bench.stats does so that the report cache never has it. Prints the
+commissioner (`scale.commissioner`, every clinic), and `n` cold GETs of /reports/ (/api/v1/stats/ with
+--api, /reports/tables/ with --tables) for all clinics, monthly, over 5 years, each through Django's whole
+handler (the test client), the window moved back a day each time as bench.stats does so that the report
+cache never has it. Prints the
 queries of one view, then per view: the wall time, the part of it spent waiting for PostgreSQL, and each
 step of building the report (statistics, disclosure, outcomes, cost estimate, the HTML of the report, the
 page around it). --profile adds cProfile's top functions over another `n` views.
@@ -54,6 +55,7 @@ STEPS = (
     ("reports.cache", "cost_estimate"),
     ("reports.views", "_charts"),
     ("reports.tables", "dashboard_rows"),
+    ("reports.tables", "more_rows"),
     ("reports.views", "render_to_string"),
     ("reports.views", "render"),
     ("reports.api", "build_report"),
@@ -63,6 +65,7 @@ STEPS = (
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stats_profile")
     parser.add_argument("--api", action="store_true", help="GET the statistics API instead of the page")
+    parser.add_argument("--tables", action="store_true", help="GET the page of figures by period instead")
     parser.add_argument("-n", type=int, default=40, help="views measured (after 5 to warm up)")
     parser.add_argument("--profile", action="store_true", help="cProfile another n views")
     parser.add_argument("--username", default="scale.commissioner")
@@ -105,7 +108,11 @@ def main(argv=None) -> int:
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
 
-    path, expect = ("/api/v1/stats/", b'"dosing"') if args.api else ("/reports/", b"Headline figures")
+    path, expect = ("/reports/", b"Headline figures")
+    if args.api:
+        path, expect = "/api/v1/stats/", b'"dosing"'
+    elif args.tables:
+        path, expect = "/reports/tables/", b"Referrals received by source"
     start, end = (date.fromisoformat(day) for day in five_years().values())
     shift = iter(range(10**6))
 
