@@ -9,28 +9,54 @@ every call: nothing but the statement's text is kept.
 
 On a database other than PostgreSQL (the SQLite quick start) the queryset is simply built and run.
 
+A read over a set of ids (a commissioner's clinics) takes them as one parameter, `AnyOf(F("clinic_id"), ids)`:
+`clinic_id = ANY(%s)` with an array, so its SQL is the same however many ids there are (`__in` writes one
+placeholder per id). `rows()` gives a values_list() read's rows as psycopg reads them, without the ORM's
+converters: for aggregates of integer, numeric and date columns, which psycopg already gives as int, Decimal
+and date, the converters change nothing and cost as much as the query on a few hundred rows.
+
 `PrecompiledUpdate` does the same for the one-row UPDATEs of every dose (a slot's status, a register's
 balance): `save(update_fields=...)` with its statement written once, for models with no save() or signals.
 `PrecompiledInsert` for the rows every dose adds (the administration, its register lines): `bulk_create()`.
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
 
 from django.db import DatabaseError, connection, models
-from django.db.models import QuerySet, signals
+from django.db.models import Lookup, QuerySet, signals
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 # Stand-ins no real value equals: no id is negative, no date in the records is this old.
 STAND_IN_ID = -7_919_009_117
 STAND_IN_OTHER_ID = -7_919_009_119
+STAND_IN_IDS = [STAND_IN_ID]
 STAND_IN_TEXT = "stand-in-7919009117"
 STAND_IN_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
 STAND_IN_DAY = date(1901, 2, 3)
 STAND_IN_OTHER_DAY = date(1901, 3, 4)
 STAND_IN_THIRD_DAY = date(1901, 4, 5)
+
+
+class AnyOf(Lookup):
+    """`lhs = ANY(%s)`: one of a list of values, given as one array parameter (`AnyOf(F("clinic_id"), ids)`).
+
+    An empty list matches nothing, as `__in=[]` does (without the ORM's shortcut of not asking the database).
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False  # the list goes to the database as it is, one parameter
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
 
 
 def converted(row, converters: dict, using: str) -> list:
@@ -74,12 +100,32 @@ class _Statement:
         return instance
 
 
+@contextmanager
+def _planned_for_its_values():
+    """Statements run meanwhile are not prepared on this connection (psycopg's prepare_threshold None): each is
+    planned by PostgreSQL for the values it is given, as an unprepared statement always is."""
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
+
+
 class Precompiled:
     """A read built by `build(**values)` (a queryset of model instances, with select_related() and annotations
-    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments."""
+    if need be, or a values_list() of tuples), compiled once with the stand-ins given as keyword arguments.
 
-    def __init__(self, build: Callable[..., QuerySet], **stand_ins):
+    `prepared=False`: never a prepared statement (hat_clinic.env has psycopg prepare every statement run five
+    times on a connection). PostgreSQL then plans a prepared statement once for any values, and for a read over
+    a range of dates that plan can be several times slower than one made for the range at hand (it cannot know
+    whether the range holds a day or ten years of rows): the aggregates of the statistics (issue 15).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, prepared: bool = True, **stand_ins):
         self.build = build
+        self.prepared = prepared
         self.stand_ins = stand_ins
         self._statement = lru_cache(maxsize=4)(self._compile)
 
@@ -118,7 +164,7 @@ class Precompiled:
         if connection.vendor != "postgresql":
             return list(self.build(**values))
         statement = self._statement(connection.alias)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, nullcontext() if self.prepared else _planned_for_its_values():
             cursor.execute(statement.sql, statement.params_for(values))
             rows = [statement.convert(row, connection) for row in cursor.fetchall()]
         if statement.model is None:
@@ -128,6 +174,17 @@ class Precompiled:
     def first(self, **values):
         rows = self.all(**values)
         return rows[0] if rows else None
+
+    def rows(self, **values) -> list[tuple]:
+        """A values_list() read's rows as psycopg gives them: no converters (see the module's note)."""
+        if connection.vendor != "postgresql":
+            return list(self.build(**values))
+        statement = self._statement(connection.alias)
+        if statement.model is not None:
+            raise RuntimeError(f"{self.build.__qualname__}: rows() reads values_list() reads only")
+        with connection.cursor() as cursor, nullcontext() if self.prepared else _planned_for_its_values():
+            cursor.execute(statement.sql, statement.params_for(values))
+            return cursor.fetchall()
 
 
 class PrecompiledUpdate:

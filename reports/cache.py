@@ -53,17 +53,24 @@ def report_key(*, clinics, start, end, granularity, as_of=None) -> str:
     """The cache key of the report of these filters as the data stand now (one small query)."""
     as_of = as_of or timezone.localdate()
     parts = [",".join(str(c.pk) for c in clinics), start, end, granularity, as_of, data_version()]
-    return "reports:v3:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    return "reports:v4:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def report_for(*, clinics, start, end, granularity, as_of=None, key: str | None = None) -> dict:
-    """present(statistics(...)), from the cache when nothing it depends on has changed."""
+def report_for(*, clinics, start, end, granularity, as_of=None, key: str | None = None, detail: bool = True) -> dict:
+    """present(statistics(...)), from the cache when nothing it depends on has changed.
+
+    `detail=False`: the dashboard's report, without the sections only the page of figures by period shows
+    (selectors.DETAIL); the whole report when it is cached already, else one without them, cached apart.
+    """
     as_of = as_of or timezone.localdate()
     key = key or report_key(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
-    report = cache.get(key)
-    if report is None:
-        report = build_report(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
-        cache.set(key, report, CACHE_SECONDS)
+    keys = [key] if detail else [key, f"{key}:dashboard"]
+    cached = cache.get_many(keys)
+    for known in keys:
+        if known in cached:
+            return cached[known]
+    report = build_report(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of, detail=detail)
+    cache.set(keys[-1], report, CACHE_SECONDS)
     return report
 
 
@@ -76,9 +83,9 @@ def rendered(key: str, part: str, make):
     return value
 
 
-def build_report(*, clinics, start, end, granularity, as_of) -> dict:
+def build_report(*, clinics, start, end, granularity, as_of, detail: bool = True) -> dict:
     """The statistics and the outcome sections of these filters, presented (no cache)."""
-    stats = statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of)
+    stats = statistics(clinics=clinics, start=start, end=end, granularity=granularity, as_of=as_of, detail=detail)
     report = present(stats)
     out = outcomes(stats=stats)
     report.update(present_outcomes(stats, out, report))

@@ -7,26 +7,24 @@ comes from the records staff write: episodes (small: read directly), and the sum
 keeps (sessions, adverse events, TOP follow-ups), never a hand-kept copy.
 """
 
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
+from itertools import accumulate, compress, pairwise
 
-from django.db.models import Q, Sum
+from patients.models import DischargeReason
 
-from patients.models import DischargeReason, Episode
-
-from .models import DailySessionStats, MonthlySessionStats
 from .selectors import (
     RETENTION_MONTHS,
     SESSION_COLUMNS,
+    SESSION_READS,
     DosingFigures,
+    Episodes,
     Granularity,
     Statistics,
-    _stayed,
-    _summary_rows,
-    _tuples,
     add_months,
+    previous_range,
+    summary_rows,
 )
 
 # The discharge reasons a commissioner asks about, grouped (issue 15: completed, dropped out, transferred,
@@ -73,45 +71,49 @@ class Outcomes:
     by_clinic: dict = field(default_factory=dict)  # clinic id -> RangeFigures of the range (episode figures only)
 
 
-def previous_range(start: date, end: date) -> tuple[date, date]:
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
+def _range_figures(
+    episodes: Episodes, figures: dict, start: date, end: date, as_of: date, change: list | None = None
+) -> set:
+    """The episode figures of one range, into `figures` (clinic id -> RangeFigures of the range), in one pass over
+    the episodes that were open in it. Returns their patients (the caseload of all the clinics: each patient once).
 
-
-def _days(first: date, last: date) -> int:
-    return max(0, (last - first).days + 1)
-
-
-def _episode_figures(episodes, figures: RangeFigures, as_of: date) -> set:
-    """`episodes` sorted by start date (the retention cohorts are read by bisection). Returns the caseload's
-    patients."""
-    start, end = figures.start, figures.end
+    With `change` (a list one longer than the range has days), each episode's days in treatment in the range are
+    added to it as a difference array (patient-days by period).
+    """
     counted_to = min(end, as_of)
     patients = set()
-    for patient_id, started_on, ended_on, reason in episodes:
-        if started_on > end:
-            break
-        if ended_on is None or ended_on >= start:
-            patients.add(patient_id)
-            figures.patient_days += _days(max(started_on, start), min(ended_on or counted_to, counted_to))
-            if started_on >= start:
-                figures.new_starts += 1
-            if ended_on is not None and ended_on <= end:
-                figures.discharges[GROUP_OF.get(reason, "other")] += 1
-    figures.caseload = len(patients)
-    starts = [episode[1] for episode in episodes]
+    of_clinic = {clinic_id: set() for clinic_id in figures}
+    for patient_id, started_on, ended_on, reason, clinic_id in episodes.rows[: episodes.started(date.min, end).stop]:
+        if ended_on is not None and ended_on < start:
+            continue
+        own = figures[clinic_id]
+        of_clinic[clinic_id].add(patient_id)
+        patients.add(patient_id)
+        first = started_on if started_on > start else start
+        last = ended_on if ended_on is not None and ended_on < counted_to else counted_to
+        if first <= last:
+            own.patient_days += (last - first).days + 1
+            if change is not None:
+                change[(first - start).days] += 1
+                change[(last - start).days + 1] -= 1
+        if ended_on is not None and ended_on <= end:
+            own.discharges[GROUP_OF.get(reason, "other")] += 1
+    new_starts = Counter(episodes.clinics[episodes.started(start, end)])
+    for clinic_id, own in figures.items():
+        own.caseload = len(of_clinic[clinic_id])
+        own.new_starts = new_starts[clinic_id]
     for months in RETENTION_MONTHS:
         # The patients who started N months before the range: still in treatment N months after starting?
         first, last = add_months(start, -months), add_months(end, -months)
         if add_months(last, months) > as_of:
-            figures.retention[months] = None
+            for own in figures.values():
+                own.retention[months] = None
             continue
-        cohort = episodes[bisect_left(starts, first) : bisect_right(starts, last)]
-        retained = sum(
-            ended_on is None or _stayed(started_on, ended_on, (ended_on - started_on).days, months)
-            for _, started_on, ended_on, _ in cohort
-        )
-        figures.retention[months] = (len(cohort), retained)
+        cohort = episodes.started(first, last)
+        clinics = episodes.clinics[cohort]
+        started, retained = Counter(clinics), Counter(compress(clinics, episodes.still_in[months][cohort]))
+        for clinic_id, own in figures.items():
+            own.retention[months] = (started[clinic_id], retained[clinic_id])
     return patients
 
 
@@ -130,39 +132,18 @@ def _add_up(figures: RangeFigures, parts, *, caseload: int) -> None:
                 figures.retention[months] = (started + cohort[0], retained + cohort[1])
 
 
-def _patient_days_by_period(episodes, start: date, end: date, starts: list[date], as_of: date) -> list[int]:
-    """Patient-days in treatment in each period: a difference array over the range's days."""
-    counted_to = min(end, as_of)
-    length = (end - start).days + 2
-    change = [0] * length
-    for _, started_on, ended_on, _ in episodes:
-        first, last = max(started_on, start), min(ended_on or counted_to, counted_to)
-        if first <= last:
-            change[(first - start).days] += 1
-            change[(last - start).days + 1] -= 1
-    per_period = [0] * len(starts)
-    period = 0
-    running = 0
-    for offset in range(length - 1):
-        day = start + timedelta(days=offset)
-        while period + 1 < len(starts) and starts[period + 1] <= day:
-            period += 1
-        running += change[offset]
-        per_period[period] += running
-    return per_period
+def _by_period(change: list, start: date, end: date, starts: list[date]) -> list[int]:
+    """The sums over each period of a difference array over the range's days (patients in treatment each day)."""
+    each_day = list(accumulate(change))
+    bounds = [(first - start).days for first in starts] + [(end - start).days + 1]
+    return [sum(each_day[first:after]) for first, after in pairwise(bounds)]
 
 
 def _dosing_totals(clinic_ids, figures: RangeFigures) -> DosingFigures:
     """The session summaries of the range added up (the statistics have them for their own range already)."""
-    sums = {column: Sum(column) for column in SESSION_COLUMNS}
-    rows = _summary_rows(
-        DailySessionStats, MonthlySessionStats, clinic_ids, figures.start, figures.end, Granularity.QUARTER, (), sums
-    )
-    totals = Counter()
-    for row in rows:
-        for column in SESSION_COLUMNS:
-            totals[column] += row[column] or 0
-    return DosingFigures(**{column: totals[column] for column in SESSION_COLUMNS})
+    rows = summary_rows(SESSION_READS, clinic_ids, figures.start, figures.end, Granularity.QUARTER)
+    totals = [sum(column) for column in zip(*(row[2:] for row in rows), strict=True)] or [0] * len(SESSION_COLUMNS)
+    return DosingFigures(**dict(zip(SESSION_COLUMNS, totals, strict=True)))
 
 
 def _set_dosing(figures: RangeFigures, dosing: DosingFigures) -> None:
@@ -179,30 +160,16 @@ def outcomes(*, stats: Statistics) -> Outcomes:
     clinic_ids = [clinic.pk for clinic in stats.clinics]
     start, end, grid, as_of = stats.start, stats.end, stats.periods, stats.as_of
     before_start, before_end = previous_range(start, end)
-    earliest = add_months(before_start, -max(RETENTION_MONTHS))
-    episodes = _tuples(
-        Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
-        .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
-        .order_by("started_on")
-    )
-    of_clinic = {clinic_id: [] for clinic_id in clinic_ids}
-    for episode in episodes:
-        of_clinic[episode[4]].append(episode[:4])
-    episodes = [episode[:4] for episode in episodes]
+    episodes = stats.episodes  # every episode these figures need (selectors.episodes), by start date
     current, previous = RangeFigures(start, end), RangeFigures(before_start, before_end)
-    by_clinic = {}
-    if len(clinic_ids) > 1:
-        # The clinic comparison; the range's own figures are theirs added up (each patient once in the caseload).
-        patients = set()
-        for clinic_id, own in of_clinic.items():
-            by_clinic[clinic_id] = RangeFigures(start, end)
-            patients |= _episode_figures(own, by_clinic[clinic_id], as_of)
-        _add_up(current, by_clinic.values(), caseload=len(patients))
-    else:
-        _episode_figures(episodes, current, as_of)
-    _episode_figures(episodes, previous, as_of)
+    # The clinic comparison; the range's own figures are theirs added up (each patient once in the caseload).
+    by_clinic = {clinic_id: RangeFigures(start, end) for clinic_id in clinic_ids}
+    change = [0] * ((end - start).days + 2)
+    _add_up(current, by_clinic.values(), caseload=len(_range_figures(episodes, by_clinic, start, end, as_of, change)))
+    parts = {clinic_id: RangeFigures(before_start, before_end) for clinic_id in clinic_ids}
+    caseload = len(_range_figures(episodes, parts, before_start, before_end, as_of))
+    _add_up(previous, parts.values(), caseload=caseload)
     _set_dosing(current, stats.dosing_total)
     _set_dosing(previous, _dosing_totals(clinic_ids, previous))
-    per_period = _patient_days_by_period(episodes, start, end, [period.start for period in grid], as_of)
-    return Outcomes(current, previous, per_period, stats.top_change, by_clinic)
+    per_period = _by_period(change, start, end, [period.start for period in grid])
+    return Outcomes(current, previous, per_period, stats.top_change, by_clinic if len(clinic_ids) > 1 else {})

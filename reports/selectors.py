@@ -12,15 +12,14 @@ quarters, clipped to the chosen range, so a clock change never moves a record be
 """
 
 import calendar
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db import connection
+from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
@@ -28,6 +27,7 @@ from django.utils import timezone
 from clinics.parsing import parse_int
 from clinics.selectors import clinics_for
 from dosing.models import Drug
+from hat_clinic.precompiled import STAND_IN_DAY, STAND_IN_IDS, STAND_IN_MOMENT, STAND_IN_OTHER_DAY, AnyOf, Precompiled
 from onward.models import OnwardReferral, OnwardStatus
 from patients.models import DischargeReason, Episode
 from referrals.models import Referral, ReferralSource, ReferralStatus
@@ -134,16 +134,22 @@ class Statistics:
     patients: list
     patients_total: PatientFigures
     cohorts: list
-    outcomes: list
-    outcomes_total: OutcomeFigures
-    referrals: list
-    referrals_total: ReferralFigures
+    # None, as the fields of onward referrals, when read without detail (statistics(detail=False), DETAIL).
+    outcomes: list | None
+    outcomes_total: OutcomeFigures | None
+    referrals: list | None
+    referrals_total: ReferralFigures | None
     drugs: list
-    onward: list = field(default_factory=list)  # per period: partner kind -> referrals sent
-    onward_by_kind: dict = field(default_factory=dict)  # partner kind -> Counter(sent, open, cancelled, outcomes)
+    onward: list | None = field(default_factory=list)  # per period: partner kind -> referrals sent
+    onward_by_kind: dict | None = field(
+        default_factory=dict
+    )  # partner kind -> Counter(sent, open, cancelled, outcomes)
     # The paired TOP change of the range (issue 15): measure -> PairedChange, each episode's first interview
     # against its latest review in the range (whatever became of the episode since).
     top_change: dict = field(default_factory=dict)
+    # The episodes the figures were made from (Episodes), kept for the headline figures (reports.outcomes): read
+    # once for both. Raw records: never presented as they are.
+    episodes: "Episodes | None" = None
 
 
 # Numeric TOP measures: mean days (0-28) or rating (0-20); flags: how many said yes.
@@ -273,6 +279,31 @@ def parse_filters(user, *, clinic=None, start=None, end=None, granularity=None, 
     return clinics, start_date, end_date, granularity
 
 
+# --- The reads --------------------------------------------------------------------------------------------------
+# Each is written by the ORM once per process (hat_clinic.precompiled), with the clinics as one array parameter
+# and stand-ins for the dates, and run with each request's values: building and compiling a dozen querysets of
+# aggregates cost more Python than PostgreSQL took to run them (issue 15: the dashboard's first view). So that
+# one statement serves every range, a read of up to two date ranges is always given two: a part of the range a
+# read does not need is an empty range (NO_DAYS). Rows are plain tuples in the order of values_list().
+
+# Stand-ins for the dates of one read: distinct from each other and from every date in the records.
+_DAY_1, _DAY_2, _DAY_3, _DAY_4 = (date(1901, 1, day) for day in range(1, 5))
+_MOMENT_2 = datetime(1901, 2, 3, 4, 5, 7, tzinfo=UTC)
+NO_DAYS = (date.max, date.min)  # BETWEEN the two: no day
+
+
+def _read(build, **stand_ins) -> Precompiled:
+    """A read of the statistics: an aggregate over a range, planned for its range on every call, never prepared
+    (a prepared statement's plan made for any range took 25 ms where plans for the range took 20)."""
+    return Precompiled(build, prepared=False, **stand_ins)
+
+
+def _two_ranges(ranges: list[tuple[date, date]]) -> dict:
+    """The non-empty ones of up to two (first, last) day ranges, as the parameters of a two-range read."""
+    (first, last), (other_first, other_last) = [*[(a, b) for a, b in ranges if a <= b], NO_DAYS, NO_DAYS][:2]
+    return {"first": first, "last": last, "other_first": other_first, "other_last": other_last}
+
+
 def _index(period_starts: list[date], day: date) -> int:
     return bisect_right(period_starts, day) - 1
 
@@ -305,49 +336,8 @@ class _TruncQuarter(_DayTrunc, TruncQuarter):
 TRUNC = {Granularity.WEEK: _TruncWeek, Granularity.MONTH: _TruncMonth, Granularity.QUARTER: _TruncQuarter}
 
 
-def _fetched(queryset):
-    """The rows of a values() queryset, as dicts, read straight from the cursor on PostgreSQL.
-
-    The aggregates here come back from psycopg already as Python's int, Decimal and date, so Django's
-    per-value converters and values() iterator (about as costly as the queries themselves for the
-    hundreds of summary rows of a report) change nothing; other databases go through the ORM.
-    """
-    if connection.vendor != "postgresql":
-        yield from queryset
-        return
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # no clinic: the ORM answers no rows without asking the database
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        rows = cursor.fetchall()
-    for row in rows:
-        yield dict(zip(names, row, strict=True))
-
-
-def _tuples(queryset) -> list[tuple]:
-    """The rows of a values_list() queryset of plain columns, as tuples, read straight from the cursor on
-    PostgreSQL (as `_fetched`: thousands of episodes, where the ORM's iterator costs more than the query)."""
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _bucketed(rows, field: str, starts: list[date]):
-    """Rows grouped by the calendar period the database truncated `field` to, with the index of our period.
-
-    The first period may be clipped to the range: its truncated start is before `starts[0]`.
-    """
-    for row in rows:
-        yield _index(starts, max(row[field], starts[0])), row
+def _in_clinics(clinic_ids, column: str = "clinic_id") -> AnyOf:
+    return AnyOf(F(column), clinic_ids)
 
 
 SESSION_COLUMNS = (
@@ -365,88 +355,153 @@ SESSION_COLUMNS = (
 )
 
 
-def _add(counts: list, values: list) -> None:
-    for n, value in enumerate(values):
-        counts[n] += value
+def _summary_reads(daily, monthly, fields: tuple, sums: dict) -> dict:
+    """By granularity, the two reads of a session or dose summary summed by period (`bucket`) and `fields`, rows
+    (bucket, *fields, *sums): whole calendar months from the monthly table (None by week), days from the daily one.
+    """
+
+    def reads(granularity):
+        trunc = TRUNC[granularity]
+
+        def by_month(*, clinic_ids, first, after):
+            return (
+                monthly.objects.filter(_in_clinics(clinic_ids), month__gte=first, month__lt=after)
+                .annotate(bucket=trunc("month"))
+                .values_list("bucket", *fields)
+                .annotate(**sums)
+                .order_by()
+            )
+
+        def by_day(*, clinic_ids, first, last, other_first, other_last):
+            return (
+                daily.objects.filter(_in_clinics(clinic_ids))
+                .filter(Q(date__range=(first, last)) | Q(date__range=(other_first, other_last)))
+                .annotate(bucket=trunc("date"))
+                .values_list("bucket", *fields)
+                .annotate(**sums)
+                .order_by()
+            )
+
+        months = _read(by_month, clinic_ids=STAND_IN_IDS, first=_DAY_1, after=_DAY_2)
+        days = _read(by_day, clinic_ids=STAND_IN_IDS, first=_DAY_1, last=_DAY_2, other_first=_DAY_3, other_last=_DAY_4)
+        return (None if granularity == Granularity.WEEK else months), days
+
+    return {granularity: reads(granularity) for granularity in Granularity.VALUES}
 
 
-def _summary_rows(daily, monthly, clinic_ids, start, end, granularity, fields, sums):
-    """Rows of a session or dose summary summed by period (`bucket`) and `fields`, over the range.
+SESSION_READS = _summary_reads(
+    DailySessionStats, MonthlySessionStats, ("clinic_id",), {column: Sum(column) for column in SESSION_COLUMNS}
+)
+DOSE_READS = _summary_reads(
+    DailyDoseStats, MonthlyDoseStats, ("drug",), {"mg": Sum("total_mg"), "patient_days": Sum("patients_dosed")}
+)
+
+
+def summary_rows(reads: dict, clinic_ids, start: date, end: date, granularity: str) -> list[tuple]:
+    """The rows of SESSION_READS or DOSE_READS over the range: (bucket, *fields, *sums).
 
     Months and quarters are made of whole calendar months: those inside the range are read from the monthly
     table; only the days of a month cut by the start or the end of the range from the daily one. Weeks are
-    read from the daily table.
+    read from the daily table. A bucket of the first period may be before the start of the range (clipped).
     """
-    trunc = TRUNC[granularity]
-    days = [(start, end)]
-    querysets = []
-    if granularity != Granularity.WEEK:
+    by_month, by_day = reads[granularity]
+    rows, days = [], [(start, end)]
+    if by_month is not None:
         first = start if start.day == 1 else add_months(start.replace(day=1), 1)
         after = end + timedelta(days=1)
         after_whole = after if after.day == 1 else end.replace(day=1)  # the day after the last whole month
         if first < after_whole:
-            querysets.append(
-                monthly.objects.filter(clinic_id__in=clinic_ids, month__gte=first, month__lt=after_whole).annotate(
-                    bucket=trunc("month")
-                )
-            )
+            rows = by_month.rows(clinic_ids=clinic_ids, first=first, after=after_whole)
             days = [(start, first - timedelta(days=1)), (after_whole, end)]
-    days = [(first_day, last_day) for first_day, last_day in days if first_day <= last_day]
-    if days:
-        in_days = Q()
-        for first_day, last_day in days:
-            in_days |= Q(date__range=(first_day, last_day))
-        querysets.append(daily.objects.filter(in_days, clinic_id__in=clinic_ids).annotate(bucket=trunc("date")))
-    for queryset in querysets:
-        yield from _fetched(queryset.values("bucket", *fields).annotate(**sums).order_by())
+    if any(first_day <= last_day for first_day, last_day in days):
+        rows += by_day.rows(clinic_ids=clinic_ids, **_two_ranges(days))
+    return rows
+
+
+def _sums(rows) -> list:
+    """Column sums of equally long tuples of counts (SESSION_COLUMNS), zeros for none."""
+    return [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * len(SESSION_COLUMNS)
 
 
 def _dosing(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, DosingFigures, dict]:
     """From the summary tables: sessions by period and clinic (a few hundred rows, added up here both ways),
     and doses by period and drug."""
-    # Added up as plain lists of SESSION_COLUMNS (hundreds of rows, each into three sums), then made figures.
-    zero = [0] * len(SESSION_COLUMNS)
-    period_counts = [zero.copy() for _ in grid]
-    total_counts = zero.copy()
-    clinic_counts: dict[int, list] = {}
-    sessions = _summary_rows(
-        DailySessionStats,
-        MonthlySessionStats,
-        clinic_ids,
-        start,
-        end,
-        granularity,
-        ("clinic_id",),
-        {column: Sum(column) for column in SESSION_COLUMNS},
-    )
-    for i, row in _bucketed(sessions, "bucket", starts):
-        values = [row[column] or 0 for column in SESSION_COLUMNS]
-        _add(period_counts[i], values)
-        _add(total_counts, values)
-        _add(clinic_counts.setdefault(row["clinic_id"], zero.copy()), values)
+    by_period = [[] for _ in grid]
+    by_clinic = defaultdict(list)
+    first_start = starts[0]
+    for row in summary_rows(SESSION_READS, clinic_ids, start, end, granularity):
+        bucket, clinic_id, counts = row[0], row[1], row[2:]
+        by_period[_index(starts, bucket if bucket > first_start else first_start)].append(counts)
+        by_clinic[clinic_id].append(counts)
 
     def figures(counts):
         return DosingFigures(**dict(zip(SESSION_COLUMNS, counts, strict=True)))
 
+    period_counts = [_sums(rows) for rows in by_period]
     per_period = [figures(counts) for counts in period_counts]
-    total = figures(total_counts)
-    by_clinic = {clinic_id: figures(counts) for clinic_id, counts in clinic_counts.items()}
-    doses = _summary_rows(
-        DailyDoseStats,
-        MonthlyDoseStats,
-        clinic_ids,
-        start,
-        end,
-        granularity,
-        ("drug",),
-        {"mg": Sum("total_mg"), "patient_days": Sum("patients_dosed")},
-    )
-    for i, row in _bucketed(doses, "bucket", starts):
+    total = figures(_sums(period_counts))
+    by_clinic = {clinic_id: figures(_sums(rows)) for clinic_id, rows in by_clinic.items()}
+    for bucket, drug, mg, patient_days in summary_rows(DOSE_READS, clinic_ids, start, end, granularity):
+        i = _index(starts, bucket if bucket > first_start else first_start)
         for figures in (per_period[i], total):
-            entry = figures.doses.setdefault(row["drug"], [Decimal(0), 0])
-            entry[0] += Decimal(row["mg"])
-            entry[1] += row["patient_days"]
+            entry = figures.doses.setdefault(drug, [Decimal(0), 0])
+            entry[0] += Decimal(mg)
+            entry[1] += patient_days
     return per_period, total, by_clinic
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """The range of the same length that ends the day before `start` (the headline figures' comparison)."""
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def _episodes_of(*, clinic_ids, end, earliest):
+    return (
+        Episode.objects.filter(_in_clinics(clinic_ids), started_on__lte=end)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=earliest))
+        .values_list("patient_id", "started_on", "ended_on", "discharge_reason", "clinic_id")
+        .order_by("started_on")
+    )
+
+
+_EPISODES = _read(_episodes_of, clinic_ids=STAND_IN_IDS, end=_DAY_1, earliest=_DAY_2)
+
+
+@dataclass
+class Episodes:
+    """The episodes of a report, by start date: `rows` (patient, started_on, ended_on, discharge reason, clinic),
+    their start dates and clinics as lists of their own, and for each retention milestone whether each episode
+    was still going then (1 or 0), worked out once for every cohort that is asked about (the periods' start
+    cohorts, the headline figures' cohorts of the range, of the previous range and of each clinic)."""
+
+    rows: list
+    starts: list
+    clinics: list
+    still_in: dict  # months -> [1 or 0 per row]
+
+    @classmethod
+    def of(cls, rows: list) -> "Episodes":
+        flags = [_still_in(started_on, ended_on) for _, started_on, ended_on, _, _ in rows]
+        by_months = list(zip(*flags, strict=True)) if flags else [()] * len(RETENTION_MONTHS)
+        return cls(
+            rows=rows,
+            starts=[row[1] for row in rows],
+            clinics=[row[4] for row in rows],
+            still_in=dict(zip(RETENTION_MONTHS, by_months, strict=True)),
+        )
+
+    def started(self, first: date, last: date) -> slice:
+        """The rows of the episodes that started from `first` to `last` (a cohort)."""
+        return slice(bisect_left(self.starts, first), bisect_right(self.starts, last))
+
+
+def episodes(clinic_ids, start: date, end: date) -> Episodes:
+    """Every episode the statistics and the headline figures need, by start date: open at any time from 12 months
+    before the previous range (the retention cohorts of its first days) to the end of the range. Thousands of
+    rows, read once per report."""
+    earliest = add_months(previous_range(start, end)[0], -max(RETENTION_MONTHS))
+    return Episodes.of(_EPISODES.rows(clinic_ids=clinic_ids, end=end, earliest=earliest))
 
 
 def _stayed(started_on: date, ended_on: date, days: int, months: int) -> bool:
@@ -459,38 +514,43 @@ def _stayed(started_on: date, ended_on: date, days: int, months: int) -> bool:
     return ended_on > add_months(started_on, months)
 
 
-def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
+_IN_AT_EVERY_MILESTONE, _IN_AT_NO_MILESTONE = (1,) * len(RETENTION_MONTHS), (0,) * len(RETENTION_MONTHS)
+_SHORTEST_MILESTONE_DAYS, _LONGEST_MILESTONE_DAYS = 28 * min(RETENTION_MONTHS), 31 * max(RETENTION_MONTHS)
+
+
+def _still_in(started_on: date, ended_on: date | None) -> tuple:
+    """1 or 0 at each retention milestone: in treatment on the day N months after the start (an episode
+    discharged that day or before is not retained; an open one is)."""
+    if ended_on is None:
+        return _IN_AT_EVERY_MILESTONE
+    days = (ended_on - started_on).days
+    if days > _LONGEST_MILESTONE_DAYS:
+        return _IN_AT_EVERY_MILESTONE
+    if days <= _SHORTEST_MILESTONE_DAYS:
+        return _IN_AT_NO_MILESTONE
+    return tuple(int(_stayed(started_on, ended_on, days, months)) for months in RETENTION_MONTHS)
+
+
+def _patients(episodes: Episodes, start, end, grid, starts, as_of) -> tuple[list, PatientFigures, list]:
     """Episodes (thousands of rows) in one pass of plain Python: local names and counters, one sort."""
     per_period = [PatientFigures() for _ in grid]
     total = PatientFigures()
     last_period = len(grid) - 1
     spans = []  # (patient, first period index, last period index) of each episode
-    cohorts = defaultdict(list)  # period index -> [(started_on, ended_on)]
-    episodes = _tuples(
-        Episode.objects.filter(clinic_id__in=clinic_ids, started_on__lte=end)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start))
-        .values_list("patient_id", "started_on", "ended_on", "discharge_reason")
-        .order_by()
-    )
-    new_starts = 0
     total_discharges = total.discharges
-    for patient_id, started_on, ended_on, reason in episodes:
-        if started_on >= start:
-            first = bisect_right(starts, started_on) - 1
-            per_period[first].new_starts += 1
-            new_starts += 1
-            cohorts[first].append((started_on, ended_on))
-        else:  # started before the range: in treatment from its first period
-            first = 0
+    for patient_id, started_on, ended_on, reason, _ in episodes.rows:
+        if ended_on is not None and ended_on < start:  # read for the headline figures' earlier cohorts only
+            continue
+        # Started before the range: in treatment from its first period.
+        first = bisect_right(starts, started_on) - 1 if started_on >= start else 0
         if ended_on is None or ended_on > end:
             last = last_period
-        else:  # discharged in the range (ended_on >= start: the query)
+        else:  # discharged in the range
             last = bisect_right(starts, ended_on) - 1
             discharges = per_period[last].discharges
             discharges[reason] = discharges.get(reason, 0) + 1
             total_discharges[reason] = total_discharges.get(reason, 0) + 1
         spans.append((patient_id, first, last))
-    total.new_starts = new_starts
     # In treatment at any time in the period: each patient once, however many episodes (a difference array
     # over the patient's merged spans of periods; sorted, each patient's spans are together and in order).
     change = [0] * (len(grid) + 1)
@@ -518,30 +578,24 @@ def _patients(clinic_ids, start, end, grid, starts, as_of) -> tuple[list, Patien
         figures.in_treatment = running
     total.in_treatment = patients
 
+    # Each period's start cohort: its new starts, the episodes that started in it (a run of the rows by start).
     result = []
-    for i, period in enumerate(grid):
-        members = cohorts.get(i, [])
-        # Whoever is still in treatment is retained at every milestone: only the discharged are checked.
-        still_in = sum(1 for _, ended_on in members if ended_on is None)
-        discharged = [
-            (started_on, ended_on, (ended_on - started_on).days) for started_on, ended_on in members if ended_on
-        ]
+    for figures, period in zip(per_period, grid, strict=True):
+        cohort = episodes.started(period.start, period.end)
+        figures.new_starts = cohort.stop - cohort.start
         retained = {}
         for months in RETENTION_MONTHS:
             # Only once every member of the cohort has reached the milestone (no half-grown cohorts).
-            if add_months(period.end, months) > as_of:
-                retained[months] = None
-            else:
-                # In treatment on the day N months after the start; discharged that day or before = not retained.
-                retained[months] = still_in + sum(
-                    _stayed(started_on, ended_on, days, months) for started_on, ended_on, days in discharged
-                )
-        result.append(Cohort(period=period, started=len(members), retained=retained))
+            reached = add_months(period.end, months) <= as_of
+            retained[months] = sum(episodes.still_in[months][cohort]) if reached else None
+        result.append(Cohort(period=period, started=figures.new_starts, retained=retained))
+    total.new_starts = sum(figures.new_starts for figures in per_period)
     return per_period, total, result
 
 
 # The measures of the TOP figures by period and of the range (the means and flags shown): summed over every row.
 SHOWN_MEASURES = (*TOP_MEANS, *TOP_FLAGS)
+_SHOWN = (*SHOWN_MEASURES, *(f"start_{name}" for name in SHOWN_MEASURES))  # rows (bucket, n, *_SHOWN)
 
 
 def _outcome_figures(n: int, sums: dict) -> OutcomeFigures:
@@ -571,7 +625,118 @@ def _whole_months(start: date, end: date, granularity: str) -> tuple[date, date]
     return (first, after_whole) if first < after_whole else None
 
 
-def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, OutcomeFigures, dict]:
+def _follow_ups(clinic_ids):
+    return OutcomeFollowUp.objects.filter(_in_clinics(clinic_ids, "episode__clinic_id"))
+
+
+def _latest_in_range(end) -> Q:
+    """An episode's latest follow-up up to `end`: no next interview, or one after it."""
+    return Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
+
+
+def _open_at(start) -> Q:
+    return Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start)
+
+
+def _top_reads(granularity: str) -> tuple:
+    """The reads of the TOP figures by period, rows (bucket, n, *_SHOWN): (pre-summed whole months, the rows of
+    episodes that ended before the range among them, the follow-ups of up to two day ranges)."""
+    bucket = TRUNC[granularity]("interviewed_on")
+    latest_of_period = Q(**{f"latest_of_{granularity}": True})
+    by_period = {"n": Count("id"), **{name: Sum(name) for name in _SHOWN}}
+
+    def months(*, clinic_ids, first, after):
+        return (
+            MonthlyOutcomeStats.objects.filter(
+                _in_clinics(clinic_ids), latest_of=granularity, month__gte=first, month__lt=after
+            )
+            .annotate(bucket=TRUNC[granularity]("month"))
+            .values_list("bucket")
+            .annotate(**{name: Sum(name) for name in ("n", *_SHOWN)})
+            .order_by()
+        )
+
+    def ended_before(*, clinic_ids, start, first, after):
+        return (
+            _follow_ups(clinic_ids)
+            .filter(latest_of_period, episode__ended_on__lt=start, interviewed_on__gte=first)
+            .filter(interviewed_on__lt=after)
+            .annotate(bucket=bucket)
+            .values_list("bucket")
+            .annotate(**by_period)
+            .order_by()
+        )
+
+    def days(*, clinic_ids, start, end, first, last, other_first, other_last):
+        return (
+            _follow_ups(clinic_ids)
+            .filter(Q(interviewed_on__range=(first, last)) | Q(interviewed_on__range=(other_first, other_last)))
+            .filter(_open_at(start))
+            .filter(latest_of_period | _latest_in_range(end))
+            .annotate(bucket=bucket)
+            .values_list("bucket")
+            .annotate(**by_period)
+            .order_by()
+        )
+
+    if granularity == Granularity.WEEK:
+        whole = None
+    else:
+        whole = (
+            _read(months, clinic_ids=STAND_IN_IDS, first=_DAY_1, after=_DAY_2),
+            _read(ended_before, clinic_ids=STAND_IN_IDS, start=_DAY_3, first=_DAY_1, after=_DAY_2),
+        )
+    in_days = _read(
+        days,
+        clinic_ids=STAND_IN_IDS,
+        start=STAND_IN_DAY,
+        end=STAND_IN_OTHER_DAY,
+        first=_DAY_1,
+        last=_DAY_2,
+        other_first=_DAY_3,
+        other_last=_DAY_4,
+    )
+    return whole, in_days
+
+
+_TOP_READS = {granularity: _top_reads(granularity) for granularity in Granularity.VALUES}
+
+
+def _paired_sums() -> dict:
+    # The comparisons first: once `heroin_days` names the sum, a later expression would read the sum, not the column.
+    sums = {}
+    for name, (_, _, lower_is_better) in TOP_CHANGE.items():
+        better, worse = _direction(name, lower_is_better)
+        sums[f"{name}__improved"] = Count("id", filter=better)
+        sums[f"{name}__worse"] = Count("id", filter=worse)
+    for name in TOP_CHANGE:
+        if name not in SHOWN_MEASURES:
+            sums[f"{name}__entry"] = Sum(f"start_{name}")
+            sums[f"{name}__latest"] = Sum(name)
+    sums["n"] = Count("id")  # and the measures shown, summed as by period
+    sums.update({name: Sum(name) for name in _SHOWN})
+    return sums
+
+
+_PAIRED_SUMS = _paired_sums()
+_PAIRED_COLUMNS = {name: index for index, name in enumerate(("current", *_PAIRED_SUMS))}
+
+
+def _paired(*, clinic_ids, start, end):
+    return (
+        _follow_ups(clinic_ids)
+        .filter(_latest_in_range(end), interviewed_on__range=(start, end))
+        .annotate(current=ExpressionWrapper(_open_at(start), output_field=BooleanField()))
+        .values_list("current")
+        .annotate(**_PAIRED_SUMS)
+        .order_by()
+    )
+
+
+_PAIRED = _read(_paired, clinic_ids=STAND_IN_IDS, start=_DAY_1, end=_DAY_2)
+
+
+def _outcomes(clinic_ids, start, end, grid, starts, granularity, detail=True) -> tuple[list, OutcomeFigures, dict]:
     """Each episode's first interview (the start) against its latest follow-up in each period and in the range,
     and the paired TOP change of the range (how many improved or worsened on each measure).
 
@@ -587,114 +752,95 @@ def _outcomes(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, 
       per episode: no next interview, or one after the range), grouped by whether the episode was open at the
       start (the total counts those, the paired change every episode).
     """
-    shown = [*SHOWN_MEASURES, *(f"start_{name}" for name in SHOWN_MEASURES)]
     period_n = [0] * len(grid)
-    period_sums = [dict.fromkeys(shown, 0) for _ in grid]
+    period_sums = [[0] * len(_SHOWN) for _ in grid]
+    first_start = starts[0]
 
     def add(rows, sign=1):
-        for i, row in _bucketed(_fetched(rows), "bucket", starts):
-            period_n[i] += sign * row["n"]
-            for name in shown:
-                period_sums[i][name] += sign * row[name]
+        for bucket, n, *sums in rows:
+            i = _index(starts, bucket if bucket > first_start else first_start)
+            period_n[i] += sign * n
+            period_sums[i] = [total + sign * value for total, value in zip(period_sums[i], sums, strict=True)]
 
-    follow_ups = OutcomeFollowUp.objects.filter(episode__clinic_id__in=clinic_ids)
-    latest_in_range = Q(next_interviewed_on__isnull=True) | Q(next_interviewed_on__gt=end)
-    latest_of_period = Q(**{f"latest_of_{granularity}": True})
-    current = Q(episode__ended_on__isnull=True) | Q(episode__ended_on__gte=start)
-    by_period = {"n": Count("id"), **{name: Sum(name) for name in shown}}
-    bucket = TRUNC[granularity]("interviewed_on")
-    whole = _whole_months(start, end, granularity)
-    days = [(start, end)]
+    whole_reads, in_days = _TOP_READS[granularity]
+    whole = _whole_months(start, end, granularity) if detail else None
+    days = [(start, end)] if detail else []
     if whole is not None:
         first, after = whole
-        add(
-            MonthlyOutcomeStats.objects.filter(
-                clinic_id__in=clinic_ids, latest_of=granularity, month__gte=first, month__lt=after
-            )
-            .annotate(bucket=TRUNC[granularity]("month"))
-            .values("bucket")
-            .annotate(**{name: Sum(name) for name in ("n", *shown)})
-            .order_by()
-        )
-        add(
-            follow_ups.filter(latest_of_period, episode__ended_on__lt=start, interviewed_on__gte=first)
-            .filter(interviewed_on__lt=after)
-            .annotate(bucket=bucket)
-            .values("bucket")
-            .annotate(**by_period)
-            .order_by(),
-            sign=-1,
-        )
+        months, ended_before = whole_reads
+        add(months.rows(clinic_ids=clinic_ids, first=first, after=after))
+        add(ended_before.rows(clinic_ids=clinic_ids, start=start, first=first, after=after), sign=-1)
         days = [(start, first - timedelta(days=1)), (after, end)]
-    days = [(first_day, last_day) for first_day, last_day in days if first_day <= last_day]
-    if days:
-        in_days = Q()
-        for first_day, last_day in days:
-            in_days |= Q(interviewed_on__range=(first_day, last_day))
-        add(
-            follow_ups.filter(in_days)
-            .filter(current)
-            .filter(latest_of_period | latest_in_range)
-            .annotate(bucket=bucket)
-            .values("bucket")
-            .annotate(**by_period)
+    if any(first_day <= last_day for first_day, last_day in days):
+        add(in_days.rows(clinic_ids=clinic_ids, start=start, end=end, **_two_ranges(days)))
+
+    column = _PAIRED_COLUMNS
+    total_n, total_sums = 0, [0] * len(_SHOWN)
+    paired = {name: PairedChange() for name in TOP_CHANGE}
+    for row in _PAIRED.rows(clinic_ids=clinic_ids, start=start, end=end):
+        n = row[column["n"]]
+        for name, change in paired.items():
+            change.n += n
+            if name in SHOWN_MEASURES:
+                change.entry += row[column[f"start_{name}"]]
+                change.latest += row[column[name]]
+            else:
+                change.entry += row[column[f"{name}__entry"]]
+                change.latest += row[column[f"{name}__latest"]]
+            change.improved += row[column[f"{name}__improved"]]
+            change.worse += row[column[f"{name}__worse"]]
+        if row[column["current"]]:
+            total_n += n
+            total_sums = [total + row[column[name]] for total, name in zip(total_sums, _SHOWN, strict=True)]
+    if not detail:  # the paired change alone (the dashboard's)
+        return None, None, paired
+    per_period = [
+        _outcome_figures(n, dict(zip(_SHOWN, sums, strict=True))) for n, sums in zip(period_n, period_sums, strict=True)
+    ]
+    return per_period, _outcome_figures(total_n, dict(zip(_SHOWN, total_sums, strict=True))), paired
+
+
+def _referrals_read(granularity: str) -> Precompiled:
+    def referrals(*, clinic_ids, start, end):
+        return (
+            Referral.objects.filter(_in_clinics(clinic_ids), received_on__range=(start, end))
+            .annotate(bucket=TRUNC[granularity]("received_on"))
+            .values_list("bucket", "source")
+            .annotate(n=Count("id"), started=Count("id", filter=Q(status=ReferralStatus.ACCEPTED)))
             .order_by()
         )
 
-    # The comparisons first: once `heroin_days` names the sum, a later expression would read the sum, not the column.
-    sums = {}
-    for name, (_, _, lower_is_better) in TOP_CHANGE.items():
-        better, worse = _direction(name, lower_is_better)
-        sums[f"{name}__improved"] = Count("id", filter=better)
-        sums[f"{name}__worse"] = Count("id", filter=worse)
-    paired_only = [name for name in TOP_CHANGE if name not in SHOWN_MEASURES]
-    for name in paired_only:
-        sums[f"{name}__entry"] = Sum(f"start_{name}")
-        sums[f"{name}__latest"] = Sum(name)
-    sums.update(by_period)  # and the measures shown, summed as by period
-    rows = (
-        follow_ups.filter(latest_in_range, interviewed_on__range=(start, end))
-        .annotate(current=ExpressionWrapper(current, output_field=BooleanField()))
-        .values("current")
-        .annotate(**sums)
-        .order_by()
-    )
-    total_n, total_sums = 0, dict.fromkeys(shown, 0)
-    paired = {name: PairedChange() for name in TOP_CHANGE}
-    for row in _fetched(rows):
-        for name, change in paired.items():
-            change.n += row["n"]
-            change.entry += row[f"start_{name}"] if name in SHOWN_MEASURES else row[f"{name}__entry"]
-            change.latest += row[name] if name in SHOWN_MEASURES else row[f"{name}__latest"]
-            change.improved += row[f"{name}__improved"]
-            change.worse += row[f"{name}__worse"]
-        if row["current"]:
-            total_n += row["n"]
-            for name in shown:
-                total_sums[name] += row[name]
-    per_period = [_outcome_figures(n, figures) for n, figures in zip(period_n, period_sums, strict=True)]
-    return per_period, _outcome_figures(total_n, total_sums), paired
+    return _read(referrals, clinic_ids=STAND_IN_IDS, start=_DAY_1, end=_DAY_2)
+
+
+_REFERRALS = {granularity: _referrals_read(granularity) for granularity in Granularity.VALUES}
 
 
 def _referrals(clinic_ids, start, end, grid, starts, granularity) -> tuple[list, ReferralFigures]:
     per_period = [ReferralFigures() for _ in grid]
     total = ReferralFigures()
-    rows = (
-        Referral.objects.filter(clinic_id__in=clinic_ids, received_on__range=(start, end))
-        .annotate(bucket=TRUNC[granularity]("received_on"))
-        .values("bucket", "source")
-        .annotate(n=Count("id"), started=Count("id", filter=Q(status=ReferralStatus.ACCEPTED)))
-        .order_by()
-    )
-    for i, row in _bucketed(_fetched(rows), "bucket", starts):
+    first_start = starts[0]
+    for bucket, source, n, started in _REFERRALS[granularity].rows(clinic_ids=clinic_ids, start=start, end=end):
+        i = _index(starts, bucket if bucket > first_start else first_start)
         for figures in (per_period[i], total):
-            figures.by_source[row["source"]] = figures.by_source.get(row["source"], 0) + row["n"]
-            figures.started += row["started"]
+            figures.by_source[source] = figures.by_source.get(source, 0) + n
+            figures.started += started
     return per_period, total
 
 
 ONWARD_OPEN = "open"
 ONWARD_CANCELLED = "cancelled"
+
+
+def _onward_of(*, clinic_ids, earliest, latest):
+    return (
+        OnwardReferral.objects.filter(_in_clinics(clinic_ids), created_at__range=(earliest, latest))
+        .values_list("created_at", "clinic__time_zone", "partner__kind", "status", "outcome")
+        .order_by()
+    )
+
+
+_ONWARD = _read(_onward_of, clinic_ids=STAND_IN_IDS, earliest=STAND_IN_MOMENT, latest=_MOMENT_2)
 
 
 def _onward(clinic_ids, start, end, grid, starts) -> tuple[list, dict]:
@@ -704,13 +850,10 @@ def _onward(clinic_ids, start, end, grid, starts) -> tuple[list, dict]:
     by_kind: dict[str, Counter] = defaultdict(Counter)
     earliest = datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC)
     latest = datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC)
-    rows = (
-        OnwardReferral.objects.filter(clinic_id__in=clinic_ids, created_at__range=(earliest, latest))
-        .values_list("created_at", "clinic__time_zone", "partner__kind", "status", "outcome")
-        .order_by()
-    )
     zones: dict[str, ZoneInfo] = {}
-    for created_at, zone_name, kind, status, outcome in rows:
+    for created_at, zone_name, kind, status, outcome in _ONWARD.rows(
+        clinic_ids=clinic_ids, earliest=earliest, latest=latest
+    ):
         zone = zones.setdefault(zone_name, ZoneInfo(zone_name))
         day = created_at.astimezone(zone).date()
         if not start <= day <= end:
@@ -722,11 +865,20 @@ def _onward(clinic_ids, start, end, grid, starts) -> tuple[list, dict]:
     return per_period, dict(by_kind)
 
 
-def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date | None = None) -> Statistics:
-    """Every figure of SPEC 7 (onward referrals aside) for these clinics, per period of `granularity`.
+# The figures only the page of figures by period shows (not the dashboard): referrals, onward referrals and the
+# TOP figures by period and of the range (`Statistics` fields None without them).
+DETAIL = ("referrals", "onward_referrals", "outcomes")
+
+
+def statistics(
+    *, clinics, start: date, end: date, granularity: str, as_of: date | None = None, detail: bool = True
+) -> Statistics:
+    """Every figure of SPEC 7 for these clinics, per period of `granularity`.
 
     Raw numbers: pass the result to `reports.suppression.present()` before showing it to anyone.
     `as_of` (default today) decides which retention cohorts have reached 3, 6 and 12 months.
+    `detail=False`: what the dashboard shows only, without the figures of DETAIL (None), which the dashboard's
+    first view would read for nothing (issue 15: they are tables on demand).
     """
     if granularity not in Granularity.VALUES:
         raise ValidationError({"granularity": "Choose week, month or quarter."})
@@ -738,10 +890,13 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
     grid = periods(start, end, granularity)
     starts = [period.start for period in grid]
     dosing, dosing_total, by_clinic = _dosing(clinic_ids, start, end, grid, starts, granularity)
-    patients, patients_total, cohorts = _patients(clinic_ids, start, end, grid, starts, as_of)
-    outcomes, outcomes_total, top_change = _outcomes(clinic_ids, start, end, grid, starts, granularity)
-    referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
-    onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
+    read = episodes(clinic_ids, start, end)
+    patients, patients_total, cohorts = _patients(read, start, end, grid, starts, as_of)
+    outcomes, outcomes_total, top_change = _outcomes(clinic_ids, start, end, grid, starts, granularity, detail)
+    referrals = referrals_total = onward = onward_by_kind = None
+    if detail:
+        referrals, referrals_total = _referrals(clinic_ids, start, end, grid, starts, granularity)
+        onward, onward_by_kind = _onward(clinic_ids, start, end, grid, starts)
     drugs = [drug for drug in Drug.values if drug in dosing_total.doses]
     return Statistics(
         clinics=clinics,
@@ -764,6 +919,7 @@ def statistics(*, clinics, start: date, end: date, granularity: str, as_of: date
         onward=onward,
         onward_by_kind=onward_by_kind,
         top_change=top_change,
+        episodes=read,
     )
 
 

@@ -143,37 +143,40 @@ def present(stats: Statistics) -> dict:
             cells.add(("retention", row, months), retained)
 
     # --- referrals ---
-    sources = list(ReferralSource.values)
-    for row, figures in [*zip(periods, stats.referrals, strict=True), (total, stats.referrals_total)]:
-        for source in sources:
-            cells.add(("referrals", row, source), figures.by_source.get(source, 0))
-        cells.add(("referrals", row, "received"), figures.received)
-        cells.add(("referrals", row, "started"), figures.started)
+    if stats.referrals is not None:  # None when read without detail (selectors.DETAIL)
+        sources = list(ReferralSource.values)
+        for row, figures in [*zip(periods, stats.referrals, strict=True), (total, stats.referrals_total)]:
+            for source in sources:
+                cells.add(("referrals", row, source), figures.by_source.get(source, 0))
+            cells.add(("referrals", row, "received"), figures.received)
+            cells.add(("referrals", row, "started"), figures.started)
 
     # --- outcomes (TOP): n people; flags are counts of n ---
-    for row, figures in [*zip(periods, stats.outcomes, strict=True), (total, stats.outcomes_total)]:
-        cells.add(("top", row, "n"), figures.n)
-        for flag in TOP_FLAGS:
-            for when, index in (("start", 0), ("latest", 1)):
-                count = figures.sums.get(flag, [0, 0])[index]
-                cells.add(("top", row, flag, when), count)
+    if stats.outcomes is not None:  # None when read without detail (selectors.DETAIL)
+        for row, figures in [*zip(periods, stats.outcomes, strict=True), (total, stats.outcomes_total)]:
+            cells.add(("top", row, "n"), figures.n)
+            for flag in TOP_FLAGS:
+                for when, index in (("start", 0), ("latest", 1)):
+                    count = figures.sums.get(flag, [0, 0])[index]
+                    cells.add(("top", row, flag, when), count)
 
     # --- onward referrals: sent per period by partner kind; where the range's referrals stand, by kind ---
-    kinds = list(PartnerKind.values)
-    places = [ONWARD_OPEN, ONWARD_CANCELLED, *OnwardOutcome.values]
-    period_sent = [sum(counts.values()) for counts in stats.onward]
-    for row, counts, sent in [*zip(periods, stats.onward, period_sent, strict=True)]:
-        for kind in kinds:
-            cells.add(("onward", row, kind), counts.get(kind, 0))
-        cells.add(("onward", row, "all"), sent)
-    for kind in [*kinds, "all"]:
-        if kind == "all":
-            figures = sum(stats.onward_by_kind.values(), Counter())
-        else:
-            figures = stats.onward_by_kind.get(kind, Counter())
-        cells.add(("onward", total, kind), figures.get("sent", 0))
-        for place in places:
-            cells.add(("onward_place", kind, place), figures.get(place, 0))
+    if stats.onward is not None:  # None when read without detail (selectors.DETAIL)
+        kinds = list(PartnerKind.values)
+        places = [ONWARD_OPEN, ONWARD_CANCELLED, *OnwardOutcome.values]
+        period_sent = [sum(counts.values()) for counts in stats.onward]
+        for row, counts, sent in [*zip(periods, stats.onward, period_sent, strict=True)]:
+            for kind in kinds:
+                cells.add(("onward", row, kind), counts.get(kind, 0))
+            cells.add(("onward", row, "all"), sent)
+        for kind in [*kinds, "all"]:
+            if kind == "all":
+                figures = sum(stats.onward_by_kind.values(), Counter())
+            else:
+                figures = stats.onward_by_kind.get(kind, Counter())
+            cells.add(("onward", total, kind), figures.get("sent", 0))
+            for place in places:
+                cells.add(("onward_place", kind, place), figures.get(place, 0))
 
     return _render(stats, cells, periods, clinic_rows, total)
 
@@ -265,13 +268,14 @@ def _render(stats, cells, periods, clinic_rows, total) -> dict:
             "conversion_rate": _rate(cells, ("referrals", row, "started"), ("referrals", row, "received")),
         }
 
-    out["referrals"] = {
-        "rows": [
-            {"period": _period_out(period), **referrals_out(row)}
-            for row, period in zip(periods, stats.periods, strict=True)
-        ],
-        "total": referrals_out(total),
-    }
+    if stats.referrals is not None:
+        out["referrals"] = {
+            "rows": [
+                {"period": _period_out(period), **referrals_out(row)}
+                for row, period in zip(periods, stats.periods, strict=True)
+            ],
+            "total": referrals_out(total),
+        }
 
     def top_out(row, figures):
         n = figures.n
@@ -293,35 +297,37 @@ def _render(stats, cells, periods, clinic_rows, total) -> dict:
 
     kinds = list(PartnerKind.values)
     places = [ONWARD_OPEN, ONWARD_CANCELLED, *OnwardOutcome.values]
-    out["onward_referrals"] = {
-        "rows": [
-            {
-                "period": _period_out(period),
-                "sent": cells.show(("onward", row, "all")),
-                "by_partner_kind": {kind: cells.show(("onward", row, kind)) for kind in kinds},
-            }
-            for row, period in zip(periods, stats.periods, strict=True)
-        ],
-        "by_partner_kind": [
-            {
-                "partner_kind": kind,
-                "sent": cells.show(("onward", total, kind)),
-                "where_now": {place: cells.show(("onward_place", kind, place)) for place in places},
-            }
-            for kind in [*kinds, "all"]
-        ],
-    }
+    if stats.onward is not None:
+        out["onward_referrals"] = {
+            "rows": [
+                {
+                    "period": _period_out(period),
+                    "sent": cells.show(("onward", row, "all")),
+                    "by_partner_kind": {kind: cells.show(("onward", row, kind)) for kind in kinds},
+                }
+                for row, period in zip(periods, stats.periods, strict=True)
+            ],
+            "by_partner_kind": [
+                {
+                    "partner_kind": kind,
+                    "sent": cells.show(("onward", total, kind)),
+                    "where_now": {place: cells.show(("onward_place", kind, place)) for place in places},
+                }
+                for kind in [*kinds, "all"]
+            ],
+        }
     out["labels"]["partner_kinds"] = {**dict(PartnerKind.choices), "all": "All partners"}
     out["labels"]["onward_places"] = {
         ONWARD_OPEN: "Still open",
         ONWARD_CANCELLED: "Cancelled",
         **{value: f"Closed: {label.lower()}" for value, label in OnwardOutcome.choices},
     }
-    out["outcomes"] = {
-        "rows": [
-            {"period": _period_out(period), **top_out(row, figures)}
-            for row, period, figures in zip(periods, stats.periods, stats.outcomes, strict=True)
-        ],
-        "total": top_out(total, stats.outcomes_total),
-    }
+    if stats.outcomes is not None:
+        out["outcomes"] = {
+            "rows": [
+                {"period": _period_out(period), **top_out(row, figures)}
+                for row, period, figures in zip(periods, stats.periods, stats.outcomes, strict=True)
+            ],
+            "total": top_out(total, stats.outcomes_total),
+        }
     return out

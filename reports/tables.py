@@ -37,14 +37,14 @@ def _period(row) -> str:
     return row["period"]["label"]
 
 
-def dashboard_rows(report: dict) -> dict[str, SafeString]:
-    """The body rows of each per-period table of the dashboard, by table."""
+def _rows(report: dict, names) -> dict[str, SafeString]:
+    """The body rows of the named per-period tables, by table."""
     labels = report["labels"]
     drugs, reasons, sources = list(labels["drugs"]), list(labels["discharge_reasons"]), list(labels["referral_sources"])
     kinds = [kind for kind in labels["partner_kinds"] if kind != "all"]
     dosing = report["dosing"]["rows"]
-    return {
-        "dosing": _body(
+    bodies = {
+        "dosing": lambda: _body(
             dosing,
             _period,
             lambda row: [
@@ -54,10 +54,10 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 *(figure(row[name]) for name in DOSING_COLUMNS),
             ],
         ),
-        "doses": _body(
+        "doses": lambda: _body(
             dosing, _period, lambda row: [figure((row.get("mean_daily_dose_mg") or {}).get(drug)) for drug in drugs]
         ),
-        "patients": _body(
+        "patients": lambda: _body(
             report["patients"]["rows"],
             _period,
             lambda row: [
@@ -67,7 +67,7 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 *(figure(row["discharges_by_reason"].get(reason)) for reason in reasons),
             ],
         ),
-        "retention": _body(
+        "retention": lambda: _body(
             report["retention"]["rows"],
             lambda row: row["cohort"]["label"],
             lambda row: [
@@ -78,7 +78,7 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 ),
             ],
         ),
-        "outcomes": _body(
+        "outcomes": lambda: _body(
             report["outcomes"]["rows"],
             _period,
             lambda row: [
@@ -90,7 +90,7 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 ),
             ],
         ),
-        "referrals": _body(
+        "referrals": lambda: _body(
             report["referrals"]["rows"],
             _period,
             lambda row: [
@@ -100,7 +100,7 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 pct(row["conversion_rate"]),
             ],
         ),
-        "safety": _body(
+        "safety": lambda: _body(
             report["safety"]["rows"],
             _period,
             lambda row: [
@@ -110,9 +110,26 @@ def dashboard_rows(report: dict) -> dict[str, SafeString]:
                 ),
             ],
         ),
-        "onward": _body(
+        "onward": lambda: _body(
             report["onward_referrals"]["rows"],
             _period,
             lambda row: [figure(row["sent"]), *(figure(row["by_partner_kind"].get(kind)) for kind in kinds)],
         ),
     }
+    return {name: bodies[name]() for name in names}
+
+
+# The dashboard's tables: those beside its charts. The others are on the page of figures by period, drawn only
+# when it is asked for (issue 15: the dashboard's first view).
+DASHBOARD_TABLES = ("dosing", "doses", "retention", "safety")
+MORE_TABLES = ("patients", "outcomes", "referrals", "onward")
+
+
+def dashboard_rows(report: dict) -> dict[str, SafeString]:
+    """The body rows of the dashboard's per-period tables, by table."""
+    return _rows(report, DASHBOARD_TABLES)
+
+
+def more_rows(report: dict) -> dict[str, SafeString]:
+    """The body rows of the tables of the page of figures by period, by table."""
+    return _rows(report, MORE_TABLES)

@@ -142,7 +142,7 @@ def _charts(report) -> dict:
 
 
 def _report_html(report) -> str:
-    """The charts and tables of a report: the same for everyone who may see it (cached beside it)."""
+    """The dashboard's charts and tables of a report: the same for everyone who may see it (cached beside it)."""
     start, end = (date.fromisoformat(report["filters"][k]) for k in ("start", "end"))
     previous = report["headline"]["previous_period"]
     before_start, before_end = (date.fromisoformat(previous[k]) for k in ("start", "end"))
@@ -161,9 +161,14 @@ def _report_html(report) -> str:
     return render_to_string("reports/_report.html", context)
 
 
-@never_cache
-@staff_only(Capability.VIEW_STATISTICS)
-def dashboard(request):
+def _tables_html(report) -> str:
+    """The tables of the page of figures by period of a report (cached beside it, as the dashboard's part)."""
+    return render_to_string("reports/_tables.html", {"report": report, "rows": tables.more_rows(report)})
+
+
+def _statistics_page(request, *, template: str, part: str, draw, detail: bool):
+    """A page of the report of the request's filters: `draw(report)` its part, cached beside the report (with
+    `detail`: the whole report, else the dashboard's, cache.report_for)."""
     clinics, start, end, granularity, filters, errors = _filters(request)
     context = {
         "filters": filters,
@@ -178,11 +183,27 @@ def dashboard(request):
         key = report_key(clinics=clinics, start=start, end=end, granularity=granularity)
         context["report_html"] = rendered(
             key,
-            "html",
-            lambda: _report_html(report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key)),
+            part,
+            lambda: draw(
+                report_for(clinics=clinics, start=start, end=end, granularity=granularity, key=key, detail=detail)
+            ),
         )
         context["csv_query"] = request.GET.urlencode()
-    return render(request, "reports/dashboard.html", context, status=400 if errors else 200)
+    return render(request, template, context, status=400 if errors else 200)
+
+
+@never_cache
+@staff_only(Capability.VIEW_STATISTICS)
+def dashboard(request):
+    return _statistics_page(request, template="reports/dashboard.html", part="html", draw=_report_html, detail=False)
+
+
+@never_cache
+@staff_only(Capability.VIEW_STATISTICS)
+def dashboard_tables(request):
+    """The figures by period the dashboard does not chart (patients, TOP, referrals, onward referrals), as tables:
+    on demand, so that the dashboard's first view does not write thousands of cells nobody asked to see."""
+    return _statistics_page(request, template="reports/tables.html", part="tables", draw=_tables_html, detail=True)
 
 
 @never_cache

@@ -3,14 +3,16 @@
 import datetime
 
 import pytest
-from django.db import DatabaseError
-from django.db.models import Count, F
+from django.db import DatabaseError, connection
+from django.db.models import Count, F, Max
 
 from dosing.models import Hold, PlannedAbsence, Slot
 from hat_clinic.precompiled import (
     STAND_IN_DAY,
     STAND_IN_ID,
+    STAND_IN_IDS,
     STAND_IN_MOMENT,
+    AnyOf,
     Precompiled,
     PrecompiledInsert,
     PrecompiledUpdate,
@@ -201,3 +203,68 @@ def test_an_insert_of_a_model_with_a_save_of_its_own_is_refused_at_once():
 
     with pytest.raises(RuntimeError, match="save"):
         PrecompiledInsert(User)
+
+
+def absence_days_by_patient(*, patient_ids, first):
+    """An aggregate over a set of ids given as one parameter (AnyOf), as the statistics read their clinics."""
+    return (
+        PlannedAbsence.objects.filter(AnyOf(F("patient_id"), patient_ids), ends_on__gte=first)
+        .values_list("patient_id")
+        .annotate(absences=Count("pk"), last=Max("ends_on"))
+        .order_by("patient_id")
+    )
+
+
+def test_a_set_of_ids_is_one_parameter_and_reads_what_in_reads(clinic, keyworker, django_assert_num_queries):
+    read = Precompiled(absence_days_by_patient, patient_ids=STAND_IN_IDS, first=STAND_IN_DAY)
+    patients = [PatientFactory(clinic=clinic) for _ in range(3)]
+    for n, patient in enumerate(patients):
+        for k in range(n + 1):
+            absence(patient, keyworker, DAY + datetime.timedelta(days=10 * k), 2)
+    ids = [patient.pk for patient in patients]
+
+    for chosen in ([], ids[:1], ids[1:], ids, [*ids, -1]):
+        expected = list(
+            PlannedAbsence.objects.filter(patient_id__in=chosen, ends_on__gte=DAY)
+            .values_list("patient_id")
+            .annotate(absences=Count("pk"), last=Max("ends_on"))
+            .order_by("patient_id")
+        )
+        with django_assert_num_queries(1):  # an empty set too is asked of the database, and answers nothing
+            assert read.rows(patient_ids=chosen, first=DAY) == expected
+    assert read.rows(patient_ids=ids, first=DAY) == [
+        (ids[0], 1, DAY + datetime.timedelta(days=1)),
+        (ids[1], 2, DAY + datetime.timedelta(days=11)),
+        (ids[2], 3, DAY + datetime.timedelta(days=21)),
+    ]
+    assert read._statement("default").sql.count("%s") == 2  # the ids and the date, however many ids
+
+
+def test_rows_are_for_values_list_reads_only():
+    read = Precompiled(absences, patient_id=STAND_IN_ID, first=STAND_IN_DAY)
+    with pytest.raises(RuntimeError, match="values_list"):
+        read.rows(patient_id=1, first=DAY)
+
+
+def _prepared(sql: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = %s", [sql])
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_read_planned_for_its_values_is_never_prepared_and_others_still_are(clinic, keyworker):
+    """hat_clinic.env has psycopg prepare a statement run five times; a range aggregate's plan made for any values
+    was slower than one made for its values (issue 15), so such a read says prepared=False."""
+    ranged = Precompiled(absence_days_by_patient, prepared=False, patient_ids=STAND_IN_IDS, first=STAND_IN_DAY)
+    prepared = Precompiled(hold_counts, patient_id=STAND_IN_ID, since=STAND_IN_MOMENT)
+    patient = PatientFactory(clinic=clinic)
+    absence(patient, keyworker, DAY, 2)
+    threshold = connection.connection.prepare_threshold
+
+    for _ in range(7):
+        assert ranged.rows(patient_ids=[patient.pk], first=DAY) == [(patient.pk, 1, DAY + datetime.timedelta(days=1))]
+        prepared.rows(patient_id=patient.pk, since=NOW)
+
+    assert not _prepared(ranged._statement("default").sql.replace("%s", "$1", 1).replace("%s", "$2", 1))
+    assert _prepared(prepared._statement("default").sql.replace("%s", "$1", 1).replace("%s", "$2", 1))
+    assert connection.connection.prepare_threshold == threshold == 5

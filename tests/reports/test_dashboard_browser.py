@@ -45,15 +45,24 @@ def test_a_commissioner_reads_the_dashboard_filters_and_downloads_the_csv(
     assert page.get_by_role("img", name="Retention of each start cohort at 3, 6 and 12 months").is_visible()
     table = page.get_by_role("table", name="Sessions, doses and adverse events by period")
     assert table.get_by_role("row").count() == 1 + 6 + 1  # header, Jan to Jun, whole range
-    assert (
-        "*"
-        in page.get_by_role(
-            "table", name="Patients in treatment at any time in the period, new starts and discharges by reason"
-        ).inner_text()
-    )
     assert "Busy" not in page.content()
     assert_accessible(page)
     screenshot(page, "reports-dashboard-commissioner")
+
+    # The figures it does not chart are tables on demand (issue 15), for the same filters.
+    page.get_by_role("link", name="Patients in treatment, new starts and discharges").click()
+    assert page.get_by_role("heading", name="Statistics by period", level=1).is_visible()
+    patients = page.get_by_role(
+        "table", name="Patients in treatment at any time in the period, new starts and discharges by reason"
+    )
+    assert patients.get_by_role("row").count() == 1 + 6 + 1
+    assert "*" in patients.inner_text()
+    assert page.get_by_label("From dd/mm/yyyy", exact=True).input_value() == "01/01/2026"
+    assert "Busy" not in page.content()
+    assert_accessible(page)
+    screenshot(page, "reports-tables-commissioner")
+    page.get_by_role("link", name="statistics dashboard").click()
+    assert page.get_by_role("heading", name="Statistics", level=1).is_visible()
 
     page.get_by_label("Figures for", exact=True).select_option(label="Middlesbrough HAT Clinic")
     page.get_by_label("Per", exact=True).select_option("quarter")
@@ -136,3 +145,14 @@ def test_the_outcomes_dashboard_fits_a_screen_with_the_demo_history(
     page.screenshot(
         path=str(screenshot(page, f"reports-outcomes-{name}-full").with_name(f"reports-outcomes-{name}.png"))
     )
+
+    # The figures by period it does not chart: a link away, scrolled to the one asked for, wide tables scrolling.
+    page.get_by_role("link", name="Referrals in").click()
+    page.wait_for_load_state()
+    referrals = page.get_by_role("table", name="Referrals received by source, and how many started treatment")
+    assert referrals.is_visible()
+    assert page.locator("#h-referrals").bounding_box()["y"] < height
+    region = page.get_by_role("region", name="Referrals received by source, and how many started treatment")
+    assert region.get_attribute("tabindex") == "0"
+    assert_accessible(page)
+    screenshot(page, f"reports-tables-{name}")

@@ -6,6 +6,9 @@ import re
 from datetime import date
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from reports.selectors import statistics
@@ -22,10 +25,68 @@ def test_a_commissioner_sees_the_dashboard_of_the_clinics_they_cover(dosing_hist
     assert response.status_code == 200
     page = response.content.decode()
     assert "Middlesbrough HAT Clinic" in page and "Darlington HAT Clinic" in page
+    assert "{#" not in page and "{%" not in page  # no template text left over
     assert "<svg" in page and "Attendance rate by period" in page
     assert "style=" not in page.split("<main", 1)[1]  # CSP: no inline style in our markup
     for name in ("Oneill", "Twomey", "Threlkeld"):
         assert name not in page
+
+
+def test_the_figures_the_dashboard_does_not_chart_are_tables_on_a_page_of_their_own(
+    dosing_history, referral_history, client_for, commissioner
+):
+    client = client_for(commissioner)
+    dashboard = client.get(reverse("reports-dashboard"), RANGE).content.decode()
+    tables_url = reverse("reports-tables") + "?" + "&amp;".join(f"{k}={v}" for k, v in RANGE.items())
+
+    # Issue 15: tables below or on demand. Those beside the charts stay; the others are one link away.
+    assert "Sessions, doses and adverse events by period" in dashboard
+    assert "Referrals received by source" not in dashboard
+    assert f'href="{tables_url}#h-referrals"' in dashboard
+    response = client.get(reverse("reports-tables"), RANGE)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for caption in (
+        "Patients in treatment at any time in the period, new starts and discharges by reason",
+        "Outcome interview figures, start against latest, whole range",
+        "Referrals received by source, and how many started treatment",
+        "Onward referrals sent by period and kind of partner",
+    ):
+        assert f">{caption}</caption>" in page
+    assert "Middlesbrough HAT Clinic" in page and "Darlington HAT Clinic" in page
+    assert '<th scope="row">Mar 2026</th>' in page and '<th scope="row">Apr 2026</th>' in page
+    assert "style=" not in page.split("<main", 1)[1]
+    for name in ("Oneill", "Twomey", "Threlkeld"):
+        assert name not in page
+
+
+def test_the_dashboards_first_view_reads_only_the_figures_it_shows(
+    dosing_history, referral_history, outcome_history, client_for, commissioner
+):
+    client = client_for(commissioner)
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(reverse("reports-dashboard"), RANGE)
+    statements = " ".join(query["sql"] for query in first.captured_queries)
+
+    # Referrals, onward referrals and the TOP figures by period are on the page of figures by period only.
+    assert page.status_code == 200
+    for column in (
+        '"referrals_referral"."received_on"',
+        '"referrals_onwardreferral"."created_at"',
+        "monthlyoutcomestats",
+    ):
+        assert column not in statements
+    assert '"reports_outcomefollowup"' in statements  # the paired TOP change it leads with
+
+    # The page is the same drawn from the whole report (cached by the page of figures by period).
+    cache.clear()
+    assert client.get(reverse("reports-tables"), RANGE).status_code == 200
+    again = client.get(reverse("reports-dashboard"), RANGE)
+    assert _without_tokens(again) == _without_tokens(page)
+
+
+def _without_tokens(response) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", response.content)
 
 
 def test_a_clinic_manager_sees_only_their_own_clinic(dosing_history, client_for, manager, other_clinic):
@@ -41,13 +102,15 @@ def test_a_clinic_manager_sees_only_their_own_clinic(dosing_history, client_for,
 def test_staff_without_the_statistics_permission_are_refused(persona, request, client_for):
     client = client_for(request.getfixturevalue(persona))
     assert client.get(reverse("reports-dashboard")).status_code == 403
+    assert client.get(reverse("reports-tables")).status_code == 403
     assert client.get(reverse("reports-csv")).status_code == 403
     assert client.get(reverse("api-stats")).status_code == 403
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):
-    response = client.get(reverse("reports-dashboard"))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    for page in ("reports-dashboard", "reports-tables"):
+        response = client.get(reverse(page))
+        assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.get(reverse("api-stats")).status_code in (401, 403)
 
 
@@ -55,6 +118,7 @@ def test_a_clinic_the_commissioner_does_not_cover_is_not_found(client_for, commi
     elsewhere = ClinicFactory(name="Hartlepool HAT Clinic", code="hpl")
     client = client_for(commissioner)
     assert client.get(reverse("reports-dashboard"), {"clinic": elsewhere.pk}).status_code == 404
+    assert client.get(reverse("reports-tables"), {"clinic": elsewhere.pk}).status_code == 404
     assert client.get(reverse("reports-csv"), {"clinic": elsewhere.pk}).status_code == 404
     response = client.get(reverse("api-stats"), {"clinic": elsewhere.pk})
     assert response.status_code == 404
@@ -75,12 +139,12 @@ def test_a_clinic_the_commissioner_does_not_cover_is_not_found(client_for, commi
 def test_bad_filters_are_a_400_with_the_reason(params, field, reason, page_reason, client_for, commissioner):
     client = client_for(commissioner)
 
-    page = client.get(reverse("reports-dashboard"), params)
-    assert page.status_code == 400
-    assert (page_reason or reason) in html.unescape(page.content.decode())
+    for page in (client.get(reverse("reports-dashboard"), params), client.get(reverse("reports-tables"), params)):
+        assert page.status_code == 400
+        assert (page_reason or reason) in html.unescape(page.content.decode())
+        assert 'role="alert"' in page.content.decode()
     if reason is None:
         return
-    assert 'role="alert"' in page.content.decode()
 
     assert client.get(reverse("reports-csv"), params).status_code == 400
 
@@ -125,6 +189,8 @@ def test_the_dashboard_uses_a_fixed_number_of_queries(
     client.get(reverse("reports-dashboard"), RANGE)
     with django_assert_max_num_queries(25):
         client.get(reverse("reports-dashboard"), {**RANGE, "start": "2021-01-01", "granularity": "week"})
+    with django_assert_max_num_queries(25):
+        client.get(reverse("reports-tables"), {**RANGE, "start": "2020-01-01", "granularity": "week"})
 
 
 # --- A commissioner never reaches a patient's identity ------------------------------------------------------------

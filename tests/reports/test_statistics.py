@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from reports.selectors import periods, statistics
+from reports.cache import build_report
+from reports.selectors import DETAIL, RETENTION_MONTHS, Episodes, add_months, periods, statistics
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,25 @@ def test_retention_of_each_start_cohort_at_3_6_and_12_months(world, clinic):
     assert cohorts["Q2 2026"] == (0, {3: None, 6: None, 12: None})
 
 
+def test_retention_is_being_in_treatment_the_day_n_months_after_the_start_for_every_length_of_stay():
+    """Worked out once per episode with shortcuts (28 to 31 days a month): the same as the definition, on every
+    day of a leap year and a plain one, each month's last days, and stays from 0 to 400 days."""
+    rows = [
+        (1, started_on, None if length is None else started_on + datetime.timedelta(days=length), "completed", 1)
+        for started_on in [D(2024, 1, 1) + datetime.timedelta(days=n) for n in range(731)]
+        for length in (None, 0, 1, 27, 84, 85, 89, 90, 91, 92, 93, 181, 182, 183, 184, 365, 366, 372, 373, 400)
+    ]
+
+    episodes = Episodes.of(sorted(rows, key=lambda row: row[1]))
+
+    for months in RETENTION_MONTHS:
+        expected = [
+            int(ended_on is None or ended_on > add_months(started_on, months))
+            for _, started_on, ended_on, *_ in episodes.rows
+        ]
+        assert list(episodes.still_in[months]) == expected
+
+
 def test_top_outcomes_compare_each_episodes_first_interview_with_its_latest(outcome_history, clinic):
     stats = statistics(clinics=[clinic], start=D(2026, 1, 1), end=D(2026, 6, 30), granularity="quarter")
 
@@ -154,6 +174,18 @@ def test_referrals_in_by_source_and_how_many_started(referral_history, clinic, o
     assert (april.by_source, april.received, april.started) == ({"self": 2}, 2, 1)
     both = statistics(clinics=[clinic, other_clinic], start=D(2026, 3, 1), end=D(2026, 4, 30), granularity="month")
     assert both.referrals_total.received == 6
+
+
+def test_without_detail_the_report_is_the_whole_one_less_the_tables_of_the_other_page(
+    dosing_history, referral_history, outcome_history, clinic, other_clinic
+):
+    filters = {"clinics": [clinic, other_clinic], "start": D(2026, 1, 1), "end": D(2026, 6, 30), "as_of": D(2026, 7, 1)}
+    for granularity in ("week", "month", "quarter"):
+        whole = build_report(**filters, granularity=granularity)
+        dashboard = build_report(**filters, granularity=granularity, detail=False)
+
+        assert set(whole) - set(dashboard) == set(DETAIL)
+        assert dashboard == {key: value for key, value in whole.items() if key not in DETAIL}
 
 
 def test_periods_are_clipped_to_the_range():
