@@ -4,9 +4,9 @@
 
 The 10-clinic load phase of `make bench-load` saturates the machine's cores, so its dose throughput
 against the trivial GET's (target >= 0.4x) is about the ratio of the CPU each costs: the server process's,
-PostgreSQL's and the client's. This measures the server process's and PostgreSQL's shares of both without HTTP or gunicorn,
-with the benchmark server's settings (bench.server: DEBUG off, no Redis): a new clinic from bench.data with
-`n` checked patients, its nurse signed in as the benchmark signs in, POST /api/v1/dosing/slots/<id>/
+PostgreSQL's and the client's. This measures the server process's and PostgreSQL's shares of both without
+HTTP or gunicorn, with the benchmark server's settings (bench.server: DEBUG off, no Redis): a new clinic from
+bench.data with `n` checked patients, its nurse signed in as the benchmark signs in, POST /api/v1/dosing/slots/<id>/
 administration/ for each (witness PIN), and `n` GETs of /api/v1/me/. Prints the statements of one dose and,
 per request, process CPU, time waiting for PostgreSQL, the Server-Timing, PostgreSQL's own CPU and the Python
 function calls (a count that other work on the machine does not move); --profile adds cProfile's top functions
@@ -22,7 +22,8 @@ import statistics
 import sys
 import time
 
-from .poll_profile import _configure, _percentile
+from .inprocess import configure
+from .inprocess import percentile as _percentile
 
 
 def _backend_cpu_ms(connection) -> float:
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     parser.add_argument("-n", type=int, default=300, help="doses and trivial GETs measured (after 20 of each)")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of the doses")
     args = parser.parse_args(argv)
-    _configure()
+    configure("Set DATABASE_URL to a migrated PostgreSQL database (bench data is added to it).")
     import django
 
     django.setup()

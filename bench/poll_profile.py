@@ -19,29 +19,17 @@ measured by `make bench`, over HTTP.
 
 import argparse
 import cProfile
-import os
 import pstats
 import statistics
 import sys
 import time
 
-from .server import SECRET_KEY
+from .inprocess import configure
+from .inprocess import percentile as _percentile
 
 
 def _configure() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("Set DATABASE_URL to a migrated PostgreSQL database (bench data is added to it).")
-    os.environ.pop("REDIS_URL", None)
-    os.environ.update(
-        DEBUG="0", SECRET_KEY=SECRET_KEY, ALLOWED_HOSTS="testserver", STAFF_2FA_REQUIRED="0",
-        API_THROTTLE_USER="1000000/hour", STATIC_MANIFEST="0", HTTPS="0", CELERY_TASK_ALWAYS_EAGER="1",
-        DJANGO_SETTINGS_MODULE="hat_clinic.settings",
-    )  # fmt: skip
-
-
-def _percentile(values: list[float], q: int) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, round(len(ordered) * q / 100) - 1)]
+    configure("Set DATABASE_URL to a migrated PostgreSQL database (bench data is added to it).")
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,6 @@ two versions of the code on the same machine; the targets are measured by bench.
 import argparse
 import cProfile
 import gc
-import os
 import pstats
 import statistics
 import sys
@@ -27,23 +26,12 @@ import time
 from collections import defaultdict
 from datetime import date, timedelta
 
-from .server import SECRET_KEY
+from .inprocess import configure
+from .inprocess import percentile as _percentile
 
 
 def _configure() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("Set DATABASE_URL to the scale database (python manage.py seed_scale).")
-    os.environ.pop("REDIS_URL", None)
-    os.environ.update(
-        DEBUG="0", SECRET_KEY=SECRET_KEY, ALLOWED_HOSTS="testserver", STAFF_2FA_REQUIRED="0",
-        API_THROTTLE_USER="1000000/hour", STATIC_MANIFEST="0", HTTPS="0", CELERY_TASK_ALWAYS_EAGER="1",
-        DJANGO_SETTINGS_MODULE="hat_clinic.settings",
-    )  # fmt: skip
-
-
-def _percentile(values: list[float], q: int) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, round(len(ordered) * q / 100) - 1)]
+    configure("Set DATABASE_URL to the scale database (python manage.py seed_scale).")
 
 
 # The steps of a first view, as (module, name): each is timed where the caller looks it up.
