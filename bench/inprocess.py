@@ -1,8 +1,11 @@
 """What the in-process profiles (bench.poll_profile, bench.dose_profile, bench.stats_profile) share: the
 benchmark server's settings (bench.server: DEBUG off, no Redis, 2FA off for the bench) in this process."""
 
+import cProfile
 import os
+import pstats
 import sys
+from collections.abc import Callable
 
 from .server import SECRET_KEY
 
@@ -22,3 +25,16 @@ def configure(missing: str) -> None:
 def percentile(values: list[float], q: int) -> float:
     ordered = sorted(values)
     return ordered[max(0, round(len(ordered) * q / 100) - 1)]
+
+
+def print_profile(run: Callable[[], object], n: int, *, cumulative: int = 60, tottime: int = 30) -> cProfile.Profile:
+    """`run()` n times under cProfile; prints its top functions by cumulative then own time."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(n):
+        run()
+    profile.disable()
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(cumulative)
+    stats.sort_stats("tottime").print_stats(tottime)
+    return profile

@@ -18,13 +18,11 @@ measured by `make bench`, over HTTP.
 """
 
 import argparse
-import cProfile
-import pstats
 import statistics
 import sys
 import time
 
-from .inprocess import configure
+from .inprocess import configure, print_profile
 from .inprocess import percentile as _percentile
 
 
@@ -117,16 +115,13 @@ def main(argv=None) -> int:
         print(f"{name:>20}: median {statistics.median(values):5.2f} ms, p95 {_percentile(values, 95):5.2f} ms "
               f"(n={len(values)})")  # fmt: skip
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(args.n):
+
+        def measured_poll():
             if args.changed:
                 moved()
             poll()
-        profile.disable()
-        stats = pstats.Stats(profile)
-        stats.sort_stats("cumulative").print_stats(50)
-        stats.sort_stats("tottime").print_stats(25)
+
+        print_profile(measured_poll, args.n, cumulative=50, tottime=25)
     return 0
 
 

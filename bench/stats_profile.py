@@ -17,16 +17,14 @@ two versions of the code on the same machine; the targets are measured by bench.
 """
 
 import argparse
-import cProfile
 import gc
-import pstats
 import statistics
 import sys
 import time
 from collections import defaultdict
 from datetime import date, timedelta
 
-from .inprocess import configure
+from .inprocess import configure, print_profile
 from .inprocess import percentile as _percentile
 
 
@@ -193,14 +191,7 @@ def main(argv=None) -> int:
                 f"{statistics.median(database[key]):>9.2f}"
             )
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(args.n):
-            view()
-        profile.disable()
-        stats = pstats.Stats(profile)
-        stats.sort_stats("cumulative").print_stats(60)
-        stats.sort_stats("tottime").print_stats(30)
+        print_profile(view, args.n)
     return 0
 
 
