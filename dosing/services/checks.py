@@ -223,7 +223,6 @@ def _open_since(facts: _PatientFacts | None) -> dict:
 
 
 @hold_on_s7_refusal
-@transaction.atomic
 def record_pre_dose_check(
     *,
     slot: Slot,
@@ -266,63 +265,65 @@ def record_pre_dose_check(
             who_field="authorised_by",
             pin_field="authoriser_pin",
         )
-    slot = _lock_slot(slot)
-    zone = slot.clinic.zone
-    require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
-    facts = _patient_facts(slot, now=now)
-    check_in_open_episode(slot, for_what="pre-dose check", **_open_since(facts))  # S13
-    rules.check_slot_open_for_update(slot=slot, zone=zone)
-    rules.check_slot_window(slot=slot, now=now, zone=zone)
-    if outcome not in CheckOutcome.values:
-        raise ValidationError({"outcome": "Choose proceed, withhold or reduced dose."})
-    context = _check_may_be_dosed_today(slot, now=now, facts=facts)
-    rules.check_pre_dose_findings(
-        outcome=outcome,
-        sedation=sedation,
-        intoxication_signs=intoxication_signs,
-        breath_alcohol_ug=breath_alcohol_ug,
-        withhold_reason=withhold_reason,
-        reduced_dose_mg=reduced_dose_mg,
-        authoriser_may_prescribe=authoriser is not None,
-        session_dose_mg=context.session_dose_mg,
-        settings=context.settings,
-    )
-    check = PreDoseCheck(
-        slot=slot,
-        sedation=sedation,
-        intoxication_signs=intoxication_signs,
-        withdrawal_signs=withdrawal_signs,
-        breath_alcohol_ug=breath_alcohol_ug,
-        notes=notes,
-        outcome=outcome,
-        withhold_reason=withhold_reason.strip() if outcome == CheckOutcome.WITHHOLD else "",
-        reduced_dose_mg=reduced_dose_mg if outcome == CheckOutcome.REDUCED else None,
-        authorised_by=authoriser,
-        authorised_at=now if authoriser is not None else None,
-        authorised_with=authorised_with,
-        checked_by=checked_by,
-        checked_at=now,
-    )
-    check.full_clean(exclude=["slot", "checked_by", "authorised_by"])
-    check.save()
-    if authorised_with == AuthorisedWith.PIN:
-        notify_pin_used(
-            clinic=slot.clinic,
-            prescriber=authoriser,
-            recorded_by=checked_by,
-            what=f"A reduced dose of {rules.mg(reduced_dose_mg)} for {slot.patient.display_name} "
-            f"({Session(slot.session).label.lower()} session)",
-            now=now,
+    # The transaction starts after the PIN: a refusal rolls it back, and a wrong PIN's count must stay.
+    with transaction.atomic():
+        slot = _lock_slot(slot)
+        zone = slot.clinic.zone
+        require_capability_at(checked_by, Capability.RECORD_DOSES, clinic=slot.clinic, doing="record doses")
+        facts = _patient_facts(slot, now=now)
+        check_in_open_episode(slot, for_what="pre-dose check", **_open_since(facts))  # S13
+        rules.check_slot_open_for_update(slot=slot, zone=zone)
+        rules.check_slot_window(slot=slot, now=now, zone=zone)
+        if outcome not in CheckOutcome.values:
+            raise ValidationError({"outcome": "Choose proceed, withhold or reduced dose."})
+        context = _check_may_be_dosed_today(slot, now=now, facts=facts)
+        rules.check_pre_dose_findings(
+            outcome=outcome,
+            sedation=sedation,
+            intoxication_signs=intoxication_signs,
+            breath_alcohol_ug=breath_alcohol_ug,
+            withhold_reason=withhold_reason,
+            reduced_dose_mg=reduced_dose_mg,
+            authoriser_may_prescribe=authoriser is not None,
+            session_dose_mg=context.session_dose_mg,
+            settings=context.settings,
         )
-    if outcome == CheckOutcome.WITHHOLD:
-        _set_status(slot, SlotStatus.WITHHELD, by=checked_by, now=now, reason=check.withhold_reason)
-        _apply_missed_day_hold(patient=slot.patient, now=now)
-    else:
-        if slot.arrived_at is None:
-            slot.arrived_at = now
-            slot.save(update_fields=["arrived_at"])
-        _set_status(slot, SlotStatus.CHECKED, by=checked_by, now=now)
-    return check
+        check = PreDoseCheck(
+            slot=slot,
+            sedation=sedation,
+            intoxication_signs=intoxication_signs,
+            withdrawal_signs=withdrawal_signs,
+            breath_alcohol_ug=breath_alcohol_ug,
+            notes=notes,
+            outcome=outcome,
+            withhold_reason=withhold_reason.strip() if outcome == CheckOutcome.WITHHOLD else "",
+            reduced_dose_mg=reduced_dose_mg if outcome == CheckOutcome.REDUCED else None,
+            authorised_by=authoriser,
+            authorised_at=now if authoriser is not None else None,
+            authorised_with=authorised_with,
+            checked_by=checked_by,
+            checked_at=now,
+        )
+        check.full_clean(exclude=["slot", "checked_by", "authorised_by"])
+        check.save()
+        if authorised_with == AuthorisedWith.PIN:
+            notify_pin_used(
+                clinic=slot.clinic,
+                prescriber=authoriser,
+                recorded_by=checked_by,
+                what=f"A reduced dose of {rules.mg(reduced_dose_mg)} for {slot.patient.display_name} "
+                f"({Session(slot.session).label.lower()} session)",
+                now=now,
+            )
+        if outcome == CheckOutcome.WITHHOLD:
+            _set_status(slot, SlotStatus.WITHHELD, by=checked_by, now=now, reason=check.withhold_reason)
+            _apply_missed_day_hold(patient=slot.patient, now=now)
+        else:
+            if slot.arrived_at is None:
+                slot.arrived_at = now
+                slot.save(update_fields=["arrived_at"])
+            _set_status(slot, SlotStatus.CHECKED, by=checked_by, now=now)
+        return check
 
 
 def _close_slot_by_nurse(*, slot: Slot, nurse, reason: str, status: str, now: datetime | None) -> Slot:

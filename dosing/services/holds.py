@@ -266,7 +266,6 @@ def hold_on_s7_refusal(service):
     return wrapper
 
 
-@transaction.atomic
 def clear_hold(
     *,
     hold: Hold,
@@ -303,41 +302,43 @@ def clear_hold(
             pin_field="prescriber_pin",
         )
         typed_by = recorded_by if cleared_with == AuthorisedWith.PIN else None
-    patient = _lock_patient(hold.patient)
-    hold = Hold.objects.select_for_update().get(pk=hold.pk)
-    require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
-    if hold.cleared_at is not None:
-        return hold
-    current = live_prescription(patient, hold.prescription.drug) or _live_prescription_to_restart(patient)
-    if current is None:
-        raise ValidationError("The held prescription has been stopped; write a new prescription instead.")
-    restart = prescription_change(
-        prescription=current,
-        prescriber=prescriber,
-        now=now,
-        morning_dose_mg=morning_dose_mg,
-        afternoon_dose_mg=afternoon_dose_mg,
-        evening_dose_mg=evening_dose_mg,
-        notes=f"Restart after missed-dose hold. {notes}".strip(),
-    )
-    hold.cleared_at, hold.cleared_by, hold.clear_notes, hold.restart_prescription = now, prescriber, notes, restart
-    hold.cleared_with, hold.cleared_recorded_by = cleared_with, typed_by
-    hold.save(
-        update_fields=[
-            *("cleared_at", "cleared_by", "clear_notes", "restart_prescription"),
-            *("cleared_with", "cleared_recorded_by"),
-        ]
-    )
-    if typed_by is not None:
-        notify_pin_used(
-            clinic=patient.clinic,
+    # The transaction starts after the PIN: a refusal rolls it back, and a wrong PIN's count must stay.
+    with transaction.atomic():
+        patient = _lock_patient(hold.patient)
+        hold = Hold.objects.select_for_update().get(pk=hold.pk)
+        require_capability_at(prescriber, Capability.PRESCRIBE, clinic=patient.clinic, doing="clear holds")
+        if hold.cleared_at is not None:
+            return hold
+        current = live_prescription(patient, hold.prescription.drug) or _live_prescription_to_restart(patient)
+        if current is None:
+            raise ValidationError("The held prescription has been stopped; write a new prescription instead.")
+        restart = prescription_change(
+            prescription=current,
             prescriber=prescriber,
-            recorded_by=typed_by,
-            what=f"The missed-dose hold of {patient.display_name} was cleared with a restart dose",
             now=now,
-            hold=hold,
+            morning_dose_mg=morning_dose_mg,
+            afternoon_dose_mg=afternoon_dose_mg,
+            evening_dose_mg=evening_dose_mg,
+            notes=f"Restart after missed-dose hold. {notes}".strip(),
         )
-    return hold
+        hold.cleared_at, hold.cleared_by, hold.clear_notes, hold.restart_prescription = now, prescriber, notes, restart
+        hold.cleared_with, hold.cleared_recorded_by = cleared_with, typed_by
+        hold.save(
+            update_fields=[
+                *("cleared_at", "cleared_by", "clear_notes", "restart_prescription"),
+                *("cleared_with", "cleared_recorded_by"),
+            ]
+        )
+        if typed_by is not None:
+            notify_pin_used(
+                clinic=patient.clinic,
+                prescriber=prescriber,
+                recorded_by=typed_by,
+                what=f"The missed-dose hold of {patient.display_name} was cleared with a restart dose",
+                now=now,
+                hold=hold,
+            )
+        return hold
 
 
 def close_missed_slots(*, now: datetime | None = None) -> int:

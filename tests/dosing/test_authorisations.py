@@ -170,3 +170,44 @@ def test_page_a_nurse_clears_a_hold_with_the_prescribers_pin(client_for, hold, n
 def test_service_a_reduction_by_a_prescribers_own_session_needs_no_pin(slot, prescriber):
     saved = check(slot, prescriber, outcome=CheckOutcome.REDUCED, reduced_dose_mg=Decimal("40"))
     assert (saved.authorised_by, saved.authorised_with) == (prescriber, "session")
+
+
+# --- The lockout holds on every path that takes a prescriber's PIN ---------------------------------------------
+# Each path refuses a wrong PIN by rolling its transaction back: the count of wrong tries must survive that.
+
+
+def _pin_tries(client, slot, hold, prescriber, path: str, pin: str):
+    if path == "api check":
+        return post(
+            client,
+            f"/api/v1/dosing/slots/{slot.pk}/checks/",
+            {**api_check(), **reduced(prescriber, authoriser_pin=pin)},
+        )
+    if path == "page check":
+        return client.post(
+            f"/dosing/slots/{slot.pk}/check/", {**page_check(), **reduced(prescriber, authoriser_pin=pin)}
+        )
+    if path == "api hold":
+        return post(
+            client,
+            f"/api/v1/dosing/holds/{hold.pk}/clear/",
+            {**RESTART, "prescriber": prescriber.pk, "prescriber_pin": pin},
+        )
+    return client.post(f"/dosing/holds/{hold.pk}/", {**RESTART, "prescriber": prescriber.pk, "prescriber_pin": pin})
+
+
+@pytest.mark.parametrize("path", ["api check", "page check", "api hold", "page hold"])
+def test_after_five_wrong_prescriber_pins_even_the_right_one_authorises_nothing(
+    client_for, slot, hold, nurse, prescriber, prescriber_pin, settings, path
+):
+    client = client_for(nurse)
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES):
+        assert _pin_tries(client, slot, hold, prescriber, path, "999999").status_code == 400
+
+    response = _pin_tries(client, slot, hold, prescriber, path, PIN)
+
+    assert response.status_code == 400, response.content
+    assert "locked until" in response.content.decode()
+    assert not PreDoseCheck.objects.exists()
+    hold.refresh_from_db()
+    assert hold.cleared_at is None
