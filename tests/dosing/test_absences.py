@@ -19,6 +19,7 @@ from tests.factories import SlotFactory
 from .conftest import TODAY, at, check, check_and_dose
 from .test_api import good_check, good_dose, post, refusal
 from .test_pages import good_check as page_check
+from .test_pages import good_dose as page_dose
 from .test_pages import refused
 
 pytestmark = pytest.mark.django_db
@@ -154,33 +155,46 @@ def test_s7_the_absence_threshold_is_a_clinic_setting(client_for, clinic, prescr
 LOOK_BACK_FIRST = TODAY - DAY - 21 * DAY  # dosing.services.holds.s7_look_back of the days before TODAY
 
 
-@pytest.mark.parametrize(
-    ("starts_on", "ends_on", "refused"),
-    [
-        (LOOK_BACK_FIRST - 3 * DAY, LOOK_BACK_FIRST - DAY, False),  # ends the day before the look-back
-        (LOOK_BACK_FIRST - 2 * DAY, LOOK_BACK_FIRST, True),  # its last day is the look-back's first
-        (TODAY - 3 * DAY, TODAY - DAY, True),  # its last day is the look-back's last
-    ],
-)
-def test_s7_at_dose_time_an_absence_on_either_edge_of_the_look_back_is_seen(
-    client_for, prescription, slot, nurse, second_nurse, keyworker, starts_on, ends_on, refused
+EDGES = [
+    (LOOK_BACK_FIRST - 3 * DAY, LOOK_BACK_FIRST - DAY, False),  # ends the day before the look-back
+    (LOOK_BACK_FIRST - 2 * DAY, LOOK_BACK_FIRST, True),  # its last day is the look-back's first
+    (TODAY - 3 * DAY, TODAY - DAY, True),  # its last day is the look-back's last
+]
+
+
+@pytest.mark.parametrize("path", ["api dose", "page dose", "api check", "page check"])
+@pytest.mark.parametrize(("starts_on", "ends_on", "refused_by_s7"), EDGES)
+def test_s7_an_absence_on_either_edge_of_the_look_back_is_seen_on_every_path(
+    client_for, prescription, slot, nurse, second_nurse, keyworker, starts_on, ends_on, refused_by_s7, path
 ):
-    """The dose asks in its facts whether any absence touches S7's look-back, and reads none when not: that
-    shortcut must answer as the full reading does (hold_due reading the absences itself), on both edges."""
+    """The check and the dose ask in their facts whether any absence touches S7's look-back, and read none when
+    not: that shortcut must answer as the full reading does (hold_due reading the absences itself), on both
+    edges, through the API and the pages."""
     from dosing.services.holds import hold_due
 
-    check(slot, nurse, now=at(TODAY, 8, 30))  # before the absence is known: the dose alone decides
+    if "dose" in path:
+        check(slot, nurse, now=at(TODAY, 8, 30))  # before the absence is known: the dose alone decides
     PlannedAbsence.objects.create(patient=prescription.patient, starts_on=starts_on, ends_on=ends_on,
                                   reason="holiday", recorded_by=keyworker, recorded_at=RECORDED)  # fmt: skip
-    settings = DosingSettings.for_clinic(slot.clinic)
-    full_reading = hold_due(patient=prescription.patient, prescription=prescription, settings=settings,
-                            up_to=TODAY - DAY, now=at(TODAY, 9, 0))  # fmt: skip
-    assert (full_reading is not None) == refused
+    full_reading = hold_due(patient=prescription.patient, prescription=prescription,
+                            settings=DosingSettings.for_clinic(slot.clinic), up_to=TODAY - DAY,
+                            now=at(TODAY, 9, 0))  # fmt: skip
+    assert (full_reading is not None) == refused_by_s7
+    client = client_for(nurse)
 
     with time_machine.travel(at(TODAY, 9, 0), tick=False):
-        response = post(client_for(nurse), f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
+        if path == "api dose":
+            response = post(client, f"/api/v1/dosing/slots/{slot.pk}/administration/", good_dose(second_nurse))
+        elif path == "page dose":
+            response = client.post(f"/dosing/slots/{slot.pk}/dose/", page_dose(second_nurse))
+        elif path == "api check":
+            response = post(client, f"/api/v1/dosing/slots/{slot.pk}/checks/", good_check())
+        else:
+            response = client.post(f"/dosing/slots/{slot.pk}/check/", page_check())
 
-    if refused:
+    if not refused_by_s7:
+        assert response.status_code in (201, 302), response.content
+    elif path.startswith("api"):
         assert refusal(response, "S7") == f"S7 · {full_reading.sentence}"
     else:
-        assert response.status_code == 201, response.content
+        assert full_reading.sentence in refused(response, "S7")
