@@ -1,6 +1,7 @@
 """Writes about clinics and staff, as keyword-only functions."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -129,27 +130,63 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
     see it on their home page. Call it outside a transaction: a rollback would forget the counted guess
     (every caller checks the witness before taking its locks).
     """
-    if not secret or not witness.is_active:
+    guess = witness_secret_guess(witness=witness, secret=secret, now=now)
+    if guess is None:
         return False
+    guess.settle()
+    return True
+
+
+@dataclass(frozen=True)
+class RightGuess:
+    """A right PIN that is not yet settled: `settle()` first in the caller's own transaction (see
+    `witness_secret_guess`). Until then it has answered nothing: a burst of guesses may lock the witness."""
+
+    witness: User
+    now: datetime
+
+    def settle(self) -> None:
+        """Clear the witness's count under their row lock, held until the caller's transaction ends; refused as
+        locked (`WitnessLocked`) when wrong guesses locked the witness since the row was read."""
+        if _settle_guess(witness=self.witness, correct=True, now=self.now) is None:
+            until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=self.witness.pk)
+            raise WitnessLocked(until or self.now)
+
+
+def witness_secret_guess(*, witness: User, secret: str, now: datetime | None = None) -> RightGuess | None:
+    """`witness_secret_is_correct` for a caller that writes in a transaction of its own (every dose): a wrong
+    guess is counted at once, outside any transaction, and answers None; a right one answers a `RightGuess`
+    that the caller settles as the FIRST statement of its transaction, before anything that could refuse.
+
+    One commit per dose instead of two (the guess's own and the dose's), and the same guarantee: the right
+    guess is answered only once its UPDATE has queued behind every wrong guess under the witness's row lock,
+    so a right PIN in a burst past the limit is refused as locked. Settled first, nothing else the caller
+    refuses can tell a guesser that the PIN was right while the witness is locked. A refusal that rolls the
+    caller back also forgets the cleared count: the count then stands higher than it need (the safe side).
+    """
+    if not secret or not witness.is_active:
+        return None
     now = now or timezone.now()
     locked_until = witness.witness_pin_locked_until
     if locked_until is not None and locked_until > now:
         # Known locked (the row was read for this request): no hash is worked out, which for a witness without
-        # a PIN is a password's, ~250 ms a guess. Whatever the row says now, the settling below decides.
+        # a PIN is a password's, ~250 ms a guess. Whatever the row says now, the settling decides.
         raise WitnessLocked(locked_until)
     if witness.witness_pin:
         correct = check_password(secret, witness.witness_pin, setter=_pin_setter(witness), preferred=PIN_HASHER)
     else:
         correct = witness.check_password(secret)
-    failures = _settle_guess(witness=witness, correct=correct, now=now)
+    if correct:
+        return RightGuess(witness=witness, now=now)
+    failures = _settle_guess(witness=witness, correct=False, now=now)
     if failures is None:
         until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
         raise WitnessLocked(until or now)
-    if not correct and failures == settings.WITNESS_PIN_MAX_FAILURES:
+    if failures == settings.WITNESS_PIN_MAX_FAILURES:
         until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
         if until is not None:  # still locked (a right PIN at the same moment would have lifted it)
             record_witness_pin_locked(witness=witness, until=until, now=now)
-    return correct
+    return None
 
 
 def remember_clinic(*, user, clinic) -> None:

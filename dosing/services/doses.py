@@ -21,7 +21,7 @@ from cd_register.services import correct_draw_for_administration, draw_for_admin
 from clinics.access import require_capability_at
 from clinics.models import Clinic, User
 from clinics.roles import Capability
-from clinics.services import witness_secret_is_correct
+from clinics.services import RightGuess, witness_secret_guess
 from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_MOMENT, Precompiled, PrecompiledInsert
 
 from .. import rules
@@ -137,23 +137,34 @@ def _may_witness(witness, clinic: Clinic) -> bool:
         return cursor.fetchone() is not None
 
 
-def _verify_witness(*, clinic: Clinic, nurse, witness, witness_password: str, confirmed: bool = False) -> None:
+def _verify_witness(
+    *, clinic: Clinic, nurse, witness, witness_password: str, confirmed: bool = False
+) -> RightGuess | None:
     """S9, checked before any lock is taken: the witness's own PIN (or password) with lockout on guessing.
 
+    A right PIN answers a `RightGuess` that the caller settles first in its transaction (or at once, outside
+    one): see `witness_secret_guess`. A right PIN refused for another reason (a witness of another clinic) is
+    settled before the refusal, so that while the witness is locked it too is answered as locked.
     `confirmed`: the witness typed their PIN for this very dose a moment ago (`confirm_witness`);
     who may witness is still checked now.
     """
     may_witness = _may_witness(witness, clinic)
-    password_correct = confirmed or (
-        witness is not None and witness_secret_is_correct(witness=witness, secret=witness_password)
-    )
-    rules.check_witness(
-        nurse=nurse,
-        witness=witness,
-        witness_may_witness=may_witness,
-        password_correct=password_correct,
-        password_given=confirmed or bool(witness_password),
-    )
+    guess = None
+    if not confirmed and witness is not None:
+        guess = witness_secret_guess(witness=witness, secret=witness_password)
+    try:
+        rules.check_witness(
+            nurse=nurse,
+            witness=witness,
+            witness_may_witness=may_witness,
+            password_correct=confirmed or guess is not None,
+            password_given=confirmed or bool(witness_password),
+        )
+    except ValidationError:
+        if guess is not None:
+            guess.settle()
+        raise
+    return guess
 
 
 # --- The dose form in one pass (issue 14.5) -------------------------------------------------------------------------
@@ -187,7 +198,9 @@ def confirm_witness(
     witness types their PIN again. Wrong PINs count towards the witness's lockout as anywhere else.
     """
     now = _now(now)
-    _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
+    guess = _verify_witness(clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password)
+    if guess is not None:
+        guess.settle()
     payload = _witnessed(slot=slot, nurse=nurse, witness=witness, dose_mg=dose_mg, ampoules=ampoules)
     return signing.dumps({**payload, "at": now.timestamp()}, salt=_CONFIRMATION_SALT)
 
@@ -308,11 +321,13 @@ def administer_dose(
     confirmed = witness_confirmation_holds(
         witness_confirmation, slot=slot, nurse=nurse, witness=witness, dose_mg=dose_mg, ampoules=ampoules, now=now
     )
-    _verify_witness(
+    guess = _verify_witness(
         clinic=slot.clinic, nurse=nurse, witness=witness, witness_password=witness_password, confirmed=confirmed
     )
     try:
         with transaction.atomic():
+            if guess is not None:
+                guess.settle()  # S9's lockout first, before anything here can refuse (witness_secret_guess)
             return _administer_locked(
                 slot=slot,
                 dose_mg=dose_mg,
@@ -491,8 +506,10 @@ def correct_administration(
     clinic = administration.slot.clinic
     require_capability_at(author, Capability.RECORD_DOSES, clinic=clinic, doing="record doses")
     dose_mg = _decimal(dose_mg, "dose_mg")
-    _verify_witness(clinic=clinic, nurse=author, witness=witness, witness_password=witness_password)
+    guess = _verify_witness(clinic=clinic, nurse=author, witness=witness, witness_password=witness_password)
     with transaction.atomic():
+        if guess is not None:
+            guess.settle()  # S9's lockout first, before anything here can refuse (witness_secret_guess)
         slot = _lock_slot(administration.slot)
         original = Administration.objects.select_related("prescription").get(pk=administration.pk)
         rules.check_correction(
