@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--boards-count", type=int, default=300, help="simulated boards (default 300)")
     parser.add_argument("--boards-duration", type=float, default=60.0, help="seconds of polling (default 60)")
     parser.add_argument(
-        "--load-per-clinic", type=int, default=50, help="doses per scale clinic in the 10-clinic phase (default 50)"
+        "--load-per-clinic", type=int, default=90, help="doses per scale clinic in the 10-clinic phase (default 90)"
     )
     parser.add_argument(
         "--scale-database-url",

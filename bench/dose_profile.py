@@ -1,6 +1,6 @@
 """A dose through the API in-process: its server CPU against a trivial signed-in GET (issue 13, item 6).
 
-    DATABASE_URL=postgres://.../<a migrated database> python -m bench.dose_profile [-n 300] [--profile]
+    DATABASE_URL=postgres://.../<a migrated database> python -m bench.dose_profile [-n 300] [--profile] [--statements]
 
 The 10-clinic load phase of `make bench-load` saturates the machine's cores, so its dose throughput
 against the trivial GET's (target >= 0.4x) is about the ratio of the CPU each costs: the server process's,
@@ -10,7 +10,8 @@ bench.data with `n` checked patients, its nurse signed in as the benchmark signs
 administration/ for each (witness PIN), and `n` GETs of /api/v1/me/. Prints the statements of one dose and,
 per request, process CPU, time waiting for PostgreSQL, the Server-Timing, PostgreSQL's own CPU and the Python
 function calls (a count that other work on the machine does not move); --profile adds cProfile's top functions
-of the doses. For comparing two versions of the code on the same machine; the targets are measured by
+of the doses; --statements adds PostgreSQL's own CPU per statement of a dose (log_statement_stats, which needs a
+superuser). For comparing two versions of the code on the same machine; the targets are measured by
 `make bench-load`, over HTTP.
 """
 
@@ -18,6 +19,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import re
 import statistics
 import sys
 import time
@@ -34,6 +36,62 @@ def _backend_cpu_ms(connection) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _statement_cpu(calls, connection) -> None:
+    """Each statement's PostgreSQL CPU (user + system, from log_statement_stats sent back as notices), mean over
+    the calls of `calls`, in the order one request runs them. COMMIT is not run through execute(): what the
+    backend reports after a request's last statement is the commit's."""
+    notices: list[str] = []
+    connection.ensure_connection()
+    raw = connection.connection
+    handler = notices.append
+
+    def usage(messages) -> float:
+        seconds = 0.0
+        for message in messages:
+            found = re.search(r"([0-9.]+) s user, ([0-9.]+) s system", message)
+            if found:
+                seconds += float(found[1]) + float(found[2])
+        return seconds * 1000
+
+    raw.add_notice_handler(lambda diagnostic: handler(diagnostic.message_detail or ""))
+    with connection.cursor() as cursor:
+        cursor.execute("SET log_statement_stats = on")
+        cursor.execute("SET client_min_messages = log")
+    per_request: list[list[tuple[str, float]]] = []
+
+    def wrapper(execute, sql, params, many, context):
+        leftover = usage(notices)  # what came after the previous statement: a COMMIT
+        notices.clear()
+        if leftover and per_request and per_request[-1]:
+            per_request[-1].append(("COMMIT", leftover))
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            per_request[-1].append((" ".join(sql.split())[:90], usage(notices)))
+            notices.clear()
+
+    with connection.execute_wrapper(wrapper):
+        for call in calls:
+            per_request.append([])
+            call()
+            if notices:
+                per_request[-1].append(("COMMIT", usage(notices)))
+                notices.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SET client_min_messages = notice")
+        cursor.execute("SET log_statement_stats = off")
+    shapes = [tuple(sql for sql, _ in request) for request in per_request]
+    common = max(set(shapes), key=shapes.count)
+    matching = [request for request, shape in zip(per_request, shapes, strict=True) if shape == common]
+    print(f"PostgreSQL CPU per statement of a dose (mean of {len(matching)} doses of {len(per_request)}):")
+    total = 0.0
+    for index, sql in enumerate(common):
+        mean = statistics.mean(request[index][1] for request in matching)
+        total += mean
+        print(f"    {mean:6.3f} ms  {sql}")
+    print(f"    {total:6.3f} ms  in all")
 
 
 def _timed(requests, connection) -> dict[str, list[float]]:
@@ -63,6 +121,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dose_profile")
     parser.add_argument("-n", type=int, default=300, help="doses and trivial GETs measured (after 20 of each)")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of the doses")
+    parser.add_argument("--statements", action="store_true", help="print PostgreSQL's CPU per statement of a dose")
     args = parser.parse_args(argv)
     configure("Set DATABASE_URL to a migrated PostgreSQL database (bench data is added to it).")
     import django
@@ -130,17 +189,20 @@ def main(argv=None) -> int:
     print(f"CPU (process + PostgreSQL, means), trivial GET / dose: {cpu['trivial GET'] / cpu['dose']:.2f}")
     # Python function calls per request: a count that other work on the machine does not move, unlike times.
     other, other_client = clinic("Profiled", args.n)
-    profiles = {"dose": (cProfile.Profile(), doses(other, other_client)),
-                "trivial GET": (cProfile.Profile(), gets(other_client, args.n))}  # fmt: skip
+    profiles = {"dose": (cProfile.Profile(time.process_time), doses(other, other_client)),
+                "trivial GET": (cProfile.Profile(time.process_time), gets(other_client, args.n))}  # fmt: skip
     for kind, (profile, calls) in profiles.items():
         profile.enable()
         for call in calls:
             call()
         profile.disable()
         print(f"{kind:>12} Python function calls per request: {pstats.Stats(profile).total_calls / args.n:,.0f}")
+    if args.statements:
+        third, third_client = clinic("Statements", args.n)
+        _statement_cpu(doses(third, third_client), connection)
     if args.profile:
         stats = pstats.Stats(profiles["dose"][0])
-        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("cumulative").print_stats(150)
         stats.sort_stats("tottime").print_stats(30)
     return 0
 

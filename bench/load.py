@@ -7,7 +7,14 @@ Phases, each bounded in requests and in time (it stops at whichever comes first)
 - `load.clinics10x5`: 10 clinics with 5 nurses each, dosing seed_scale's patients with years of
   history in their own clinics (bench.history);
 - `load.trivial_get`: GET /api/v1/me/ (signed in, one small read) with as many clients as the
-  10-clinic phase, in the same run: the dose throughput is judged against it (>= 0.4x).
+  10-clinic phase, in the same run: the dose throughput is judged against it (>= 0.4x). The two
+  alternate (bench.suite.ROUNDS rounds of doses, a GET phase before and after each), so that a
+  slower spell of the machine weighs on both.
+
+Throughput is counted two ways: over the whole phase, and while every client is still busy ("steady":
+from the start until the first client runs out of work; of several phases, their answers over their
+times). The tail of a phase, when fewer clients are left than the cores can serve, costs the slower
+request more; the ratio is judged on the steady figures and both are reported.
 
 Each nurse is a thread with its own signed-in session, taking the next ready slot of their clinic and
 POSTing the witnessed dose (witness PIN). Afterwards the database is checked: exactly one
@@ -41,7 +48,23 @@ class Phase:
     refused: list = field(default_factory=list)  # slot ids answered otherwise
     unknown: list = field(default_factory=list)  # no answer (timeout, connection): dosed or not, never twice
     wall_s: float = 0.0
+    started: float = 0.0  # time.monotonic() at the start
+    answered_at: list = field(default_factory=list)  # time.monotonic() of each answer counted in `durations`
+    first_idle: float | None = None  # when the first client ran out of work (or time)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    steady: list = field(default_factory=list)  # (answers, seconds) while every client was busy, per phase run
+
+    def steady_throughput(self) -> float:
+        """Answers per second while every client was still busy (see the module's docstring)."""
+        answered, seconds = map(sum, zip(*self.steady_windows(), strict=True)) if self.steady_windows() else (0, 0)
+        return round(answered / seconds, 1) if seconds and answered else 0.0
+
+    def steady_windows(self) -> list[tuple[int, float]]:
+        if self.steady:
+            return self.steady
+        end = self.first_idle if self.first_idle is not None else self.started + self.wall_s
+        return [(sum(1 for at in self.answered_at if at <= end), max(0.0, end - self.started))]
 
     def summary(self, target_p95: float | None = None) -> dict:
         cuts = percentiles(list(self.durations))
@@ -54,6 +77,7 @@ class Phase:
             "errors": len(self.errors),
             "first_errors": self.errors[:3],
             "throughput_per_s": round(done / self.wall_s, 1) if self.wall_s else 0.0,
+            "steady_per_s": self.steady_throughput(),
             "wall_s": round(self.wall_s, 1),
             **{f"p{q}_ms": cuts.get(q) for q in (50, 95, 99)},
             **{f"server_p{q}_ms": server.get(q) for q in (50, 95, 99)},
@@ -68,7 +92,7 @@ def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, dead
         try:
             item = work.get_nowait()
         except queue.Empty:
-            return
+            break
         started = time.perf_counter()
         try:
             response = send(staff, witness_pk, item)
@@ -81,10 +105,14 @@ def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, dead
         with phase.lock:
             if response.status_code == expect:
                 phase.durations.record(elapsed, response)
+                phase.answered_at.append(time.monotonic())
                 phase.dosed.append(item)
             else:
                 phase.errors.append(f"{response.status_code}: {response.text[:200]}")
                 phase.refused.append(item)
+    with phase.lock:
+        now = time.monotonic()
+        phase.first_idle = now if phase.first_idle is None else min(phase.first_idle, now)
 
 
 def _dose(staff: Staff, witness_pk: int, item):
@@ -109,12 +137,26 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
             for nurse in nurses
         ]
     started = time.perf_counter()
+    phase.started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     phase.wall_s = time.perf_counter() - started
     return phase
+
+
+def combined(phases: list[Phase]) -> Phase:
+    """Several runs of one phase as one: their answers and errors together, throughputs over their summed times."""
+    whole = Phase(name=phases[0].name, clients=phases[0].clients)
+    for phase in phases:
+        whole.durations.extend(phase.durations)
+        whole.durations.server.extend(phase.durations.server)
+        for name in ("errors", "dosed", "refused", "unknown"):
+            getattr(whole, name).extend(getattr(phase, name))
+        whole.wall_s += phase.wall_s
+        whole.steady += phase.steady_windows()
+    return whole
 
 
 def trivial_gets(name: str, staff: list[Staff], requests: int, *, time_limit: float = TIME_LIMIT_S) -> Phase:

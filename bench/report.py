@@ -135,19 +135,22 @@ PERCENTILE_KEYS = ("p50_ms", "p95_ms", "p99_ms", "server_p50_ms", "server_p95_ms
 def load_table(phases: dict[str, dict]) -> str:
     """The load phases: clients, requests, errors, throughput, client and server percentiles, the verdict."""
     lines = [
-        f"{'phase':<22} {'clients':>7} {'ok':>6} {'errors':>6} {'per s':>7} {'p50':>7} {'p95':>7} {'p99':>7} "
-        f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7}  target / result"
+        f"{'phase':<24} {'clients':>7} {'ok':>6} {'errors':>6} {'per s':>7} {'steady':>7} {'p50':>7} {'p95':>7} "
+        f"{'p99':>7} {'srv p50':>7} {'srv p95':>7} {'srv p99':>7}  target / result"
     ]
     for name, row in phases.items():
         if "ratio_to_trivial_get" in row:
-            verdict = f"{row['ratio_to_trivial_get']}x trivial GET (>= {row['target_ratio']}x): "
+            rounds = "".join(f"{ratio}x, " for ratio in row.get("ratio_by_round", []))
+            whole = f"whole phases {row['ratio_whole_phases']}x; " if row.get("ratio_whole_phases") else ""
+            verdict = f"{row['ratio_to_trivial_get']}x trivial GET ({rounds}{whole}>= {row['target_ratio']}x): "
         elif row.get("target_server_p95_ms"):
             verdict = f"0 errors, server p95 <= {row['target_server_p95_ms']:.0f} ms: "
         else:
             verdict = ""
         verdict += _verdict(row)
         lines.append(
-            f"{name:<22} {row['clients']:>7} {row['ok']:>6} {row['errors']:>6} {row['throughput_per_s']:>7.1f} "
+            f"{name:<24} {row['clients']:>7} {row['ok']:>6} {row['errors']:>6} {row['throughput_per_s']:>7.1f} "
+            f"{row.get('steady_per_s', 0.0):>7.1f} "
             + " ".join(f"{_ms(row.get(key)):>7}" for key in PERCENTILE_KEYS)
             + f"  {verdict}"
         )

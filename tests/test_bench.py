@@ -195,6 +195,23 @@ def test_the_load_table_marks_a_missed_ratio_and_a_missed_server_target():
 
     assert lines[1].endswith("0.18x trivial GET (>= 0.4x): MISSED")
     assert lines[2].endswith("server p95 <= 100 ms: met")
+    by_round = {**missed, "ratio_to_trivial_get": 0.41, "ratio_by_round": [0.38, 0.44], "ratio_whole_phases": 0.4,
+                "met": True}  # fmt: skip
+    assert report.load_table({"load.clinics10x5": by_round}).splitlines()[1].endswith(
+        "0.41x trivial GET (0.38x, 0.44x, whole phases 0.4x; >= 0.4x): met"
+    )
+
+
+def test_steady_throughput_counts_only_while_every_client_is_busy_and_rounds_add_up():
+    """Answers after the first client ran out of work (the tail) do not count; rounds: answers over summed times."""
+    first, second = load.Phase(name="x", clients=2), load.Phase(name="x", clients=2)
+    first.started, first.first_idle, first.wall_s = 100.0, 102.0, 5.0
+    first.answered_at = [100.5, 101.0, 101.5, 102.0, 104.0, 105.0]  # two in the tail
+    second.started, second.first_idle, second.wall_s = 200.0, 203.0, 3.0
+    second.answered_at = [201.0, 202.0, 203.0]
+
+    assert first.steady_throughput() == 2.0  # 4 answers in 2 s, not 6 in 5 s
+    assert load.combined([first, second]).steady_throughput() == 1.4  # (4 + 3) answers in (2 + 3) s
 
 
 # --- an empty sample fails the run; seed_scale's patients can be dosed (S14) ----------------------------------
