@@ -17,7 +17,9 @@ and date, the converters change nothing and cost as much as the query on a few h
 
 `PrecompiledUpdate` does the same for the one-row UPDATEs of every dose (a slot's status, a register's
 balance): `save(update_fields=...)` with its statement written once, for models with no save() or signals.
-`PrecompiledInsert` for the rows every dose adds (the administration, its register lines): `bulk_create()`.
+`PrecompiledInsert` for the rows every dose adds (the administration, its register lines): `bulk_create()`,
+and with `updating=` the one-row UPDATEs of the same write in the same statement (`WITH ... UPDATE`): the
+administration with its slot's status, the register lines with the register's balance.
 """
 
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
 
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Lookup, QuerySet, signals
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
@@ -209,10 +211,14 @@ class PrecompiledUpdate:
         columns = ", ".join(f"{quote(field.column)} = %s" for field in self.fields)
         return f"UPDATE {table} SET {columns} WHERE {key} = %s"  # noqa: S608 (the model's names; values are parameters)
 
+    def params_for(self, instance) -> list:
+        """The SET values prepared as save() prepares them, then the row's id."""
+        return [*(field.get_db_prep_save(getattr(instance, field.attname), connection) for field in self.fields),
+                instance.pk]  # fmt: skip
+
     def save(self, instance) -> None:
-        params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in self.fields]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [*params, instance.pk])
+            cursor.execute(self.sql, self.params_for(instance))
             if cursor.rowcount != 1:
                 raise DatabaseError(f"{self.model.__name__} {instance.pk}: no row was updated")
 
@@ -235,29 +241,49 @@ class PrecompiledInsert:
         self.fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         self._sql = lru_cache(maxsize=8)(self._compile)
 
-    def _compile(self, rows: int) -> str:
+    def _compile(self, rows: int, updates: tuple = ()) -> str:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in self.fields)
         row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
         table, key = quote(self.model._meta.db_table), quote(self.model._meta.pk.column)
-        return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)} RETURNING {key}"  # noqa: S608
+        # Each UPDATE a data-modifying WITH, run once whether read or not; its row count comes back on every row.
+        # The model's names and a counter only: every value is a parameter.
+        updating = ", ".join(f'"u{index}" AS ({update.sql} RETURNING 1)' for index, update in enumerate(updates))
+        counts = "".join(f', (SELECT count(*) FROM "u{index}")' for index in range(len(updates)))  # noqa: S608
+        with_ = f"WITH {updating} " if updates else ""
+        return f"{with_}INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)} RETURNING {key}{counts}"  # noqa: S608
 
-    def create(self, objs: list) -> list:
+    def create(self, objs: list, *, updating: list[tuple[PrecompiledUpdate, object]] = ()) -> list:
+        """Insert `objs`; `updating`: (PrecompiledUpdate, instance) pairs written by the same statement (one round
+        trip: a dose's administration and its slot's new status, its register lines and the register's balance).
+        Each UPDATE must change its one row, else DatabaseError (and the caller's transaction ends with it)."""
         if not objs:
+            for update, instance in updating:
+                update.save(instance)
             return objs
-        if any(receivers.has_listeners(self.model) for receivers in (signals.pre_save, signals.post_save)):
-            for obj in objs:
-                obj.save(force_insert=True)
+        if connection.vendor != "postgresql" or any(
+            receivers.has_listeners(self.model) for receivers in (signals.pre_save, signals.post_save)
+        ):
+            if connection.vendor != "postgresql":
+                self.model._default_manager.bulk_create(objs)
+            else:
+                for obj in objs:
+                    obj.save(force_insert=True)
+            for update, instance in updating:
+                update.save(instance)
             return objs
-        if connection.vendor != "postgresql":
-            return self.model._default_manager.bulk_create(objs)
-        params = []
+        params = [param for update, instance in updating for param in update.params_for(instance)]
         for obj in objs:
             obj._prepare_related_fields_for_save(operation_name="bulk_create")
             params += [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields]
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(len(objs)), params)
-            ids = [row[0] for row in cursor.fetchall()]
+        # No savepoint: inside the caller's transaction (every dose) a refusal ends it all; alone, its own.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(self._sql(len(objs), tuple(update for update, _ in updating)), params)
+            rows = cursor.fetchall()
+            for index, (update, instance) in enumerate(updating):
+                if rows[0][1 + index] != 1:
+                    raise DatabaseError(f"{update.model.__name__} {instance.pk}: no row was updated")
+        ids = [row[0] for row in rows]
         for obj, pk in zip(objs, ids, strict=True):
             obj.pk = pk
             obj._state.adding, obj._state.db = False, connection.alias

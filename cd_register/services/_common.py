@@ -71,7 +71,8 @@ _REGISTER_BALANCE = PrecompiledUpdate(Register, "last_sequence", "balance")
 
 def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
     """Append entries (from `_line`), in order, to LOCKED registers: next numbers, new running balances, never
-    below zero; one INSERT for them all and one UPDATE per register (a dose writes its draw and its waste)."""
+    below zero; one statement for them all: the INSERT with an UPDATE per register (a dose writes its draw and its
+    waste)."""
     entries, touched = [], {}
     for register, fields in lines:
         balance = register.balance + fields["quantity"]
@@ -82,9 +83,8 @@ def _append_all(lines: list[tuple[Register, dict]]) -> list[RegisterEntry]:
         sequence = register.last_sequence
         entries.append(RegisterEntry(register=register, sequence=sequence, balance_after=balance, **fields))
         touched[register.pk] = register
-    _REGISTER_ENTRIES.create(entries)
-    for register in touched.values():
-        _REGISTER_BALANCE.save(register)
+    # The balances are written by the same statement as the lines (one round trip, the same transaction).
+    _REGISTER_ENTRIES.create(entries, updating=[(_REGISTER_BALANCE, register) for register in touched.values()])
     return entries
 
 

@@ -62,11 +62,14 @@ _SLOT_STATUS = PrecompiledUpdate(Slot, "status", "status_changed_at", "status_ch
 
 
 def _set_status(slot: Slot, status: str, *, by, now: datetime, reason: str = "") -> None:
-    slot.status = status
-    slot.status_changed_at = now
-    slot.status_changed_by = by
-    slot.status_reason = reason
-    _SLOT_STATUS.save(slot)
+    update, slot = _status_changed(slot, status, by=by, now=now, reason=reason)
+    update.save(slot)
+
+
+def _status_changed(slot: Slot, status: str, *, by, now: datetime, reason: str = "") -> tuple[PrecompiledUpdate, Slot]:
+    """The slot's new status, set on it, for a write that carries its UPDATE (`PrecompiledInsert.create(updating=)`)."""
+    slot.status, slot.status_changed_at, slot.status_changed_by, slot.status_reason = status, now, by, reason
+    return _SLOT_STATUS, slot
 
 
 def live_prescription(patient: Patient, drug: str) -> Prescription | None:

@@ -39,7 +39,7 @@ from ..models import (
     Slot,
     SlotStatus,
 )
-from ._common import _decimal, _lock_slot, _now, _set_status, live_prescription
+from ._common import _decimal, _lock_slot, _now, _set_status, _status_changed, live_prescription
 from .alerts import _alert, _prescribers_to_alert
 from .checks import _check_may_be_dosed_today, _open_since, _patient_facts
 from .episodes import check_in_open_episode
@@ -404,7 +404,9 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
     administration.full_clean(
         exclude=["slot", "patient", "prescription", "nurse", "witness", "corrects"], validate_constraints=False
     )
-    _ADMINISTRATION.create([administration])
+    status = SlotStatus.GIVEN if dose_mg >= authorised_mg else SlotStatus.PARTIAL
+    # The slot's new status is written by the same statement as the dose (one round trip, the same transaction).
+    _ADMINISTRATION.create([administration], updating=[_status_changed(slot, status, by=nurse, now=now)])
     if prescription.drug in CdDrug.values:
         # Schedule 2 (SPEC 5): the register is written by the dose itself, never typed twice;
         # a refusal here (not enough stock) rolls the dose back with it.
@@ -419,8 +421,6 @@ def _administer_locked(*, slot, dose_mg, route, injection_site, nurse, witness, 
             ampoules=ampoules,
             now=now,
         )
-    status = SlotStatus.GIVEN if dose_mg >= authorised_mg else SlotStatus.PARTIAL
-    _set_status(slot, status, by=nurse, now=now)
     return administration
 
 

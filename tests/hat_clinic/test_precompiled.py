@@ -165,6 +165,39 @@ def test_an_insert_stores_each_object_as_bulk_create_does_and_gives_each_its_id(
     ]
 
 
+def test_an_insert_carries_updates_of_other_rows_in_one_statement(clinic, keyworker, django_assert_num_queries):
+    """A dose's administration with its slot's status; register lines with the register's balance."""
+    patient = PatientFactory(clinic=clinic)
+    changed, other = absence(patient, keyworker, DAY, 3), absence(patient, keyworker, DAY.replace(2027), 2)
+    changed.notes = "Back early"
+    new = PlannedAbsence(patient=patient, starts_on=DAY, ends_on=DAY, reason="court", notes="new",
+                         recorded_by=keyworker, recorded_at=NOW)  # fmt: skip
+
+    with django_assert_num_queries(1):
+        PrecompiledInsert(PlannedAbsence).create(
+            [new], updating=[(PrecompiledUpdate(PlannedAbsence, "notes"), changed)]
+        )
+
+    assert PlannedAbsence.objects.get(pk=new.pk).notes == "new"
+    assert PlannedAbsence.objects.get(pk=changed.pk).notes == "Back early"
+    assert PlannedAbsence.objects.get(pk=other.pk).notes == other.notes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_insert_whose_update_finds_no_row_fails_and_leaves_nothing(clinic, keyworker):
+    """Called alone (autocommit), the INSERT and its UPDATEs are one transaction: no line without its balance."""
+    patient = PatientFactory(clinic=clinic)
+    gone = absence(patient, keyworker, DAY, 1)
+    PlannedAbsence.objects.filter(pk=gone.pk).delete()
+    new = PlannedAbsence(patient=patient, starts_on=DAY, ends_on=DAY, reason="court", notes="new",
+                         recorded_by=keyworker, recorded_at=NOW)  # fmt: skip
+
+    with pytest.raises(DatabaseError, match="no row was updated"):
+        PrecompiledInsert(PlannedAbsence).create([new], updating=[(PrecompiledUpdate(PlannedAbsence, "notes"), gone)])
+
+    assert not PlannedAbsence.objects.filter(notes="new").exists()
+
+
 def test_an_insert_with_an_unsaved_related_object_is_refused_as_bulk_create_refuses_it(clinic, keyworker):
     unsaved = PatientFactory.build(clinic=clinic)
     absence = PlannedAbsence(patient=unsaved, starts_on=DAY, ends_on=DAY, reason="court", recorded_by=keyworker,
