@@ -202,6 +202,7 @@ def main(argv=None) -> int:
         _statement_cpu(doses(third, third_client), connection)
     if args.profile:
         stats = pstats.Stats(profiles["dose"][0])
+        stats.dump_stats(os.environ.get("DOSE_PROFILE_DUMP", "/dev/null"))
         stats.sort_stats("cumulative").print_stats(150)
         stats.sort_stats("tottime").print_stats(30)
     return 0

@@ -22,9 +22,11 @@ administration per slot dosed (and none for a refused one), every register of th
 balanced entry by entry, and each dose's register lines adding up to the dose.
 """
 
+import os
 import queue
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -51,6 +53,7 @@ class Phase:
     started: float = 0.0  # time.monotonic() at the start
     answered_at: list = field(default_factory=list)  # time.monotonic() of each answer counted in `durations`
     first_idle: float | None = None  # when the first client ran out of work (or time)
+    cpu_ms: dict = field(default_factory=dict)  # CPU used during the phase by part of the machine (cpu_by_part)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     steady: list = field(default_factory=list)  # (answers, seconds) while every client was busy, per phase run
@@ -83,6 +86,7 @@ class Phase:
             **{f"server_p{q}_ms": server.get(q) for q in (50, 95, 99)},
             "target_server_p95_ms": target_p95,
             "met": None if target_p95 is None or not done else (not self.errors and server.get(95, 0) <= target_p95),
+            **{f"cpu_ms_per_request_{part}": round(ms / done, 2) for part, ms in self.cpu_ms.items() if done},
             **({"error": NO_SAMPLES} if not done else {}),  # nothing answered: not a pass (bench.report.unmeasured)
         }
 
@@ -115,6 +119,28 @@ def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, dead
         phase.first_idle = now if phase.first_idle is None else min(phase.first_idle, now)
 
 
+def cpu_by_part() -> dict[str, float]:
+    """CPU time used so far (ms) by the app's server processes (gunicorn), PostgreSQL's processes and this
+    benchmark client, read from /proc: on a machine with every core busy, what each request costs whom."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parts = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rpartition(")")[2].split()
+        used = (int(fields[11]) + int(fields[12])) * 1000 / ticks
+        if stat.parent.name == str(os.getpid()):
+            parts["client"] += used
+        elif name == "postgres" or command.startswith(b"postgres"):
+            parts["postgres"] += used
+        elif b"gunicorn" in command:
+            parts["server"] += used
+    return parts
+
+
 def _dose(staff: Staff, witness_pk: int, item):
     slot_id, dose_mg = item
     body = {"dose_mg": str(dose_mg), "route": "iv", "injection_site": "left_arm", "witness": witness_pk,
@@ -136,6 +162,7 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
             threading.Thread(target=_worker, args=(phase, nurse, witness_pk, work, deadline, expect, send))
             for nurse in nurses
         ]
+    cpu_before = cpu_by_part()
     started = time.perf_counter()
     phase.started = time.monotonic()
     for thread in threads:
@@ -143,6 +170,7 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
     for thread in threads:
         thread.join()
     phase.wall_s = time.perf_counter() - started
+    phase.cpu_ms = {part: used - cpu_before[part] for part, used in cpu_by_part().items()}
     return phase
 
 
@@ -155,6 +183,8 @@ def combined(phases: list[Phase]) -> Phase:
         for name in ("errors", "dosed", "refused", "unknown"):
             getattr(whole, name).extend(getattr(phase, name))
         whole.wall_s += phase.wall_s
+        for part, used in phase.cpu_ms.items():
+            whole.cpu_ms[part] = whole.cpu_ms.get(part, 0.0) + used
         whole.steady += phase.steady_windows()
     return whole
 

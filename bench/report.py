@@ -154,4 +154,11 @@ def load_table(phases: dict[str, dict]) -> str:
             + " ".join(f"{_ms(row.get(key)):>7}" for key in PERCENTILE_KEYS)
             + f"  {verdict}"
         )
+    for name, row in phases.items():
+        parts = {part: row.get(f"cpu_ms_per_request_{part}") for part in ("server", "postgres", "client")}
+        if None not in parts.values():
+            lines.append(
+                f"CPU per request of {name}: server {parts['server']} + PostgreSQL {parts['postgres']} + "
+                f"client {parts['client']} = {sum(parts.values()):.2f} ms"
+            )
     return "\n".join(lines)
