@@ -26,9 +26,9 @@ import os
 import queue
 import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from .client import Staff
 from .data import PIN
