@@ -9,6 +9,8 @@ A GET of one patient's dosing or prescriptions writes one access-log entry (SPEC
 object is found; the board and the lists of holds and alerts cover many patients and write none.
 """
 
+from functools import partial
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -54,7 +56,7 @@ def needs(*capabilities: Capability):
     return Permission
 
 
-def _named_user(request, field: str, refuse):
+def _named_user(request, field: str, refuse, read=user_by_id):
     """A member of staff named by id, whoever they are: the rule then refuses anyone not of the slot's clinic.
 
     An id that names no one is refused (`refuse()`) by the same sentence as another clinic's staff,
@@ -64,15 +66,16 @@ def _named_user(request, field: str, refuse):
     if pk in (None, ""):
         return None
     text = str(pk)
-    user = user_by_id(int(text)) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
+    user = read(int(text)) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
     if user is None:
         refuse()
     return user
 
 
-def _witness_of(request):
-    """S9: the witness named by id (see `_named_user`)."""
-    return _named_user(request, "witness", rules.refuse_unknown_witness)
+def _witness_of(request, clinic):
+    """S9: the witness named by id (see `_named_user`) for a dose at `clinic`, read with whether they may witness
+    there (`selectors.witness_at`)."""
+    return _named_user(request, "witness", rules.refuse_unknown_witness, read=partial(selectors.witness_at, clinic))
 
 
 def _prescriber_of(request, field: str, rule: str, what: str):
@@ -481,7 +484,7 @@ class AdministerView(APIView):
             route=data.validated_data["route"],
             injection_site=data.validated_data.get("injection_site", ""),
             nurse=request.user,
-            witness=_witness_of(request),
+            witness=_witness_of(request, slot.clinic),
             witness_password=data.validated_data["witness_password"],
             ampoules=_ampoules_of(request, data.validated_data),
         )
@@ -570,7 +573,7 @@ class CorrectionView(APIView):
         data.is_valid(raise_exception=True)
         fields = {
             **data.validated_data,
-            "witness": _witness_of(request),
+            "witness": _witness_of(request, administration.slot.clinic),
             "ampoules": _ampoules_of(request, data.validated_data),
         }
         fields.setdefault("injection_site", "")

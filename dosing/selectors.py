@@ -21,7 +21,7 @@ from clinics.access import has_capability
 from clinics.models import Clinic, User
 from clinics.roles import ROLE_CAPABILITIES, Capability
 from clinics.selectors import clinic_list, clinics_for
-from hat_clinic.precompiled import STAND_IN_ID, Precompiled
+from hat_clinic.precompiled import STAND_IN_ID, STAND_IN_OTHER_ID, Precompiled
 from patients.models import Episode, Patient, PatientStatus
 
 from . import rules
@@ -61,6 +61,34 @@ def _slot_with_clinic(*, slot_id):
 # checked in Python against the user's clinics, which `clinic_list` already holds for the request.
 _SLOT_WITH_CLINIC = Precompiled(_slot_with_clinic, slot_id=STAND_IN_ID)
 _NO_SLOT = "No Slot matches the given query."  # get_object_or_404's words, so the 404 reads as before
+
+
+def _witness_with_s9(*, user_id, clinic_id):
+    """The user row with S9's question for the clinic: active, of this clinic (itself active), in a role that
+    records doses (dosing.services.doses._may_witness asks the same in SQL of its own)."""
+    app_label, codename = Capability.RECORD_DOSES.perm.split(".")
+    may_witness = User.objects.filter(
+        pk=OuterRef("pk"),
+        is_active=True,
+        clinics__pk=clinic_id,
+        clinics__is_active=True,
+        groups__permissions__codename=codename,
+        groups__permissions__content_type__app_label=app_label,
+    )
+    return User.objects.filter(pk=user_id).annotate(may_witness_here=Exists(may_witness))
+
+
+_WITNESS = Precompiled(_witness_with_s9, user_id=STAND_IN_ID, clinic_id=STAND_IN_OTHER_ID)  # every dose's witness
+
+
+def witness_at(clinic: Clinic, user_id: int) -> User | None:
+    """The member of staff named as witness of a dose at `clinic`, None when no one has the id: read with S9's
+    question answered for that clinic in the same statement (a round trip less on every dose). The answer is
+    kept on the object with the clinic's id (`may_witness_at`), for the dose's S9 check at this clinic only."""
+    witness = _WITNESS.first(user_id=user_id, clinic_id=clinic.pk)
+    if witness is not None:
+        witness.may_witness_at = (clinic.pk, witness.may_witness_here)
+    return witness
 
 
 def slot_of(user, pk: int) -> Slot:

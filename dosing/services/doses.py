@@ -128,9 +128,13 @@ def _may_witness_sql() -> str:
 
 
 def _may_witness(witness, clinic: Clinic) -> bool:
-    """S9: an active member of staff of this clinic whose role records doses. One query: it runs on every dose."""
+    """S9: an active member of staff of this clinic whose role records doses. One query: it runs on every dose,
+    none when the witness was read with the answer for this clinic (`dosing.selectors.witness_at`)."""
     if witness is None or not witness.is_active:
         return False
+    read = getattr(witness, "may_witness_at", None)
+    if read is not None and read[0] == clinic.pk:
+        return read[1]
     app_label, codename = Capability.RECORD_DOSES.perm.split(".")
     with connection.cursor() as cursor:
         cursor.execute(_may_witness_sql(), [witness.pk, True, clinic.pk, True, codename, app_label])

@@ -116,3 +116,36 @@ def test_api_register_witness_refusal_names_s9(client_for, manager, second_nurse
     response = post(client_for(manager), reverse("api-cd-register-receipts", args=[register100.pk]), data)
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["witness"][0].startswith("S9 · ")
+
+
+def test_the_witness_read_with_the_dose_answers_s9_as_the_rule_s_own_question_for_everyone(
+    clinic, other_clinic, nurse, second_nurse, prescriber, keyworker, manager, other_nurse
+):
+    """The API reads the witness with S9's answer for the slot's clinic (one query less on every dose); the dose
+    takes that answer for that clinic only. For every kind of person, and for another clinic, it is the answer
+    of the rule's own query."""
+    from clinics.models import User
+    from dosing.selectors import witness_at
+    from dosing.services.doses import _may_witness
+    from tests.factories.clinics import StaffFactory
+
+    inactive = StaffFactory(roles=["nurse"], clinics=[clinic], is_active=False)
+    both = StaffFactory(roles=["nurse"], clinics=[clinic, other_clinic])
+    people = [nurse, second_nurse, prescriber, keyworker, manager, other_nurse, inactive, both]
+    closed = StaffFactory(roles=["nurse"], clinics=[other_clinic])
+    other_clinic.is_active = False
+    other_clinic.save()
+    people.append(closed)
+
+    for site in (clinic, other_clinic):
+        for person in people:
+            read = witness_at(site, person.pk)
+            asked = _may_witness(User.objects.get(pk=person.pk), site)
+            assert read.may_witness_at == (site.pk, asked), (person.username, site.code)
+            assert _may_witness(read, site) is asked
+    assert [p.username for p in people if witness_at(clinic, p.pk).may_witness_here] == [
+        nurse.username, second_nurse.username, prescriber.username, both.username
+    ]  # fmt: skip
+    elsewhere = witness_at(other_clinic, both.pk)
+    assert _may_witness(elsewhere, clinic) is True, "an answer for another clinic is not taken: the rule asks again"
+    assert witness_at(clinic, 2**62) is None
