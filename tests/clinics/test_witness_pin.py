@@ -54,6 +54,20 @@ def test_a_pin_set_before_the_keyed_hash_still_confirms_and_is_then_stored_keyed
     assert witness_secret_is_correct(witness=second_nurse, secret="482916")
 
 
+def test_a_pin_stored_with_other_rounds_still_confirms_and_is_then_stored_with_todays(second_nurse):
+    from clinics.hashers import WitnessPinHasher
+
+    salt = WitnessPinHasher().salt()
+    second_nurse.witness_pin = WitnessPinHasher().encode("482916", salt, iterations=1_000)
+    second_nurse.save(update_fields=["witness_pin"])
+
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    second_nurse.refresh_from_db()
+    assert second_nurse.witness_pin.split("$")[1] == str(WitnessPinHasher.iterations)
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    assert not witness_secret_is_correct(witness=second_nurse, secret="482917")
+
+
 @pytest.mark.parametrize("pin", ["12345", "abcdef", "111111", "123456", "1234567890123"])
 def test_a_short_guessable_or_non_digit_pin_is_refused_naming_the_field(second_nurse, pin):
     from django.core.exceptions import ValidationError
