@@ -112,7 +112,9 @@ class Register(models.Model):
 class RegisterEntry(models.Model):
     """One line of the register. Never updated or deleted (S10; a trigger refuses it on PostgreSQL)."""
 
-    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="entries")
+    # No index of its own: register_entry_sequence_unique (register, sequence) serves every read by register, and
+    # each dose's lines would take an entry in a third index for nothing (issue 13).
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="entries", db_index=False)
     sequence = models.PositiveIntegerField(help_text="Entry number within the register: 1, 2, 3 ... without gaps.")
     kind = models.CharField(max_length=20, choices=EntryKind.choices)
     quantity = models.DecimalField(

@@ -112,7 +112,7 @@ FROM pg_index i WHERE i.indrelid = %s::regclass
 """
 
 
-@pytest.mark.parametrize("table", ["dosing_administration", "dosing_slot"])
+@pytest.mark.parametrize("table", ["dosing_administration", "dosing_slot", "cd_register_registerentry"])
 def test_a_dose_updates_no_index_that_another_already_covers(table):
     """Every index of these tables takes an entry on each dose (the insert, the slot's status change, which is
     not a HOT update); one that repeats the leading columns of another serves no read and costs a patient with
