@@ -119,11 +119,12 @@ def _worker(phase: Phase, staff: Staff, witness_pk: int, work: queue.Queue, dead
         phase.first_idle = now if phase.first_idle is None else min(phase.first_idle, now)
 
 
-def cpu_by_part() -> dict[str, float]:
-    """CPU time used so far (ms) by the app's server processes (gunicorn), PostgreSQL's processes and this
-    benchmark client, read from /proc: on a machine with every core busy, what each request costs whom."""
+def cpu_by_process() -> dict[tuple[str, int], float]:
+    """CPU time used so far (ms) by each of the app's server processes (gunicorn), PostgreSQL's processes and
+    this benchmark client, read from /proc, keyed (part, pid): on a machine with every core busy, what each
+    request costs whom. `cpu_by_part` turns two readings into each part's CPU between them."""
     ticks = os.sysconf("SC_CLK_TCK")
-    parts = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -131,13 +132,24 @@ def cpu_by_part() -> dict[str, float]:
         except OSError:
             continue  # ended meanwhile
         name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rpartition(")")[2].split()
-        used = (int(fields[11]) + int(fields[12])) * 1000 / ticks
         if stat.parent.name == str(os.getpid()):
-            parts["client"] += used
+            part = "client"
         elif name == "postgres" or command.startswith(b"postgres"):
-            parts["postgres"] += used
+            part = "postgres"
         elif b"gunicorn" in command:
-            parts["server"] += used
+            part = "server"
+        else:
+            continue
+        used[(part, int(stat.parent.name))] = (int(fields[11]) + int(fields[12])) * 1000 / ticks
+    return used
+
+
+def cpu_by_part(before: dict, after: dict) -> dict[str, float]:
+    """Each part's CPU between two `cpu_by_process` readings: a process that ended meanwhile is left out (its
+    time went with it), one that started counts whole."""
+    parts = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+    for (part, pid), used in after.items():
+        parts[part] += used - before.get((part, pid), 0.0)
     return parts
 
 
@@ -162,7 +174,7 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
             threading.Thread(target=_worker, args=(phase, nurse, witness_pk, work, deadline, expect, send))
             for nurse in nurses
         ]
-    cpu_before = cpu_by_part()
+    cpu_before = cpu_by_process()
     started = time.perf_counter()
     phase.started = time.monotonic()
     for thread in threads:
@@ -170,7 +182,7 @@ def run(name: str, teams: list[tuple[list[Staff], int, list]], *, time_limit: fl
     for thread in threads:
         thread.join()
     phase.wall_s = time.perf_counter() - started
-    phase.cpu_ms = {part: used - cpu_before[part] for part, used in cpu_by_part().items()}
+    phase.cpu_ms = cpu_by_part(cpu_before, cpu_by_process())
     return phase
 
 

@@ -197,9 +197,18 @@ def test_the_load_table_marks_a_missed_ratio_and_a_missed_server_target():
     assert lines[2].endswith("server p95 <= 100 ms: met")
     by_round = {**missed, "ratio_to_trivial_get": 0.41, "ratio_by_round": [0.38, 0.44], "ratio_whole_phases": 0.4,
                 "met": True}  # fmt: skip
-    assert report.load_table({"load.clinics10x5": by_round}).splitlines()[1].endswith(
-        "0.41x trivial GET (0.38x, 0.44x, whole phases 0.4x; >= 0.4x): met"
+    assert (
+        report.load_table({"load.clinics10x5": by_round})
+        .splitlines()[1]
+        .endswith("0.41x trivial GET (0.38x, 0.44x, whole phases 0.4x; >= 0.4x): met")
     )
+
+
+def test_cpu_between_two_readings_leaves_out_a_process_that_ended_and_counts_a_new_one_whole():
+    before = {("postgres", 10): 500.0, ("postgres", 11): 3000.0, ("server", 20): 100.0}
+    after = {("postgres", 10): 520.0, ("postgres", 12): 7.0, ("server", 20): 160.0, ("client", 30): 5.0}
+
+    assert load.cpu_by_part(before, after) == {"postgres": 27.0, "server": 60.0, "client": 5.0}
 
 
 def test_steady_throughput_counts_only_while_every_client_is_busy_and_rounds_add_up():
