@@ -257,20 +257,19 @@ class PrecompiledInsert:
         """Insert `objs`; `updating`: (PrecompiledUpdate, instance) pairs written by the same statement (one round
         trip: a dose's administration and its slot's new status, its register lines and the register's balance).
         Each UPDATE must change its one row, else DatabaseError (and the caller's transaction ends with it)."""
-        if not objs:
-            for update, instance in updating:
-                update.save(instance)
-            return objs
-        if connection.vendor != "postgresql" or any(
-            receivers.has_listeners(self.model) for receivers in (signals.pre_save, signals.post_save)
+        if (
+            not objs
+            or connection.vendor != "postgresql"
+            or any(receivers.has_listeners(self.model) for receivers in (signals.pre_save, signals.post_save))
         ):
-            if connection.vendor != "postgresql":
-                self.model._default_manager.bulk_create(objs)
-            else:
-                for obj in objs:
-                    obj.save(force_insert=True)
-            for update, instance in updating:
-                update.save(instance)
+            with transaction.atomic(savepoint=False):  # one statement at a time, still all or nothing
+                if objs and connection.vendor != "postgresql":
+                    self.model._default_manager.bulk_create(objs)
+                else:
+                    for obj in objs:
+                        obj.save(force_insert=True)
+                for update, instance in updating:
+                    update.save(instance)
             return objs
         params = [param for update, instance in updating for param in update.params_for(instance)]
         for obj in objs:

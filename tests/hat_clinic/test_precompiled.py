@@ -221,14 +221,17 @@ def test_an_insert_saves_each_object_by_save_while_a_signal_receiver_listens(cli
                        recorded_at=NOW)
         for notes in ("one", "two")
     ]  # fmt: skip
+    changed = absence(patient, keyworker, DAY.replace(2027), 2)
+    changed.notes = "Back early"
     post_save.connect(receiver, sender=PlannedAbsence)
     try:
-        PrecompiledInsert(PlannedAbsence).create(new)
+        PrecompiledInsert(PlannedAbsence).create(new, updating=[(PrecompiledUpdate(PlannedAbsence, "notes"), changed)])
     finally:
         post_save.disconnect(receiver, sender=PlannedAbsence)
 
     assert heard == [("one", True), ("two", True)]
-    assert PlannedAbsence.objects.count() == 2 and all(obj.pk for obj in new)
+    assert PlannedAbsence.objects.count() == 3 and all(obj.pk for obj in new)
+    assert PlannedAbsence.objects.get(pk=changed.pk).notes == "Back early", "the UPDATE is made on this path too"
 
 
 def test_an_insert_of_a_model_with_a_save_of_its_own_is_refused_at_once():
