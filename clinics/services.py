@@ -137,20 +137,34 @@ def witness_secret_is_correct(*, witness: User, secret: str, now: datetime | Non
     return True
 
 
+# A right guess inside the caller's transaction: a share lock on the witness's row. It waits for every wrong guess
+# in flight (their UPDATE locks the row), then reads the row as they left it; doses witnessed by the same person at
+# the same moment share it rather than queue, and a wrong guess arriving meanwhile waits for them (issue 13).
+_RIGHT_GUESS_SQL = 'SELECT "witness_pin_locked_until" FROM "clinics_user" WHERE "id" = %s FOR SHARE'
+
+
 @dataclass(frozen=True)
 class RightGuess:
-    """A right PIN that is not yet settled: `settle()` first in the caller's own transaction (see
+    """A right PIN that is not yet answered: `settle()` first in the caller's own transaction (see
     `witness_secret_guess`). Until then it has answered nothing: a burst of guesses may lock the witness."""
 
     witness: User
     now: datetime
+    settled: bool = False  # answered already, under the row lock (it had a count to clear)
 
     def settle(self) -> None:
-        """Clear the witness's count under their row lock, held until the caller's transaction ends; refused as
-        locked (`WitnessLocked`) when wrong guesses locked the witness since the row was read."""
-        if _settle_guess(witness=self.witness, correct=True, now=self.now) is None:
+        """Refused as locked (`WitnessLocked`) when wrong guesses locked the witness since the row was read; else
+        the row stays share-locked until the caller's transaction ends."""
+        if self.settled:
+            return
+        if connection.vendor != "postgresql":  # SQLite (the quick start) writes one transaction at a time
             until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=self.witness.pk)
-            raise WitnessLocked(until or self.now)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_RIGHT_GUESS_SQL, [self.witness.pk])
+                until = cursor.fetchone()[0]
+        if until is not None and until > self.now:
+            raise WitnessLocked(until)
 
 
 def witness_secret_guess(*, witness: User, secret: str, now: datetime | None = None) -> RightGuess | None:
@@ -159,10 +173,11 @@ def witness_secret_guess(*, witness: User, secret: str, now: datetime | None = N
     that the caller settles as the FIRST statement of its transaction, before anything that could refuse.
 
     One commit per dose instead of two (the guess's own and the dose's), and the same guarantee: the right
-    guess is answered only once its UPDATE has queued behind every wrong guess under the witness's row lock,
-    so a right PIN in a burst past the limit is refused as locked. Settled first, nothing else the caller
-    refuses can tell a guesser that the PIN was right while the witness is locked. A refusal that rolls the
-    caller back also forgets the cleared count: the count then stands higher than it need (the safe side).
+    guess is answered only once it has queued behind every wrong guess under the witness's row lock, so a
+    right PIN in a burst past the limit is refused as locked. Settled first, nothing else the caller refuses
+    can tell a guesser that the PIN was right while the witness is locked. A right PIN whose row, as read,
+    had wrong tries to clear (or a lock whose time is over) is settled at once, as `witness_secret_is_correct`
+    settles it; one that finds wrong tries made since leaves them counted (the safe side).
     """
     if not secret or not witness.is_active:
         return None
@@ -177,6 +192,11 @@ def witness_secret_guess(*, witness: User, secret: str, now: datetime | None = N
     else:
         correct = witness.check_password(secret)
     if correct:
+        if witness.witness_pin_failures or witness.witness_pin_locked_until is not None:
+            if _settle_guess(witness=witness, correct=True, now=now) is None:
+                until = User.objects.values_list("witness_pin_locked_until", flat=True).get(pk=witness.pk)
+                raise WitnessLocked(until or now)
+            return RightGuess(witness=witness, now=now, settled=True)
         return RightGuess(witness=witness, now=now)
     failures = _settle_guess(witness=witness, correct=False, now=now)
     if failures is None:

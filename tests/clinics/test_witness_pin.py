@@ -110,9 +110,27 @@ def test_the_lock_ends_after_its_time_and_a_right_pin_clears_the_count(second_nu
     _locked_out_at_nine(second_nurse, settings, time_machine)
 
     time_machine.move_to("2026-07-01 09:15:00+00:00", tick=False)
+    second_nurse.refresh_from_db()  # as a request reads the row
     assert witness_secret_is_correct(witness=second_nurse, secret="482916")
     second_nurse.refresh_from_db()
     assert (second_nurse.witness_pin_failures, second_nurse.witness_pin_locked_until) == (0, None)
+
+
+def test_a_right_pin_read_before_wrong_tries_is_answered_and_leaves_them_counted(second_nurse, settings):
+    """Wrong tries made between the row's read and a right PIN's answer stay counted (never wiped by a right PIN
+    that came first); the next right PIN read after them clears them."""
+    witness_pin_set(user=second_nurse, pin="482916")
+    second_nurse.refresh_from_db()
+    for _ in range(2):
+        witness_secret_is_correct(witness=type(second_nurse).objects.get(pk=second_nurse.pk), secret="000001")
+
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")  # the row as read before them
+
+    second_nurse.refresh_from_db()
+    assert second_nurse.witness_pin_failures == 2
+    assert witness_secret_is_correct(witness=second_nurse, secret="482916")
+    second_nurse.refresh_from_db()
+    assert second_nurse.witness_pin_failures == 0
 
 
 def test_after_the_lock_ends_the_count_starts_again_from_the_first_guess(second_nurse, settings, time_machine):

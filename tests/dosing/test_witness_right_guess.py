@@ -8,6 +8,7 @@ played out in order: the witness's row is read for the request, then wrong guess
 the right PIN arrives with the row as it was read.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -102,3 +103,58 @@ def test_a_dose_with_the_right_pin_clears_the_wrong_tries_before_it(slot, nurse,
     check_and_dose(slot, nurse, User.objects.get(pk=second_nurse.pk))
 
     assert User.objects.get(pk=second_nurse.pk).witness_pin_failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_pin_waits_for_a_wrong_guess_in_flight_and_is_refused_when_it_locked_the_witness(
+    slot, nurse, second_nurse, settings
+):
+    """The wrong guess that reaches the limit is still being written (its UPDATE holds the witness's row) when the
+    dose with the right PIN starts: the dose waits for it, then finds the witness locked. A plain read would see
+    the row as it was before the guess and record the dose."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from clinics.services import _SETTLE_GUESS_SQL
+
+    check(slot, nurse)
+    for _ in range(settings.WITNESS_PIN_MAX_FAILURES - 1):
+        witness_secret_is_correct(witness=User.objects.get(pk=second_nurse.pk), secret="not the pin")
+    as_read = User.objects.get(pk=second_nurse.pk)
+    as_read.witness_pin_failures = 0  # as if read before those tries: the dose settles inside its transaction
+    updated, release, outcome = threading.Event(), threading.Event(), []
+
+    def last_wrong_guess():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                until = MORNING + datetime.timedelta(minutes=settings.WITNESS_PIN_LOCKOUT_MINUTES)
+                cursor.execute(_SETTLE_GUESS_SQL, {"correct": False, "now": MORNING, "until": until,
+                                                   "limit": settings.WITNESS_PIN_MAX_FAILURES,
+                                                   "witness": second_nurse.pk})  # fmt: skip
+                updated.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def the_dose():
+        try:
+            outcome.append(dose(slot, nurse, as_read))
+        except Exception as refusal:
+            outcome.append(refusal)
+        finally:
+            connection.close()
+
+    guesser = threading.Thread(target=last_wrong_guess)
+    guesser.start()
+    assert updated.wait(10)
+    doser = threading.Thread(target=the_dose)
+    doser.start()
+    doser.join(1)
+    assert doser.is_alive(), "the dose waits for the guess in flight"
+    release.set()
+    guesser.join(10)
+    doser.join(10)
+
+    assert isinstance(outcome[0], WitnessLocked), outcome
+    assert not Administration.objects.exists()
