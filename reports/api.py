@@ -51,26 +51,64 @@ class NumberField(serializers.Field):
         return value
 
 
+class FiguresOut(serializers.Serializer):
+    """Figures already suppressed and shaped by the presenter (dicts of plain values), read out as DRF's own
+    Serializer.to_representation reads them, field by field, without its machinery around each field.
+
+    A five-year monthly answer holds a few thousand rows: DRF's per-field loop (get_attribute, SkipField) took
+    27 ms of a cold answer's 86 (bench.stats_profile --api). Each value still goes through its field's own
+    to_representation, and None stays None, as DRF does. A row that is not a dict, lacks a field's key or holds
+    a callable, and a serializer with a field whose source is not its name, take DRF's own path.
+    """
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_read_out")
+        if plan is None:
+            plan = self._read_out = _read_out(self)
+        if plan is False or type(instance) is not dict:
+            return super().to_representation(instance)
+        answer = {}
+        for name, represent in plan:
+            value = instance.get(name, _MISSING)
+            if value is _MISSING or callable(value):  # DRF's path: its default, SkipField or error; it calls it
+                return super().to_representation(instance)
+            answer[name] = None if value is None else represent(value)
+        return answer
+
+
+_MISSING = object()
+
+
+def _read_out(serializer: serializers.Serializer):
+    """[(field name, its to_representation)] in DRF's order, or False when a field reads another source."""
+    plan = []
+    for field in serializer._readable_fields:
+        if field.source_attrs != [field.field_name]:
+            return False
+        plan.append((field.field_name, field.to_representation))
+    return plan
+
+
 def _counts_serializer(name: str, keys) -> type[serializers.Serializer]:
-    return type(name, (serializers.Serializer,), {key: CountField() for key in keys})
+    return type(name, (FiguresOut,), {key: CountField() for key in keys})
 
 
 DischargesSerializer = _counts_serializer("DischargesByReasonSerializer", DischargeReason.values)
 SourcesSerializer = _counts_serializer("ReferralsBySourceSerializer", ReferralSource.values)
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(FiguresOut):
     label = serializers.CharField()
     start = serializers.DateField()
     end = serializers.DateField()
 
 
-class ClinicRefSerializer(serializers.Serializer):
+class ClinicRefSerializer(FiguresOut):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class DosingFiguresSerializer(serializers.Serializer):
+class DosingFiguresSerializer(FiguresOut):
     scheduled = CountField(help_text="Sessions scheduled (slots not cancelled).")
     given = CountField(help_text="Doses given (in full or in part).")
     attendance_rate = NumberField(help_text="given / scheduled, 0 to 1.")
@@ -96,13 +134,13 @@ class DosingClinicSerializer(DosingFiguresSerializer):
     clinic = ClinicRefSerializer()
 
 
-class DosingSerializer(serializers.Serializer):
+class DosingSerializer(FiguresOut):
     rows = DosingRowSerializer(many=True)
     total = DosingTotalSerializer()
     by_clinic = DosingClinicSerializer(many=True)
 
 
-class PatientFiguresSerializer(serializers.Serializer):
+class PatientFiguresSerializer(FiguresOut):
     in_treatment = CountField(help_text="Patients in treatment at any time in the period.")
     new_starts = CountField()
     discharges = CountField()
@@ -113,14 +151,14 @@ class PatientRowSerializer(PatientFiguresSerializer):
     period = PeriodSerializer()
 
 
-class PatientsSerializer(serializers.Serializer):
+class PatientsSerializer(FiguresOut):
     rows = PatientRowSerializer(many=True)
     total = PatientFiguresSerializer()
 
 
 RetentionRowSerializer = type(
     "RetentionRowSerializer",
-    (serializers.Serializer,),
+    (FiguresOut,),
     {
         "cohort": PeriodSerializer(),
         "started": CountField(),
@@ -130,32 +168,32 @@ RetentionRowSerializer = type(
 )
 
 
-class RetentionSerializer(serializers.Serializer):
+class RetentionSerializer(FiguresOut):
     months = serializers.ListField(child=serializers.IntegerField())
     rows = RetentionRowSerializer(many=True)
 
 
-class MeanSerializer(serializers.Serializer):
+class MeanSerializer(FiguresOut):
     start = NumberField()
     latest = NumberField()
     change = NumberField()
 
 
-class FlagFigureSerializer(serializers.Serializer):
+class FlagFigureSerializer(FiguresOut):
     count = CountField()
     rate = NumberField()
 
 
-class FlagSerializer(serializers.Serializer):
+class FlagSerializer(FiguresOut):
     start = FlagFigureSerializer()
     latest = FlagFigureSerializer()
 
 
-MeansSerializer = type("OutcomeMeansSerializer", (serializers.Serializer,), {k: MeanSerializer() for k in TOP_MEANS})
-FlagsSerializer = type("OutcomeFlagsSerializer", (serializers.Serializer,), {k: FlagSerializer() for k in TOP_FLAGS})
+MeansSerializer = type("OutcomeMeansSerializer", (FiguresOut,), {k: MeanSerializer() for k in TOP_MEANS})
+FlagsSerializer = type("OutcomeFlagsSerializer", (FiguresOut,), {k: FlagSerializer() for k in TOP_FLAGS})
 
 
-class OutcomeFiguresSerializer(serializers.Serializer):
+class OutcomeFiguresSerializer(FiguresOut):
     people = CountField(help_text="Episodes with a follow-up interview, compared with their first interview.")
     means = MeansSerializer()
     flags = FlagsSerializer()
@@ -165,12 +203,12 @@ class OutcomeRowSerializer(OutcomeFiguresSerializer):
     period = PeriodSerializer()
 
 
-class OutcomesSerializer(serializers.Serializer):
+class OutcomesSerializer(FiguresOut):
     rows = OutcomeRowSerializer(many=True)
     total = OutcomeFiguresSerializer()
 
 
-class ReferralFiguresSerializer(serializers.Serializer):
+class ReferralFiguresSerializer(FiguresOut):
     by_source = SourcesSerializer()
     received = CountField()
     started = CountField(help_text="Accepted: registered as a patient with a treatment episode.")
@@ -181,7 +219,7 @@ class ReferralRowSerializer(ReferralFiguresSerializer):
     period = PeriodSerializer()
 
 
-class ReferralsSerializer(serializers.Serializer):
+class ReferralsSerializer(FiguresOut):
     rows = ReferralRowSerializer(many=True)
     total = ReferralFiguresSerializer()
 
@@ -192,24 +230,24 @@ OnwardPlacesSerializer = _counts_serializer(
 )
 
 
-class OnwardRowSerializer(serializers.Serializer):
+class OnwardRowSerializer(FiguresOut):
     period = PeriodSerializer()
     sent = CountField()
     by_partner_kind = PartnerKindsSerializer()
 
 
-class OnwardKindSerializer(serializers.Serializer):
+class OnwardKindSerializer(FiguresOut):
     partner_kind = serializers.ChoiceField(choices=[*PartnerKind.choices, ("all", "All partners")])
     sent = CountField()
     where_now = OnwardPlacesSerializer(help_text="Still open, cancelled, or closed with each outcome.")
 
 
-class OnwardSerializer(serializers.Serializer):
+class OnwardSerializer(FiguresOut):
     rows = OnwardRowSerializer(many=True)
     by_partner_kind = OnwardKindSerializer(many=True)
 
 
-class FiltersSerializer(serializers.Serializer):
+class FiltersSerializer(FiguresOut):
     clinics = ClinicRefSerializer(many=True)
     start = serializers.DateField()
     end = serializers.DateField()
@@ -217,7 +255,7 @@ class FiltersSerializer(serializers.Serializer):
     as_of = serializers.DateField()
 
 
-class HeadlineFigureSerializer(serializers.Serializer):
+class HeadlineFigureSerializer(FiguresOut):
     key = serializers.CharField()
     label = serializers.CharField()
     kind = serializers.ChoiceField(choices=[("count", "count"), ("rate", "rate (0 to 1)")])
@@ -227,12 +265,12 @@ class HeadlineFigureSerializer(serializers.Serializer):
     trend = serializers.ListField(child=NumberField(), help_text="The figure in each period of the range.")
 
 
-class HeadlineSerializer(serializers.Serializer):
+class HeadlineSerializer(FiguresOut):
     previous_period = serializers.DictField(child=serializers.DateField())
     figures = HeadlineFigureSerializer(many=True)
 
 
-class TopChangeRowSerializer(serializers.Serializer):
+class TopChangeRowSerializer(FiguresOut):
     measure = serializers.CharField()
     label = serializers.CharField()
     kind = serializers.ChoiceField(choices=[("days", "days of 28"), ("score", "0-20"), ("flag", "share saying yes")])
@@ -246,12 +284,12 @@ class TopChangeRowSerializer(serializers.Serializer):
     worse = CountField()
 
 
-class TopChangeSerializer(serializers.Serializer):
+class TopChangeSerializer(FiguresOut):
     people = CountField(help_text="People with a first TOP interview and a review in the range.")
     rows = TopChangeRowSerializer(many=True)
 
 
-class SafetyFiguresSerializer(serializers.Serializer):
+class SafetyFiguresSerializer(FiguresOut):
     patient_days = CountField()
     adverse_events = CountField()
     adverse_events_per_1000 = NumberField()
@@ -267,12 +305,12 @@ class SafetyRowSerializer(SafetyFiguresSerializer):
     period = PeriodSerializer()
 
 
-class SafetySerializer(serializers.Serializer):
+class SafetySerializer(FiguresOut):
     rows = SafetyRowSerializer(many=True)
     total = SafetyFiguresSerializer()
 
 
-class StatisticsSerializer(serializers.Serializer):
+class StatisticsSerializer(FiguresOut):
     filters = FiltersSerializer()
     headline = HeadlineSerializer()
     top_change = TopChangeSerializer()
