@@ -247,7 +247,7 @@ def _statistics(base: str, url: str, args) -> tuple[dict, dict]:
     print(f"bench: statistics on {database.name_of(url)} ...", flush=True)
     measured = stats.run(base, url, "scale.commissioner", "scale-password-1234", requests=args.requests // 3 or 1)
     speedup = measured.pop("stats.speedup")
-    return {name: _where(result, "issue 7", database.name_of(url), rows) for name, result in measured.items()}, speedup
+    return {name: _where(result, "issue 15", database.name_of(url), rows) for name, result in measured.items()}, speedup
 
 
 if __name__ == "__main__":
